@@ -1,0 +1,104 @@
+/**
+ * A small in-process metrics registry. Counters and gauges are keyed by their label values so the
+ * hot path is one Map lookup; the Prometheus export renders them. Label values must stay bounded
+ * (no addresses), which callers guarantee by only passing enumerations.
+ */
+
+export type Labels = Record<string, string>;
+
+abstract class Family {
+  readonly series = new Map<string, { labels: Labels; value: number }>();
+  constructor(readonly name: string, readonly help: string, readonly labelNames: readonly string[]) {}
+  protected slot(labels: Labels) {
+    let key = "";
+    for (const n of this.labelNames) key += (labels[n] ?? "") + "\u0000";
+    let s = this.series.get(key);
+    if (!s) {
+      s = { labels: { ...labels }, value: 0 };
+      this.series.set(key, s);
+    }
+    return s;
+  }
+  abstract readonly kind: "counter" | "gauge";
+}
+
+export class Counter extends Family {
+  readonly kind = "counter" as const;
+  inc(labels: Labels = {}, by = 1) {
+    this.slot(labels).value += by;
+  }
+  get(labels: Labels = {}) {
+    return this.slot(labels).value;
+  }
+}
+
+export class Gauge extends Family {
+  readonly kind = "gauge" as const;
+  set(labels: Labels, v: number) {
+    this.slot(labels).value = v;
+  }
+  add(labels: Labels, by: number) {
+    this.slot(labels).value += by;
+  }
+  get(labels: Labels = {}) {
+    return this.slot(labels).value;
+  }
+  /** drop series whose value is zero, so drained tables disappear rather than linger */
+  prune() {
+    for (const [k, s] of this.series) if (s.value === 0) this.series.delete(k);
+  }
+}
+
+export class Histogram {
+  readonly kind = "histogram" as const;
+  readonly counts: number[];
+  sum = 0;
+  count = 0;
+  constructor(readonly name: string, readonly help: string, readonly buckets: readonly number[]) {
+    this.counts = new Array(buckets.length).fill(0);
+  }
+  observe(v: number) {
+    this.sum += v;
+    this.count++;
+    for (let i = 0; i < this.buckets.length; i++) if (v <= this.buckets[i]!) { this.counts[i]!++; break; }
+  }
+}
+
+export class Registry {
+  readonly families: (Counter | Gauge | Histogram)[] = [];
+  counter(name: string, help: string, labelNames: readonly string[] = []) {
+    const c = new Counter(name, help, labelNames);
+    this.families.push(c);
+    return c;
+  }
+  gauge(name: string, help: string, labelNames: readonly string[] = []) {
+    const g = new Gauge(name, help, labelNames);
+    this.families.push(g);
+    return g;
+  }
+  histogram(name: string, help: string, buckets: readonly number[]) {
+    const h = new Histogram(name, help, buckets);
+    this.families.push(h);
+    return h;
+  }
+}
+
+/** The metrics nlmon keeps, whichever exports are enabled. */
+export function nlmonMetrics(reg = new Registry()) {
+  return {
+    registry: reg,
+    messages: reg.counter("nlmon_netlink_messages_total", "Netlink messages received", ["protocol", "msg_type"]),
+    events: reg.counter("nlmon_events_total", "Events produced after decoding", ["protocol", "type"]),
+    errors: reg.counter("nlmon_netlink_errors_total", "Netlink errors by kind (enobufs, decode, recv, oversize)", ["protocol", "kind"]),
+    resyncs: reg.counter("nlmon_netlink_resyncs_total", "Re-dumps made to repair state after an overrun or reconnect"),
+    cacheObjects: reg.gauge("nlmon_cache_objects", "Objects held per cache", ["cache"]),
+    routes: reg.gauge("nlmon_routes", "Routes now in the kernel, from the route cache", ["family", "table", "protocol"]),
+    routeChanges: reg.counter("nlmon_route_changes_total", "Route additions and removals seen", ["family", "table", "protocol", "op"]),
+    filterDropped: reg.counter("nlmon_filter_dropped_total", "Events dropped by filters"),
+    exportErrors: reg.counter("nlmon_export_errors_total", "Export failures (write errors, queue drops, unreachable collectors)", ["export"]),
+    exportDropped: reg.counter("nlmon_export_dropped_total", "Events dropped because an export's queue was full", ["export"]),
+    latency: reg.histogram("nlmon_event_latency_seconds", "Time from kernel receive to export hand-over",
+      [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5]),
+  };
+}
+export type NlmonMetrics = ReturnType<typeof nlmonMetrics>;
