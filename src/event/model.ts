@@ -228,6 +228,8 @@ export interface NlEvent {
   resync?: true;
   /** a removal the kernel implies (link down, address removed) but never sends */
   implicit?: true;
+  /** what the decoder could not make sense of; the event still carries what it could */
+  decode_error?: string;
 }
 
 /** An event on its way through the pipeline: the serialisable part plus what exports need beside it. */

@@ -9,7 +9,8 @@ export type Labels = Record<string, string>;
 abstract class Family {
   readonly series = new Map<string, { labels: Labels; value: number }>();
   constructor(readonly name: string, readonly help: string, readonly labelNames: readonly string[]) {}
-  protected slot(labels: Labels) {
+  /** the series for these labels, for callers that increment it on a hot path */
+  slot(labels: Labels) {
     let key = "";
     for (const n of this.labelNames) key += (labels[n] ?? "") + "\u0000";
     let s = this.series.get(key);

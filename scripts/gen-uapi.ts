@@ -1,0 +1,491 @@
+/**
+ * gen-uapi.ts — generate src/uapi/linux.gen.ts from the Linux UAPI headers.
+ *
+ * Usage: node_modules/.bin/bun scripts/gen-uapi.ts [outfile]
+ *        (default outfile: src/uapi/linux.gen.ts)
+ *
+ * Project rule: no kernel UAPI number is ever typed by hand. This script only
+ * decides *which names* belong to which group (by scanning the headers for
+ * enum members and object-like #defines); every *value* comes from the C
+ * compiler: we write a temporary C file that includes the headers and prints
+ * `(long long)NAME` (and sizeof/offsetof of the structs), compile it, run it
+ * and turn the output into TypeScript.
+ *
+ * Names the compiler rejects (not an integer constant, hidden by an #if, ...)
+ * are dropped: we compile once, collect the line numbers of the errors (one
+ * entry per line in the C file), remove those entries and compile again.
+ */
+
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+
+const INCLUDE_DIR = "/usr/include";
+
+// ---------------------------------------------------------------------------
+// Group table
+// ---------------------------------------------------------------------------
+
+interface GroupSpec {
+  /** Group key used in NAMES / FLAGS. */
+  name: string;
+  /** Headers (relative to /usr/include) that are scanned and #included. */
+  headers: string[];
+  /** true: bit-flag group (emits FLAGS). A RegExp restricts FLAGS to matching names. */
+  flags?: boolean | RegExp;
+  /** false: do not emit a NAMES reverse table (mixed bags such as `socket`). */
+  reverse?: boolean;
+  /** Explicit list of names (no scanning; order is the declaration order). */
+  names?: string[];
+  /** Names must match this (scanned groups). */
+  match?: RegExp;
+  /** ...and must not match this. */
+  exclude?: RegExp;
+  /** Only members of the enum whose first member is this name. */
+  enumFirst?: string;
+  /** Only members of `enum <tag> { ... }`. */
+  enumTag?: string;
+  /** Only #define'd names (ignore enum members). */
+  definesOnly?: boolean;
+  /** Only names declared at/after (inclusive) this name, in the same header. */
+  from?: string;
+  /** Only names declared strictly before this name, in the same header. */
+  before?: string;
+}
+
+const GROUPS: GroupSpec[] = [
+  // linux/netlink.h
+  { name: "netlink_protocol", headers: ["linux/netlink.h"], match: /^NETLINK_/, definesOnly: true, before: "NETLINK_ADD_MEMBERSHIP" },
+  { name: "netlink_sockopt", headers: ["linux/netlink.h"], match: /^NETLINK_/, definesOnly: true, from: "NETLINK_ADD_MEMBERSHIP" },
+  { name: "nlmsg_type", headers: ["linux/netlink.h"], match: /^NLMSG_(NOOP|ERROR|DONE|OVERRUN|MIN_TYPE)$/ },
+  { name: "nlm_f", headers: ["linux/netlink.h"], match: /^NLM_F_/, flags: true },
+  { name: "nlmsgerr_attr", headers: ["linux/netlink.h"], enumTag: "nlmsgerr_attrs" },
+  { name: "nla_f", headers: ["linux/netlink.h"], match: /^(NLA_F_NESTED|NLA_F_NET_BYTEORDER|NLA_TYPE_MASK|NLA_ALIGNTO|NLMSG_ALIGNTO)$/, flags: /^NLA_F_/ },
+
+  // linux/rtnetlink.h
+  { name: "rtm_type", headers: ["linux/rtnetlink.h"], enumFirst: "RTM_BASE", match: /^RTM_(NEW|DEL|GET|SET)/ },
+  { name: "rtn_type", headers: ["linux/rtnetlink.h"], match: /^RTN_/ },
+  { name: "rt_scope", headers: ["linux/rtnetlink.h"], enumTag: "rt_scope_t" },
+  { name: "rtprot", headers: ["linux/rtnetlink.h"], match: /^RTPROT_/ },
+  { name: "rt_table", headers: ["linux/rtnetlink.h"], enumTag: "rt_class_t" },
+  { name: "rtm_f", headers: ["linux/rtnetlink.h"], match: /^RTM_F_/, flags: true },
+  { name: "rtnh_f", headers: ["linux/rtnetlink.h"], match: /^RTNH_F_/, flags: true },
+  { name: "rta", headers: ["linux/rtnetlink.h"], enumTag: "rtattr_type_t" },
+  { name: "rtax", headers: ["linux/rtnetlink.h"], enumFirst: "RTAX_UNSPEC" },
+  { name: "rtax_feature", headers: ["linux/rtnetlink.h"], match: /^RTAX_FEATURE_/, flags: true },
+  { name: "rtnlgrp", headers: ["linux/rtnetlink.h"], enumTag: "rtnetlink_groups" },
+  { name: "rtmgrp", headers: ["linux/rtnetlink.h"], match: /^RTMGRP_/, flags: true },
+
+  // links
+  { name: "ifla", headers: ["linux/if_link.h"], enumFirst: "IFLA_UNSPEC" },
+  { name: "ifla_info", headers: ["linux/if_link.h"], enumFirst: "IFLA_INFO_UNSPEC" },
+  { name: "ifla_vrf", headers: ["linux/if_link.h"], enumFirst: "IFLA_VRF_UNSPEC" },
+  { name: "if_oper", headers: ["linux/if.h"], match: /^IF_OPER_/ },
+  { name: "iff", headers: ["linux/if.h"], enumTag: "net_device_flags", flags: true },
+  { name: "arphrd", headers: ["linux/if_arp.h"], match: /^ARPHRD_/ },
+
+  // addresses
+  { name: "ifa", headers: ["linux/if_addr.h"], enumFirst: "IFA_UNSPEC" },
+  { name: "ifa_f", headers: ["linux/if_addr.h"], match: /^IFA_F_/, flags: true },
+
+  // neighbours
+  { name: "nda", headers: ["linux/neighbour.h"], enumFirst: "NDA_UNSPEC" },
+  { name: "nud", headers: ["linux/neighbour.h"], match: /^NUD_/, flags: true },
+  // NTF_EXT_LEARNED is an ndm_flags bit; the NDA_FLAGS_EXT bits start at NTF_EXT_MANAGED.
+  { name: "ntf", headers: ["linux/neighbour.h"], match: /^NTF_/, definesOnly: true, before: "NTF_EXT_MANAGED", flags: true },
+  { name: "ntf_ext", headers: ["linux/neighbour.h"], match: /^NTF_EXT_/, definesOnly: true, from: "NTF_EXT_MANAGED", flags: true },
+
+  // rules
+  { name: "fra", headers: ["linux/fib_rules.h"], enumFirst: "FRA_UNSPEC" },
+  { name: "fr_act", headers: ["linux/fib_rules.h"], enumFirst: "FR_ACT_UNSPEC" },
+  { name: "fib_rule_f", headers: ["linux/fib_rules.h"], match: /^FIB_RULE_/, flags: true },
+
+  // nexthops
+  { name: "nha", headers: ["linux/nexthop.h"], enumFirst: "NHA_UNSPEC" },
+  { name: "nexthop_grp_type", headers: ["linux/nexthop.h"], enumFirst: "NEXTHOP_GRP_TYPE_MPATH" },
+
+  // netconf
+  { name: "netconfa", headers: ["linux/netconf.h"], enumFirst: "NETCONFA_UNSPEC" },
+  { name: "netconfa_ifindex", headers: ["linux/netconf.h"], match: /^NETCONFA_IFINDEX_/, definesOnly: true },
+
+  // misc route-related
+  { name: "lwtunnel_encap", headers: ["linux/lwtunnel.h"], enumTag: "lwtunnel_encap_types" },
+  { name: "icmpv6_router_pref", headers: ["linux/icmpv6.h"], match: /^ICMPV6_ROUTER_PREF_/ },
+
+  // generic netlink
+  { name: "genl", headers: ["linux/genetlink.h"], match: /^GENL_(ID_\w+|HDRLEN)$/ },
+  { name: "ctrl_cmd", headers: ["linux/genetlink.h"], enumFirst: "CTRL_CMD_UNSPEC" },
+  { name: "ctrl_attr", headers: ["linux/genetlink.h"], enumFirst: "CTRL_ATTR_UNSPEC" },
+  { name: "ctrl_attr_mcast_grp", headers: ["linux/genetlink.h"], enumFirst: "CTRL_ATTR_MCAST_GRP_UNSPEC" },
+  { name: "ctrl_attr_op", headers: ["linux/genetlink.h"], enumFirst: "CTRL_ATTR_OP_UNSPEC" },
+
+  // libc
+  {
+    name: "af",
+    headers: ["sys/socket.h"],
+    names: ["AF_UNSPEC", "AF_UNIX", "AF_INET", "AF_INET6", "AF_NETLINK", "AF_PACKET", "AF_BRIDGE", "AF_MPLS"],
+  },
+  {
+    name: "socket",
+    headers: ["sys/socket.h", "poll.h", "time.h"],
+    reverse: false,
+    names: [
+      "SOCK_RAW", "SOCK_DGRAM", "SOCK_STREAM", "SOCK_CLOEXEC", "SOCK_NONBLOCK",
+      "SOL_SOCKET", "SOL_NETLINK",
+      "SO_RCVBUF", "SO_SNDBUF", "SO_RCVBUFFORCE", "SO_SNDBUFFORCE", "SO_TIMESTAMPNS", "SO_RCVTIMEO", "SO_SNDTIMEO",
+      "MSG_DONTWAIT", "MSG_TRUNC", "MSG_PEEK", "MSG_NOSIGNAL",
+      "POLLIN", "POLLOUT", "POLLERR", "POLLHUP", "POLLNVAL",
+      "CLOCK_REALTIME", "CLOCK_MONOTONIC",
+    ],
+  },
+  { name: "errno", headers: ["asm-generic/errno-base.h", "asm-generic/errno.h"], match: /^E[A-Z0-9]+$/, definesOnly: true },
+];
+
+/** Headers that must be #included for the values to be right (the errno scan headers are reached via errno.h). */
+const EXTRA_INCLUDES = ["errno.h", "stddef.h", "stdio.h"];
+
+/** Structs for SIZEOF / OFFSETOF; located by scanning the group headers for `struct NAME {`. */
+const STRUCTS = [
+  "nlmsghdr", "nlmsgerr", "nlattr", "sockaddr_nl",
+  "rtgenmsg", "ifinfomsg", "ifaddrmsg", "ifa_cacheinfo", "rtmsg", "rtnexthop", "rtvia", "rta_cacheinfo",
+  "ndmsg", "nda_cacheinfo", "fib_rule_hdr", "fib_rule_uid_range", "fib_rule_port_range",
+  "nhmsg", "nexthop_grp", "netconfmsg", "genlmsghdr", "prefixmsg",
+];
+
+// ---------------------------------------------------------------------------
+// Header scanning
+// ---------------------------------------------------------------------------
+
+interface Decl {
+  name: string;
+  header: string;
+  /** Offset in the comment-stripped header text: declaration order. */
+  pos: number;
+  kind: "enum" | "define";
+  /** Enum index in the header (enum members only). */
+  enumIndex?: number;
+  /** Identifier this is defined as, if its definition is just another identifier. */
+  aliasOf?: string;
+}
+
+interface ScannedHeader {
+  decls: Decl[];
+  enums: { tag: string | undefined; members: Decl[] }[];
+  /** struct name -> field names in order */
+  structs: Map<string, string[]>;
+}
+
+/** Replace comments with spaces (keeping offsets and newlines) and join line continuations. */
+function stripComments(src: string): string {
+  const noComments = src.replace(/\/\*[\s\S]*?\*\/|\/\/[^\n]*/g, (m) => m.replace(/[^\n]/g, " "));
+  return noComments.replace(/\\\n/g, "  ");
+}
+
+/** Blank out preprocessor lines (same length) so enum/struct bodies only hold C tokens. */
+function blankPreprocessor(text: string): string {
+  return text.replace(/^[ \t]*#[^\n]*/gm, (m) => " ".repeat(m.length));
+}
+
+const IDENT = /^[A-Za-z_]\w*$/;
+
+function scanHeader(header: string): ScannedHeader {
+  const text = stripComments(readFileSync(join(INCLUDE_DIR, header), "utf8"));
+  const decls: Decl[] = [];
+  const enums: ScannedHeader["enums"] = [];
+
+  // Object-like #defines (function-like ones have '(' right after the name).
+  for (const m of text.matchAll(/^[ \t]*#[ \t]*define[ \t]+([A-Za-z_]\w*)(\(?)([^\n]*)/gm)) {
+    if (m[2] === "(") continue;
+    const name = m[1]!;
+    const body = m[3]!.trim().replace(/^\((.*)\)$/, "$1").trim();
+    const d: Decl = { name, header, pos: m.index!, kind: "define" };
+    if (IDENT.test(body) && body !== name) d.aliasOf = body;
+    decls.push(d);
+  }
+
+  // enum [tag] { ... }
+  const code = blankPreprocessor(text);
+  for (const m of code.matchAll(/\benum\s+(?:([A-Za-z_]\w*)\s*)?\{([^}]*)\}/g)) {
+    const bodyStart = m.index! + m[0].indexOf("{") + 1;
+    const members: Decl[] = [];
+    let offset = 0;
+    for (const part of m[2]!.split(",")) {
+      const mm = /^(\s*)([A-Za-z_]\w*)\s*(?:=\s*([\s\S]*?))?\s*$/.exec(part);
+      if (mm) {
+        const d: Decl = { name: mm[2]!, header, pos: bodyStart + offset + mm[1]!.length, kind: "enum", enumIndex: enums.length };
+        const value = mm[3]?.trim().replace(/^\((.*)\)$/, "$1").trim();
+        if (value && IDENT.test(value)) d.aliasOf = value;
+        members.push(d);
+      }
+      offset += part.length + 1;
+    }
+    enums.push({ tag: m[1], members });
+    decls.push(...members);
+  }
+
+  // struct NAME { fields };  (flat structs only; nested braces are skipped)
+  const structs = new Map<string, string[]>();
+  for (const m of code.matchAll(/\bstruct\s+([A-Za-z_]\w*)\s*\{([^{}]*)\}/g)) {
+    const fields: string[] = [];
+    for (const decl of m[2]!.split(";")) {
+      const fm = /([A-Za-z_]\w*)\s*(?:\[[^\]]*\]\s*)*(?::\s*\w+\s*)?$/.exec(decl.trim());
+      if (fm && decl.trim().split(/\s+/).length > 1) fields.push(fm[1]!);
+    }
+    structs.set(m[1]!, fields);
+  }
+
+  decls.sort((a, b) => a.pos - b.pos);
+  return { decls, enums, structs };
+}
+
+// ---------------------------------------------------------------------------
+// Selection
+// ---------------------------------------------------------------------------
+
+interface Candidate {
+  name: string;
+  order: number;
+  aliasOf?: string;
+}
+
+function selectGroup(g: GroupSpec, scan: (h: string) => ScannedHeader): Candidate[] {
+  if (g.names) return g.names.map((name, order) => ({ name, order }));
+  const out: Candidate[] = [];
+  const seen = new Set<string>();
+  g.headers.forEach((header, hi) => {
+    const sh = scan(header);
+    let pool: Decl[] = sh.decls;
+    if (g.enumFirst !== undefined || g.enumTag !== undefined) {
+      const e = sh.enums.find((en) =>
+        g.enumTag !== undefined ? en.tag === g.enumTag : en.members[0]?.name === g.enumFirst);
+      pool = e ? e.members : [];
+    }
+    if (g.definesOnly) pool = pool.filter((d) => d.kind === "define");
+    const posOf = (n: string) => sh.decls.find((d) => d.name === n)?.pos;
+    const fromPos = g.from !== undefined ? posOf(g.from) ?? Infinity : -Infinity;
+    const beforePos = g.before !== undefined ? posOf(g.before) ?? Infinity : Infinity;
+    for (const d of pool) {
+      if (d.name.startsWith("__")) continue; // kernel-internal sentinels (__FOO_MAX)
+      if (g.match && !g.match.test(d.name)) continue;
+      if (g.exclude && g.exclude.test(d.name)) continue;
+      if (d.pos < fromPos || d.pos >= beforePos) continue;
+      if (seen.has(d.name)) continue; // `#define X X` after the enum member X
+      seen.add(d.name);
+      out.push({ name: d.name, order: hi * 1e9 + d.pos, ...(d.aliasOf ? { aliasOf: d.aliasOf } : {}) });
+    }
+  });
+  return out;
+}
+
+// ---------------------------------------------------------------------------
+// Compile & run
+// ---------------------------------------------------------------------------
+
+function findCompiler(): string | undefined {
+  for (const cc of ["cc", "gcc", "clang"]) {
+    const p = Bun.which(cc);
+    if (p) return p;
+  }
+  return undefined;
+}
+
+/** Evaluate C expressions; returns key -> value and the keys the compiler rejected. */
+function evaluate(cc: string, includes: string[], entries: [key: string, expr: string][]): { values: Map<string, bigint>; dropped: string[] } {
+  const dir = mkdtempSync(join(tmpdir(), "gen-uapi-"));
+  try {
+    let live = entries.slice();
+    const dropped: string[] = [];
+    for (let attempt = 0; attempt < 10; attempt++) {
+      const head = [
+        ...includes.map((h) => `#include <${h}>`),
+        "struct uapi_ent { const char *key; long long value; };",
+        "static const struct uapi_ent uapi_ents[] = {",
+      ];
+      const firstLine = head.length + 1;
+      const lines = [
+        ...head,
+        ...live.map(([key, expr]) => `\t{ "${key}", (long long)(${expr}) },`),
+        "};",
+        "int main(void) {",
+        "\tfor (unsigned i = 0; i < sizeof uapi_ents / sizeof uapi_ents[0]; i++)",
+        "\t\tprintf(\"%s %lld\\n\", uapi_ents[i].key, uapi_ents[i].value);",
+        "\treturn 0;",
+        "}",
+      ];
+      const src = join(dir, "uapi.c");
+      const exe = join(dir, "uapi");
+      writeFileSync(src, lines.join("\n") + "\n");
+      const r = Bun.spawnSync([cc, "-std=gnu11", "-o", exe, src], { stderr: "pipe", stdout: "pipe" });
+      if (r.exitCode === 0) {
+        const run = Bun.spawnSync([exe], { stdout: "pipe", stderr: "pipe" });
+        if (run.exitCode !== 0) throw new Error(`generated program failed: ${run.stderr.toString()}`);
+        const values = new Map<string, bigint>();
+        for (const line of run.stdout.toString().split("\n")) {
+          const sp = line.lastIndexOf(" ");
+          if (sp > 0) values.set(line.slice(0, sp), BigInt(line.slice(sp + 1)));
+        }
+        return { values, dropped };
+      }
+      const stderr = r.stderr.toString();
+      const bad = new Set<number>();
+      for (const m of stderr.matchAll(/uapi\.c:(\d+):(?:\d+:)?\s*(?:fatal )?error/g)) bad.add(Number(m[1]));
+      const badIdx = [...bad].map((l) => l - firstLine).filter((i) => i >= 0 && i < live.length);
+      if (badIdx.length === 0 || badIdx.length !== bad.size) throw new Error(`C compile failed outside the value table:\n${stderr}`);
+      for (const i of badIdx) dropped.push(live[i]![0]);
+      live = live.filter((_, i) => !bad.has(i + firstLine));
+    }
+    throw new Error("C compile still failing after 10 attempts");
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Emit
+// ---------------------------------------------------------------------------
+
+interface Const { name: string; value: number; order: number; aliasOf?: string }
+
+const isSingleBit = (v: number) => v > 0 && Number.isInteger(Math.log2(v));
+const hex = (v: number) => (v < 0 ? String(v) : "0x" + v.toString(16));
+const key = (v: number) => (v < 0 ? JSON.stringify(String(v)) : String(v));
+
+/** Pick the canonical name per value: not _MAX/_BASE, not an alias of another member, first declared. */
+function canonical(consts: Const[]): Map<number, string> {
+  const names = new Set(consts.map((c) => c.name));
+  const rank = (c: Const) => (/_(MAX|BASE)$/.test(c.name) ? 2 : c.aliasOf && names.has(c.aliasOf) ? 1 : 0);
+  const best = new Map<number, Const>();
+  for (const c of consts) {
+    const b = best.get(c.value);
+    if (!b || rank(c) < rank(b) || (rank(c) === rank(b) && c.order < b.order)) best.set(c.value, c);
+  }
+  return new Map([...best].map(([v, c]) => [v, c.name]));
+}
+
+function main(): void {
+  const outfile = resolve(process.argv[2] ?? "src/uapi/linux.gen.ts");
+  const cc = findCompiler();
+  if (!cc) {
+    console.error("gen-uapi: no C compiler (cc, gcc, clang) found");
+    process.exit(2);
+  }
+
+  const cache = new Map<string, ScannedHeader>();
+  const scan = (h: string) => {
+    let s = cache.get(h);
+    if (!s) cache.set(h, (s = scanHeader(h)));
+    return s;
+  };
+
+  const selected = GROUPS.map((g) => ({ g, cands: selectGroup(g, scan) }));
+
+  // Struct fields, found in whichever group header declares them.
+  const structFields = new Map<string, string[]>();
+  for (const s of STRUCTS) {
+    const uapiHeaders = [...new Set(GROUPS.flatMap((g) => g.headers))].filter((h) => h.startsWith("linux/"));
+    const hit = uapiHeaders.map((h) => scan(h).structs.get(s)).find((f) => f);
+    if (!hit) throw new Error(`struct ${s} not found in the scanned headers`);
+    structFields.set(s, hit);
+  }
+
+  const entries: [string, string][] = [];
+  const seenNames = new Set<string>();
+  for (const { cands } of selected)
+    for (const c of cands) if (!seenNames.has(c.name)) (seenNames.add(c.name), entries.push([c.name, c.name]));
+  for (const [s, fields] of structFields) {
+    entries.push([`sizeof:${s}`, `sizeof(struct ${s})`]);
+    for (const f of fields) entries.push([`offsetof:${s}.${f}`, `offsetof(struct ${s}, ${f})`]);
+  }
+
+  const allHeaders = [...new Set(GROUPS.flatMap((g) => g.headers))];
+  const includes = [...new Set([...EXTRA_INCLUDES, ...allHeaders.filter((h) => !h.startsWith("asm-generic/"))])];
+  const { values, dropped } = evaluate(cc, includes, entries);
+  for (const d of dropped) console.error(`gen-uapi: dropped ${d} (not an integer constant here)`);
+
+  const toNum = (v: bigint) => {
+    if (v > BigInt(Number.MAX_SAFE_INTEGER) || v < BigInt(Number.MIN_SAFE_INTEGER)) throw new Error(`value ${v} not a safe integer`);
+    return Number(v);
+  };
+
+  const machine = Bun.spawnSync([cc, "-dumpmachine"], { stdout: "pipe" }).stdout.toString().trim();
+  const out: string[] = [];
+  out.push(
+    "// GENERATED FILE — DO NOT EDIT.",
+    "// Generated by scripts/gen-uapi.ts from these headers in /usr/include:",
+    ...allHeaders.map((h) => `//   <${h}>`),
+    `// (compiled together with ${EXTRA_INCLUDES.map((h) => `<${h}>`).join(", ")}).`,
+    `// Values were printed by a C program compiled for ${machine}.`,
+    "// Regenerate with: node_modules/.bin/bun scripts/gen-uapi.ts",
+    "",
+    "/* eslint-disable */",
+    "",
+  );
+
+  const groupConsts: { g: GroupSpec; consts: Const[] }[] = [];
+  const exported = new Set<string>();
+  for (const { g, cands } of selected) {
+    const consts: Const[] = [];
+    for (const c of cands) {
+      const v = values.get(c.name);
+      if (v === undefined) continue;
+      consts.push({ name: c.name, value: toNum(v), order: c.order, ...(c.aliasOf ? { aliasOf: c.aliasOf } : {}) });
+    }
+    if (consts.length === 0) console.error(`gen-uapi: group ${g.name} is empty on this machine`);
+    groupConsts.push({ g, consts });
+    const sorted = consts.slice().sort((a, b) => a.value - b.value || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    out.push(`// ---- ${g.name} (${g.headers.map((h) => `<${h}>`).join(", ")}) ----`);
+    for (const c of sorted) {
+      if (exported.has(c.name)) continue;
+      exported.add(c.name);
+      out.push(`export const ${c.name} = ${g.flags ? hex(c.value) : c.value};`);
+    }
+    out.push("");
+  }
+
+  const reverseGroups = groupConsts.filter(({ g }) => g.reverse !== false);
+  out.push(
+    `export type UapiGroup =\n${reverseGroups.map(({ g }) => `  | ${JSON.stringify(g.name)}`).join("\n")};`,
+    "",
+    "/** value -> canonical kernel name, per group. */",
+    "export const NAMES: { readonly [G in UapiGroup]: Readonly<Record<number, string>> } = {",
+  );
+  for (const { g, consts } of reverseGroups) {
+    const canon = [...canonical(consts)].sort((a, b) => a[0] - b[0]);
+    out.push(`  ${g.name}: {`, ...canon.map(([v, n]) => `    ${key(v)}: ${JSON.stringify(n)},`), "  },");
+  }
+  out.push("};", "");
+
+  const flagGroups = groupConsts.filter(({ g }) => g.flags);
+  out.push(
+    `export type UapiFlagGroup =\n${flagGroups.map(({ g }) => `  | ${JSON.stringify(g.name)}`).join("\n")};`,
+    "",
+    "/** single-bit flags, ascending, canonical name per bit. */",
+    "export const FLAGS: { readonly [G in UapiFlagGroup]: ReadonlyArray<readonly [number, string]> } = {",
+  );
+  for (const { g, consts } of flagGroups) {
+    const flagRe = g.flags instanceof RegExp ? g.flags : undefined;
+    const bits = consts.filter((c) => isSingleBit(c.value) && (!flagRe || flagRe.test(c.name)));
+    const canon = [...canonical(bits)].sort((a, b) => a[0] - b[0]);
+    out.push(`  ${g.name}: [`, ...canon.map(([v, n]) => `    [${hex(v)}, ${JSON.stringify(n)}],`), "  ],");
+  }
+  out.push("};", "");
+
+  out.push("/** sizeof(struct X) (flexible array members contribute nothing). */", "export const SIZEOF = {");
+  for (const s of structFields.keys()) {
+    const v = values.get(`sizeof:${s}`);
+    if (v !== undefined) out.push(`  ${s}: ${toNum(v)},`);
+  }
+  out.push("} as const;", "", "/** offsetof(struct X, field), keyed \"X.field\". */", "export const OFFSETOF = {");
+  for (const [s, fields] of structFields) {
+    for (const f of fields) {
+      const v = values.get(`offsetof:${s}.${f}`);
+      if (v !== undefined) out.push(`  ${JSON.stringify(`${s}.${f}`)}: ${toNum(v)},`);
+    }
+  }
+  out.push("} as const;", "");
+
+  writeFileSync(outfile, out.join("\n"));
+  console.error(`gen-uapi: wrote ${outfile} (${exported.size} constants, ${groupConsts.length} groups, ${structFields.size} structs)`);
+}
+
+main();

@@ -1,0 +1,30 @@
+/**
+ * What a backend's transport must offer the receiving thread: sockets by fd that can be polled,
+ * drained without blocking, and (for dumps) written to. Legacy does it with libc, libnl with libnl.
+ */
+import type { BackendOptions } from "./types.ts";
+
+export interface RecvSocket {
+  readonly fd: number;
+  /** effective receive buffer as the kernel reports it */
+  readonly rcvbuf: number;
+  readonly rcvbufForced: boolean;
+  /** bytes read (the datagram's full length, even if larger than buf), 0 if nothing waits, or -errno */
+  recvInto(buf: Uint8Array): number;
+  close(): void;
+}
+
+export interface DumpSocket {
+  readonly fd: number;
+  send(msg: Uint8Array): void;
+  recvInto(buf: Uint8Array): number;
+  close(): void;
+}
+
+export interface SocketDriver {
+  readonly name: "legacy" | "libnl";
+  openMonitor(o: BackendOptions): RecvSocket;
+  openDump(protocol: number, rcvbuf: number): DumpSocket;
+  /** text for an error number in this driver's terms */
+  describe?(code: number): string;
+}

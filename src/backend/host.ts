@@ -1,0 +1,144 @@
+/**
+ * The main-thread side of a backend: starts the receiving Worker, forwards its batches and
+ * reports, and turns dump requests into promises. Both backends share it; they differ only in the
+ * socket driver the Worker uses.
+ */
+import type { FromWorker, ToWorker } from "./worker.ts";
+import type { Backend, BackendEvent, BackendOptions, BackendStats } from "./types.ts";
+
+export interface HostOptions {
+  driver: "legacy" | "libnl";
+  libnlLibrary?: string;
+  /** bytes collected before a batch is handed over even if more is waiting */
+  batchBytes?: number;
+  pollMs?: number;
+  log?: (msg: string) => void;
+}
+
+export class BackendError extends Error {}
+
+export class WorkerBackend implements Backend {
+  readonly name: "legacy" | "libnl";
+  private worker: Worker | undefined;
+  private listener: (ev: BackendEvent) => void = () => {};
+  private pending = new Map<number, { resolve: (d: Uint8Array[]) => void; reject: (e: Error) => void }>();
+  private nextId = 1;
+  private started: Promise<void> | undefined;
+  private resolveStarted: (() => void) | undefined;
+  private rejectStarted: ((e: Error) => void) | undefined;
+  private st: BackendStats = { datagrams: 0, bytes: 0, batches: 0, enobufs: 0, recv_errors: 0, reconnects: 0, oversize: 0 };
+  /** what the Worker reported once its sockets were open */
+  sockets: { protocol: number; rcvbuf: number; forced: boolean }[] = [];
+  library: string | undefined;
+  dumpRetries = 0;
+
+  constructor(private readonly o: HostOptions) {
+    this.name = o.driver;
+  }
+
+  private spawn(opts: BackendOptions[]): Promise<void> {
+    if (this.started) return this.started;
+    this.started = new Promise<void>((res, rej) => {
+      this.resolveStarted = res;
+      this.rejectStarted = rej;
+    });
+    const w = new Worker(new URL("./worker.ts", import.meta.url).href);
+    this.worker = w;
+    w.onmessage = (e: MessageEvent<FromWorker>) => this.onMessage(e.data);
+    w.onerror = (e) => {
+      const err = new BackendError(`receive thread failed: ${(e as ErrorEvent).message ?? e}`);
+      this.rejectStarted?.(err);
+      for (const p of this.pending.values()) p.reject(err);
+      this.pending.clear();
+      this.listener({ kind: "error", protocol: -1, message: err.message });
+    };
+    const msg: ToWorker = {
+      cmd: "start", driver: this.o.driver, libnlLibrary: this.o.libnlLibrary, opts,
+      batchBytes: this.o.batchBytes ?? 256 * 1024, pollMs: this.o.pollMs ?? 200,
+    };
+    w.postMessage(msg);
+    return this.started;
+  }
+
+  private onMessage(m: FromWorker) {
+    switch (m.kind) {
+      case "started":
+        this.sockets = m.sockets;
+        this.library = m.library;
+        this.resolveStarted?.();
+        break;
+      case "batch":
+        this.st.batches++;
+        this.st.datagrams += m.batch.offsets.length - 1;
+        this.st.bytes += m.batch.data.length;
+        this.listener({ kind: "batch", batch: m.batch });
+        break;
+      case "overrun":
+        this.st.enobufs++;
+        this.listener({ kind: "overrun", protocol: m.protocol, count: m.count });
+        break;
+      case "oversize":
+        this.st.oversize++;
+        this.listener({ kind: "error", protocol: m.protocol, message: `datagram of ${m.size} bytes is larger than limits.max_message_size` });
+        break;
+      case "error":
+        this.st.recv_errors++;
+        if (m.fatal) {
+          const err = new BackendError(m.message);
+          this.rejectStarted?.(err);
+          for (const p of this.pending.values()) p.reject(err);
+          this.pending.clear();
+        }
+        this.listener({ kind: "error", protocol: m.protocol, message: m.message });
+        break;
+      case "dump": {
+        const p = this.pending.get(m.id);
+        this.pending.delete(m.id);
+        this.dumpRetries += m.retries;
+        if (!p) break;
+        if (m.error) p.reject(new BackendError(m.error));
+        else p.resolve(m.datagrams ?? []);
+        break;
+      }
+      case "stopped":
+        break;
+    }
+  }
+
+  async start(opts: BackendOptions[], listener: (ev: BackendEvent) => void): Promise<void> {
+    this.listener = listener;
+    await this.spawn(opts);
+  }
+
+  async dump(protocol: number, requests: Uint8Array[], rcvbuf = 4 * 1024 * 1024): Promise<Uint8Array[]> {
+    if (!this.started) await this.spawn([]);
+    await this.started;
+    const id = this.nextId++;
+    return new Promise<Uint8Array[]>((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      const msg: ToWorker = { cmd: "dump", id, protocol, requests, rcvbuf };
+      this.worker!.postMessage(msg);
+    });
+  }
+
+  stats(): BackendStats {
+    return { ...this.st };
+  }
+
+  async stop(): Promise<void> {
+    const w = this.worker;
+    if (!w) return;
+    this.worker = undefined;
+    const stopped = new Promise<void>((res) => {
+      const prev = w.onmessage;
+      w.onmessage = (e: MessageEvent<FromWorker>) => {
+        if (e.data.kind === "stopped") res();
+        else prev?.call(w, e);
+      };
+      setTimeout(res, 1000);
+    });
+    w.postMessage({ cmd: "stop" } satisfies ToWorker);
+    await stopped;
+    w.terminate();
+  }
+}

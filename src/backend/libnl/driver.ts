@@ -1,0 +1,77 @@
+/**
+ * The libnl backend's transport: libnl allocates, connects and reads the sockets (and maps their
+ * errors); the bytes it hands back go to the same decoders as the legacy backend's.
+ */
+import { EIO, ENOBUFS, NETLINK_EXT_ACK, SOL_NETLINK } from "../../uapi/linux.gen.ts";
+import { intOpt, libc } from "../../ffi/libc.ts";
+import type { DumpSocket, RecvSocket, SocketDriver } from "../driver.ts";
+import { isOverrun, LibnlError, type LibnlHandle, LibnlSocket, loadLibnl } from "./binding.ts";
+
+let handle: LibnlHandle | undefined;
+
+function lib(): LibnlHandle {
+  if (!handle) throw new Error("libnl is not loaded");
+  return handle;
+}
+
+class LibnlRecv implements RecvSocket, DumpSocket {
+  private readonly s: LibnlSocket;
+  rcvbuf = 0;
+  rcvbufForced = false;
+  constructor(protocol: number, groups: readonly number[], rcvbuf: number, sndbuf: number, extAck: boolean) {
+    this.s = new LibnlSocket(lib(), protocol);
+    try {
+      this.s.connect();
+      const b = this.s.setBufferSize(rcvbuf, sndbuf);
+      this.rcvbuf = b.rcvbuf;
+      this.rcvbufForced = b.forced;
+      if (groups.length) this.s.addMemberships(groups);
+      if (extAck) libc().setsockopt(this.s.fd, SOL_NETLINK, NETLINK_EXT_ACK, intOpt(1), 4);
+      this.s.setNonblocking();
+    } catch (e) {
+      this.s.close();
+      throw e;
+    }
+  }
+  get fd() {
+    return this.s.fd;
+  }
+  recvInto(buf: Uint8Array): number {
+    let d: Uint8Array | null;
+    try {
+      d = this.s.recv();
+    } catch (e) {
+      // libnl reports a receive-queue overrun as NLE_NOMEM; the backend speaks errno
+      if (isOverrun(e)) return -ENOBUFS;
+      if (e instanceof LibnlError) return -(e.errno || EIO);
+      throw e;
+    }
+    if (!d) return 0;
+    buf.set(d.subarray(0, Math.min(d.length, buf.length)));
+    return d.length;
+  }
+  send(msg: Uint8Array): void {
+    this.s.sendRaw(msg);
+  }
+  close(): void {
+    this.s.close();
+  }
+}
+
+export const libnlDriver: SocketDriver & { load(library: string | undefined): string } = {
+  name: "libnl",
+  /** Load once; returns the files loaded, for the startup log. */
+  load(library) {
+    if (!handle) handle = loadLibnl({ library: library || undefined }).lib;
+    return handle.files.join(" + ");
+  },
+  openMonitor(o) {
+    return new LibnlRecv(o.protocol, o.groups, o.rcvbuf, o.sndbuf, false);
+  },
+  openDump(protocol, rcvbuf) {
+    return new LibnlRecv(protocol, [], rcvbuf, 32768, true);
+  },
+  describe(errno) {
+    return libc().strerror(errno);
+  },
+};

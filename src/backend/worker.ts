@@ -1,0 +1,227 @@
+/**
+ * The receiving thread. It waits in poll() with a timeout and drains sockets with non-blocking
+ * reads, so it never sits in a blocking FFI call (a Worker stuck in one cannot be terminated) and
+ * the main thread's event loop never waits on the kernel. Datagrams are copied into a batch and
+ * handed over with their buffers transferred, not cloned.
+ */
+import { EINTR, ENOBUFS, NLM_F_DUMP_INTR, NLMSG_DONE, NLMSG_ERROR, POLLIN } from "../uapi/linux.gen.ts";
+import { libc } from "../ffi/libc.ts";
+import { NLMSG_HDRLEN, nlmsgAlign, readHeader, setNlmsgSeq } from "../codec/nlmsg.ts";
+import type { DumpSocket, RecvSocket, SocketDriver } from "./driver.ts";
+import type { BackendOptions, DatagramBatch } from "./types.ts";
+import { legacyDriver } from "./legacy/socket.ts";
+import { libnlDriver } from "./libnl/driver.ts";
+
+export type ToWorker =
+  | { cmd: "start"; driver: "legacy" | "libnl"; libnlLibrary?: string; opts: BackendOptions[]; batchBytes: number; pollMs: number }
+  | { cmd: "dump"; id: number; protocol: number; requests: Uint8Array[]; rcvbuf: number }
+  | { cmd: "stop" };
+
+export type FromWorker =
+  | { kind: "started"; sockets: { protocol: number; rcvbuf: number; forced: boolean }[]; library?: string }
+  | { kind: "batch"; batch: DatagramBatch }
+  | { kind: "overrun"; protocol: number; count: number }
+  | { kind: "oversize"; protocol: number; size: number }
+  | { kind: "error"; protocol: number; message: string; fatal: boolean }
+  | { kind: "dump"; id: number; datagrams?: Uint8Array[]; error?: string; retries: number }
+  | { kind: "stopped" };
+
+declare const self: Worker;
+const post = (m: FromWorker, transfer?: ArrayBuffer[]) => self.postMessage(m, transfer ?? []);
+
+/** 64 KiB: above the largest datagram the kernel builds for a dump (32 KiB) */
+const RECV_BUF = 65536;
+const nowNs = (() => {
+  // one wall-clock reading, then the monotonic clock: ns resolution without a syscall per datagram
+  const wall = BigInt(Date.now()) * 1000000n;
+  const mono = process.hrtime.bigint();
+  return () => wall + (process.hrtime.bigint() - mono);
+})();
+
+let driver: SocketDriver = legacyDriver;
+let sockets: { sock: RecvSocket; opts: BackendOptions }[] = [];
+let running = false;
+let seq = 1;
+
+class Batcher {
+  private scratch: Uint8Array;
+  private used = 0;
+  private offsets: number[] = [0];
+  private stamps: bigint[] = [];
+  constructor(readonly protocol: number, readonly limit: number) {
+    this.scratch = new Uint8Array(limit + RECV_BUF);
+  }
+  /** where the next datagram may be read directly */
+  space(): Uint8Array {
+    return this.scratch.subarray(this.used, this.used + RECV_BUF);
+  }
+  commit(n: number) {
+    this.used += n;
+    this.offsets.push(this.used);
+    this.stamps.push(nowNs());
+  }
+  get full() {
+    return this.used >= this.limit;
+  }
+  flush() {
+    if (this.stamps.length === 0) return;
+    const batch: DatagramBatch = {
+      protocol: this.protocol,
+      data: this.scratch.slice(0, this.used),
+      offsets: Uint32Array.from(this.offsets),
+      stamps: BigInt64Array.from(this.stamps),
+      sentMono: performance.now() + performance.timeOrigin,
+    };
+    post({ kind: "batch", batch }, [batch.data.buffer, batch.offsets.buffer, batch.stamps.buffer] as ArrayBuffer[]);
+    this.used = 0;
+    this.offsets = [0];
+    this.stamps = [];
+  }
+}
+
+async function receiveLoop(batchBytes: number, pollMs: number) {
+  const L = libc();
+  const n = sockets.length;
+  // struct pollfd { int fd; short events; short revents; } — 8 bytes, laid out by hand because
+  // koffi hands poll() a pointer into this array
+  const pfd = new Uint8Array(8 * n);
+  const pdv = new DataView(pfd.buffer);
+  const batchers = sockets.map((s) => new Batcher(s.opts.protocol, batchBytes));
+  const overruns = new Array<number>(n).fill(0);
+  while (running) {
+    for (let i = 0; i < n; i++) {
+      pdv.setInt32(8 * i, sockets[i]!.sock.fd, true);
+      pdv.setInt16(8 * i + 4, POLLIN, true);
+      pdv.setInt16(8 * i + 6, 0, true);
+    }
+    const r = L.poll(pfd, n, pollMs);
+    if (r < 0 && L.errno() !== EINTR) {
+      post({ kind: "error", protocol: -1, message: `poll: ${L.strerror(L.errno())}`, fatal: false });
+    }
+    if (r > 0) {
+      for (let i = 0; i < n; i++) {
+        if (!(pdv.getInt16(8 * i + 6, true) & POLLIN)) continue;
+        const { sock, opts } = sockets[i]!;
+        const b = batchers[i]!;
+        for (;;) {
+          const got = sock.recvInto(b.space());
+          if (got === 0) break;
+          if (got < 0) {
+            if (-got === ENOBUFS) {
+              overruns[i]!++;
+              post({ kind: "overrun", protocol: opts.protocol, count: overruns[i]! });
+              continue;
+            }
+            if (-got === EINTR) continue;
+            post({ kind: "error", protocol: opts.protocol, message: `recv: ${driver.describe?.(-got) ?? L.strerror(-got)}`, fatal: false });
+            break;
+          }
+          if (got > RECV_BUF || got > opts.maxMessageSize) {
+            post({ kind: "oversize", protocol: opts.protocol, size: got });
+            if (got > RECV_BUF) continue; // truncated by the read: nothing trustworthy to pass on
+          }
+          b.commit(got);
+          if (b.full) b.flush();
+        }
+        b.flush();
+      }
+    }
+    // let the message handler run (stop, dump requests)
+    await new Promise((res) => setImmediate(res));
+  }
+}
+
+/** One dump request on its own socket, collected up to NLMSG_DONE; retried if the kernel says it was interrupted. */
+function runDump(sock: DumpSocket, req: Uint8Array): { datagrams: Uint8Array[]; interrupted: boolean; error?: string } {
+  const L = libc();
+  const mySeq = seq++;
+  const msg = req.slice();
+  setNlmsgSeq(msg, mySeq);
+  sock.send(msg);
+  const datagrams: Uint8Array[] = [];
+  const buf = new Uint8Array(RECV_BUF);
+  const pfd = new Uint8Array(8);
+  const pdv = new DataView(pfd.buffer);
+  let interrupted = false;
+  const deadline = Date.now() + 30000;
+  for (;;) {
+    pdv.setInt32(0, sock.fd, true);
+    pdv.setInt16(4, POLLIN, true);
+    pdv.setInt16(6, 0, true);
+    if (Date.now() > deadline) return { datagrams, interrupted, error: "dump timed out after 30 s" };
+    if (L.poll(pfd, 1, 1000) <= 0) continue;
+    const n = sock.recvInto(buf);
+    if (n === 0) continue;
+    if (n < 0) {
+      if (-n === EINTR) continue;
+      return { datagrams, interrupted, error: `recv: ${driver.describe?.(-n) ?? L.strerror(-n)}` };
+    }
+    const d = buf.slice(0, Math.min(n, buf.length));
+    const dv = new DataView(d.buffer);
+    let done = false;
+    let keep = false;
+    for (let off = 0; off + NLMSG_HDRLEN <= d.length;) {
+      const h = readHeader(dv, off);
+      if (h.len < NLMSG_HDRLEN) break;
+      if (h.seq === mySeq) {
+        keep = true;
+        if (h.flags & NLM_F_DUMP_INTR) interrupted = true;
+        if (h.type === NLMSG_DONE) done = true;
+        if (h.type === NLMSG_ERROR) done = true;
+      }
+      off += nlmsgAlign(h.len);
+    }
+    if (keep) datagrams.push(d);
+    if (done) return { datagrams, interrupted };
+  }
+}
+
+function dump(protocol: number, requests: Uint8Array[], rcvbuf: number) {
+  const sock = driver.openDump(protocol, rcvbuf);
+  try {
+    const all: Uint8Array[] = [];
+    let retries = 0;
+    for (const req of requests) {
+      for (let attempt = 0; ; attempt++) {
+        const r = runDump(sock, req);
+        if (r.error) return { datagrams: all, error: r.error, retries };
+        // a dump the kernel marks interrupted may have missed or doubled objects: take it again
+        if (r.interrupted && attempt < 5) { retries++; continue; }
+        all.push(...r.datagrams);
+        break;
+      }
+    }
+    return { datagrams: all, retries };
+  } finally {
+    sock.close();
+  }
+}
+
+self.onmessage = (e: MessageEvent<ToWorker>) => {
+  const m = e.data;
+  if (m.cmd === "start") {
+    try {
+      driver = m.driver === "libnl" ? libnlDriver : legacyDriver;
+      let library: string | undefined;
+      if (m.driver === "libnl") library = libnlDriver.load(m.libnlLibrary);
+      sockets = m.opts.map((opts) => ({ sock: driver.openMonitor(opts), opts }));
+      post({ kind: "started", sockets: sockets.map((s) => ({ protocol: s.opts.protocol, rcvbuf: s.sock.rcvbuf, forced: s.sock.rcvbufForced })), library });
+      running = sockets.length > 0;
+      if (running) void receiveLoop(m.batchBytes, m.pollMs);
+    } catch (err) {
+      post({ kind: "error", protocol: -1, message: (err as Error).message, fatal: true });
+    }
+  } else if (m.cmd === "dump") {
+    try {
+      const r = dump(m.protocol, m.requests, m.rcvbuf);
+      post({ kind: "dump", id: m.id, datagrams: r.datagrams, error: r.error, retries: r.retries });
+    } catch (err) {
+      post({ kind: "dump", id: m.id, error: (err as Error).message, retries: 0 });
+    }
+  } else if (m.cmd === "stop") {
+    running = false;
+    for (const s of sockets) s.sock.close();
+    sockets = [];
+    post({ kind: "stopped" });
+  }
+};

@@ -1,0 +1,99 @@
+/** Command-line parsing. Every mistake is a usage error (exit 2) that says what was meant. */
+
+export class UsageError extends Error {}
+
+export interface Args {
+  config?: string;
+  help: boolean;
+  version: boolean;
+  dumpEvents: boolean;
+  dumpCache: boolean;
+  benchmark: boolean;
+  duration: number;
+  compare: boolean;
+  json: boolean;
+  replay?: string;
+}
+
+interface FlagSpec { name: string; value?: "string" | "number"; help: string; metavar?: string }
+
+export const FLAGS: FlagSpec[] = [
+  { name: "--config", value: "string", metavar: "FILE", help: "read configuration from FILE (default: the embedded config/nlmon.yaml)" },
+  { name: "--dump-events", help: "dump links, addresses, routes (all tables, v4 and v6), neighbours, rules, nexthops as events and exit; deterministic, for diffing" },
+  { name: "--dump-cache", help: "fill the caches the config enables, print them in the --dump-events format and exit" },
+  { name: "--replay", value: "string", metavar: "FILE", help: "decode a pcap/pcapng capture of netlink traffic and export it as live events" },
+  { name: "--benchmark", help: "measure decoding and live capture (see --duration, --compare, --json)" },
+  { name: "--duration", value: "number", metavar: "SECONDS", help: "how long --benchmark churns routes (default 10)" },
+  { name: "--compare", help: "with --benchmark: both backends and `ip monitor` on the same churn, side by side" },
+  { name: "--json", help: "with --benchmark: machine-readable output" },
+  { name: "--version", help: "print the version and exit" },
+  { name: "--help", help: "print this help and exit" },
+];
+
+function distance(a: string, b: string): number {
+  const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...new Array<number>(b.length).fill(0)]);
+  for (let j = 1; j <= b.length; j++) d[0]![j] = j;
+  for (let i = 1; i <= a.length; i++)
+    for (let j = 1; j <= b.length; j++)
+      d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+  return d[a.length]![b.length]!;
+}
+
+export function parseArgs(argv: string[]): Args {
+  const a: Args = { help: false, version: false, dumpEvents: false, dumpCache: false, benchmark: false, duration: 10, compare: false, json: false };
+  for (let i = 0; i < argv.length; i++) {
+    const raw = argv[i]!;
+    if (raw === "-h") { a.help = true; continue; }
+    if (raw === "-V") { a.version = true; continue; }
+    const eq = raw.indexOf("=");
+    const name = raw.startsWith("--") && eq > 0 ? raw.slice(0, eq) : raw;
+    const spec = FLAGS.find((f) => f.name === name);
+    if (!spec) {
+      const best = FLAGS.map((f) => [f.name, distance(name, f.name)] as const).sort((x, y) => x[1] - y[1])[0]!;
+      const hint = raw.startsWith("-") && best[1] <= 3 ? `; did you mean '${best[0]}'?` : "";
+      throw new UsageError(raw.startsWith("-") ? `unknown option '${raw}'${hint}` : `unexpected argument '${raw}'`);
+    }
+    let value: string | undefined;
+    if (spec.value) {
+      value = eq > 0 && raw.startsWith("--") ? raw.slice(eq + 1) : argv[++i];
+      if (value === undefined || value === "") throw new UsageError(`option '${spec.name}' needs a value (${spec.metavar})`);
+    } else if (eq > 0 && raw.startsWith("--")) {
+      throw new UsageError(`option '${spec.name}' takes no value`);
+    }
+    switch (spec.name) {
+      case "--config": a.config = value; break;
+      case "--replay": a.replay = value; break;
+      case "--duration": {
+        const n = Number(value);
+        if (!Number.isFinite(n) || n <= 0 || n > 86400) throw new UsageError(`--duration: expected seconds between 0 and 86400, got '${value}'`);
+        a.duration = n;
+        break;
+      }
+      case "--dump-events": a.dumpEvents = true; break;
+      case "--dump-cache": a.dumpCache = true; break;
+      case "--benchmark": a.benchmark = true; break;
+      case "--compare": a.compare = true; break;
+      case "--json": a.json = true; break;
+      case "--version": a.version = true; break;
+      case "--help": a.help = true; break;
+    }
+  }
+  const modes = [a.dumpEvents, a.dumpCache, a.benchmark, a.replay !== undefined].filter(Boolean).length;
+  if (modes > 1) throw new UsageError("--dump-events, --dump-cache, --benchmark and --replay are separate modes: choose one");
+  if ((a.compare || a.json) && !a.benchmark) throw new UsageError("--compare and --json go with --benchmark");
+  return a;
+}
+
+export function usage(): string {
+  const lines = [
+    "usage: nlmon [--config FILE] [--dump-events | --dump-cache | --replay FILE | --benchmark [--duration S] [--compare] [--json]]",
+    "",
+    "Watches the kernel's netlink protocols, decodes every message into one event model and exports",
+    "events as JSON, syslog and Prometheus text.",
+    "",
+  ];
+  for (const f of FLAGS) lines.push(`  ${(f.name + (f.metavar ? " " + f.metavar : "")).padEnd(22)} ${f.help}`);
+  lines.push("", "Environment: NLMON_USE_LIBNL=true|false selects the backend; NLMON_LIBNL_PATH names the libnl library.",
+    "Exit status: 0 ok, 1 runtime failure, 2 usage or configuration error.");
+  return lines.join("\n");
+}

@@ -1,0 +1,79 @@
+/**
+ * nlmon's entry point: parse flags, load the config, and run one mode. Exit 2 for anything the
+ * user can fix in the command line or the config; 1 for failures at run time.
+ */
+import pkg from "../../package.json" with { type: "json" };
+import { BackendUnavailable, selectBackend } from "../backend/select.ts";
+import { ConfigError, loadConfig } from "../config/load.ts";
+import { FilterError, parseFilter } from "../filter/expr.ts";
+import { log } from "../log.ts";
+import { parseArgs, UsageError, usage } from "./args.ts";
+import { runDumpEvents } from "./dump.ts";
+import { routeGroups, runMonitor } from "./run.ts";
+
+export const VERSION = pkg.version;
+
+async function writeOut(s: string) {
+  await Bun.write(Bun.stdout, s);
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let args;
+  try {
+    args = parseArgs(argv);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      process.stderr.write(`nlmon: ${e.message}\nTry 'nlmon --help'.\n`);
+      return 2;
+    }
+    throw e;
+  }
+  if (args.help) {
+    await writeOut(usage() + "\n");
+    return 0;
+  }
+  if (args.version) {
+    await writeOut(`nlmon ${VERSION} (bun ${Bun.version})\n`);
+    return 0;
+  }
+  let cfg;
+  try {
+    cfg = loadConfig({ path: args.config });
+    log.setLevel(cfg.logging.level);
+    if (cfg.filter) parseFilter(cfg.filter);
+    routeGroups(cfg);
+  } catch (e) {
+    if (e instanceof ConfigError || e instanceof FilterError || (e instanceof Error && e.message.startsWith("netlink.multicast_groups"))) {
+      process.stderr.write(`nlmon: config error:\n${e.message}\n`);
+      return 2;
+    }
+    throw e;
+  }
+  let backend;
+  try {
+    backend = selectBackend(cfg, (m) => log.warn("netlink", m));
+  } catch (e) {
+    if (e instanceof BackendUnavailable) {
+      process.stderr.write(`nlmon: ${e.message}\n`);
+      return 2;
+    }
+    throw e;
+  }
+  try {
+    if (args.dumpEvents) {
+      const rc = await runDumpEvents(backend, (s) => void writeOut(s), (m) => log.warn("dump", m));
+      await backend.stop();
+      return rc;
+    }
+    return await runMonitor(cfg, backend, log);
+  } catch (e) {
+    process.stderr.write(`nlmon: ${(e as Error).message}\n`);
+    await backend.stop().catch(() => {});
+    return 1;
+  }
+}
+
+if (import.meta.main) {
+  const rc = await main(process.argv.slice(2));
+  process.exit(rc);
+}

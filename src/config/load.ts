@@ -1,0 +1,537 @@
+import { readFileSync } from "node:fs";
+import Ajv, { type ErrorObject, type ValidateFunction } from "ajv";
+import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Scalar } from "yaml";
+import defaultYaml from "../../config/nlmon.yaml" with { type: "text" };
+import schema from "./schema.json";
+import type { NlmonConfig } from "./types.ts";
+
+/**
+ * Every problem found, one per line, each `FILE:LINE:COL: path: what` (or `FILE: ...` when no
+ * position applies, or `VAR: ...` for a bad environment override). `problems` holds the same lines
+ * for callers that want them separately.
+ */
+export class ConfigError extends Error {
+  readonly problems: readonly string[];
+  constructor(message: string, problems?: readonly string[]) {
+    super(message);
+    this.name = "ConfigError";
+    this.problems = problems ?? message.split("\n");
+  }
+}
+
+/** The shipped default (config/nlmon.yaml), bundled so the compiled binary needs no file beside it. */
+export const DEFAULT_CONFIG_TEXT: string = defaultYaml as string;
+
+export interface LoadConfigOptions {
+  /** file to read; with `text` it only names the source in messages */
+  path?: string;
+  /** YAML source given directly (wins over reading `path`) */
+  text?: string;
+  /** for ${VAR} and the NLMON_* overrides; default process.env */
+  env?: Record<string, string | undefined>;
+}
+
+type Seg = string | number;
+interface Problem {
+  /** source offset; -1 (sorted first) or Infinity (sorted last) for no place in the file */
+  offset: number;
+  text: string;
+}
+
+export function loadConfig(opts: LoadConfigOptions = {}): NlmonConfig {
+  const env = opts.env ?? process.env;
+  let label: string;
+  let src: string;
+  if (opts.text !== undefined) {
+    src = opts.text;
+    label = opts.path ?? "<text>";
+  } else if (opts.path !== undefined) {
+    label = opts.path;
+    try {
+      src = readFileSync(opts.path, "utf8");
+    } catch (e) {
+      throw new ConfigError(`${label}: cannot read: ${readReason(e)}`);
+    }
+  } else {
+    src = DEFAULT_CONFIG_TEXT;
+    label = "<embedded default>";
+  }
+
+  // Bad override values are checked first: a file that says ${NLMON_USE_LIBNL} would otherwise
+  // report a confusing type error at that line for what is really an environment mistake.
+  const overrides = readOverrides(env);
+
+  const lc = new LineCounter();
+  const doc = parseDocument(src, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
+  const fail = (problems: Problem[]): never => {
+    const lines = sortProblems(problems).map((p) => {
+      if (p.offset < 0 || p.offset === Infinity) return `${label}: ${p.text}`;
+      const { line, col } = lc.linePos(p.offset);
+      return `${label}:${line}:${col}: ${p.text}`;
+    });
+    throw new ConfigError(lines.join("\n"), lines);
+  };
+
+  if (doc.errors.length > 0) fail(syntaxProblems(doc, lc));
+
+  // Substituting in the parsed tree rather than the source text keeps every position exact and
+  // keeps a variable's value from ever being parsed as YAML structure.
+  const substProblems = substituteEnv(doc, src, env);
+  if (substProblems.length > 0) fail(substProblems);
+
+  const data: unknown = doc.toJS() ?? {};
+  const validate = getValidator();
+  if (!validate(data)) fail(schemaProblems(validate.errors ?? [], doc, data));
+  const cfg = data as NlmonConfig;
+
+  if (overrides.useLibnl !== undefined) cfg.netlink.use_libnl = overrides.useLibnl;
+  if (overrides.libnlPath !== undefined) cfg.netlink.libnl.library = overrides.libnlPath;
+
+  const cross = crossChecks(cfg, doc);
+  if (cross.length > 0) fail(cross);
+  return cfg;
+}
+
+// ---------------------------------------------------------------------------------------------
+// environment
+
+const BOOL_WORDS: Record<string, boolean> = { true: true, false: false, "1": true, "0": false, yes: true, no: false };
+
+function parseBoolWord(s: string): boolean | undefined {
+  return BOOL_WORDS[s.trim().toLowerCase()];
+}
+
+function readOverrides(env: Record<string, string | undefined>): { useLibnl?: boolean; libnlPath?: string } {
+  const out: { useLibnl?: boolean; libnlPath?: string } = {};
+  // Empty counts as unset, as it does for ${VAR:-default}.
+  const use = env.NLMON_USE_LIBNL;
+  if (use !== undefined && use !== "") {
+    const b = parseBoolWord(use);
+    if (b === undefined) {
+      throw new ConfigError(`NLMON_USE_LIBNL: must be one of true, false, 1, 0, yes, no, got ${JSON.stringify(use)}`);
+    }
+    out.useLibnl = b;
+  }
+  const lib = env.NLMON_LIBNL_PATH;
+  if (lib !== undefined && lib !== "") out.libnlPath = lib;
+  return out;
+}
+
+const REF = /(\$?)\$\{([^}]*)(\}?)/g;
+const REF_BODY = /^([A-Za-z_][A-Za-z0-9_]*)(?::-(.*))?$/s;
+
+function substituteEnv(doc: Document, src: string, env: Record<string, string | undefined>): Problem[] {
+  const problems: Problem[] = [];
+  const visitNode = (node: unknown, segs: Seg[]): void => {
+    if (isMap(node)) {
+      for (const pair of node.items) {
+        const k = isScalar(pair.key) ? String(pair.key.value) : String(pair.key);
+        visitNode(pair.value, [...segs, k]);
+      }
+    } else if (isSeq(node)) {
+      node.items.forEach((item, i) => visitNode(item, [...segs, i]));
+    } else if (isScalar(node) && typeof node.value === "string" && node.value.includes("${")) {
+      substituteScalar(node, segs);
+    }
+  };
+
+  const substituteScalar = (node: Scalar, segs: Seg[]): void => {
+    const raw = node.value as string;
+    const start = node.range?.[0] ?? 0;
+    const end = node.range?.[1] ?? src.length;
+    const placeOf = (ref: string): number => {
+      const i = src.indexOf(ref, start);
+      return i >= 0 && i < end ? i : start;
+    };
+    let bad = false;
+    const text = raw.replace(REF, (whole: string, escape: string, body: string, close: string) => {
+      if (escape === "$") return whole.slice(1);
+      if (close !== "}") {
+        problems.push({ offset: placeOf(whole), text: `unterminated variable reference ${JSON.stringify(whole)}` });
+        bad = true;
+        return whole;
+      }
+      const m = REF_BODY.exec(body);
+      if (!m) {
+        problems.push({
+          offset: placeOf(whole),
+          text: `bad variable reference ${JSON.stringify(whole)}; write \${NAME} or \${NAME:-default}`,
+        });
+        bad = true;
+        return whole;
+      }
+      const name = m[1] as string;
+      const dflt = m[2];
+      const val = env[name];
+      if (dflt !== undefined && (val === undefined || val === "")) return dflt;
+      if (val === undefined) {
+        problems.push({
+          offset: placeOf(whole),
+          text: `environment variable ${name} is not set (use \${${name}:-default} to give a default)`,
+        });
+        bad = true;
+        return whole;
+      }
+      return val;
+    });
+    if (bad) return;
+    node.value = typeSubstituted(text, schemaTypeAt(segs));
+  };
+
+  visitNode(doc.contents, []);
+  return problems;
+}
+
+/**
+ * The result is re-read as a YAML scalar so `${FLAG:-true}` gives a boolean and `${PORT:-514}` a
+ * number, but the schema has the last word: a string field keeps the text even if it looks like a
+ * number, and a boolean field also takes the yes/no/1/0 words NLMON_USE_LIBNL accepts, since a
+ * variable that feeds both the file and the override must mean the same in each. Quoting does not
+ * force a string here, because `{port: "${PORT}"}` is the only way to write a reference inside a
+ * flow mapping.
+ */
+function typeSubstituted(text: string, want: string | undefined): unknown {
+  if (want === "string") return text;
+  if (want === "boolean") {
+    const b = parseBoolWord(text);
+    if (b !== undefined) return b;
+  }
+  const d = parseDocument(text, { prettyErrors: false });
+  if (d.errors.length === 0 && isScalar(d.contents)) return d.contents.value;
+  return text;
+}
+
+interface SchemaNode {
+  type?: string;
+  properties?: Record<string, SchemaNode>;
+  additionalProperties?: SchemaNode | boolean;
+  items?: SchemaNode;
+  enum?: readonly unknown[];
+  description?: string;
+}
+
+const ROOT_SCHEMA = schema as unknown as SchemaNode;
+
+function schemaAt(segs: readonly Seg[]): SchemaNode | undefined {
+  let s: SchemaNode | undefined = ROOT_SCHEMA;
+  for (const seg of segs) {
+    if (s === undefined) return undefined;
+    if (typeof seg === "number") s = s.items;
+    else s = s.properties?.[seg] ?? (typeof s.additionalProperties === "object" ? s.additionalProperties : undefined);
+  }
+  return s;
+}
+
+function schemaTypeAt(segs: readonly Seg[]): string | undefined {
+  return schemaAt(segs)?.type;
+}
+
+// ---------------------------------------------------------------------------------------------
+// schema validation
+
+let validator: ValidateFunction | undefined;
+
+function getValidator(): ValidateFunction {
+  // Compiled on first use so importing this module (e.g. for the types) costs nothing.
+  validator ??= new Ajv({ useDefaults: true, allErrors: true, strict: true, verbose: true }).compile(schema);
+  return validator;
+}
+
+function schemaProblems(errors: ErrorObject[], doc: Document, data: unknown): Problem[] {
+  const out: Problem[] = [];
+  const seen = new Set<string>();
+  for (const e of errors) {
+    const p = describeError(e, doc, data);
+    if (p === undefined) continue;
+    const key = `${p.offset}\0${p.text}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    out.push(p);
+  }
+  return out;
+}
+
+function describeError(e: ErrorObject, doc: Document, data: unknown): Problem | undefined {
+  const segs = pointerToSegs(e.instancePath, data);
+  const here = displayPath(segs);
+  const got = `got ${show(e.data)}`;
+  const params = e.params as Record<string, unknown>;
+  // propertyNames reports the failing name on the inner error; the outer one adds nothing.
+  if (e.keyword === "propertyNames") return undefined;
+  if (e.propertyName !== undefined) {
+    const at = [...segs, e.propertyName];
+    return { offset: locate(doc, at, "key"), text: `${displayPath(at)}: invalid name (${e.message ?? "bad name"})` };
+  }
+  switch (e.keyword) {
+    case "additionalProperties": {
+      const key = String(params.additionalProperty);
+      const at = [...segs, key];
+      const allowed = Object.keys((e.parentSchema as SchemaNode | undefined)?.properties ?? {});
+      const near = closest(key, allowed);
+      let text = `${displayPath(at)}: unknown key`;
+      if (near !== undefined) text += `; did you mean '${near}'?`;
+      else {
+        const elsewhere = KEY_HOMES.get(key)?.filter((p) => p !== displayPath(at));
+        if (elsewhere && elsewhere.length > 0) text += `; did you mean '${elsewhere[0]}'?`;
+        else if (allowed.length > 0) text += ` (allowed: ${allowed.join(", ")})`;
+      }
+      return { offset: locate(doc, at, "key"), text };
+    }
+    case "type":
+      return { offset: locate(doc, segs, "value"), text: `${here}: must be ${typeName(String(params.type))}, ${got}` };
+    case "enum": {
+      const allowed = (params.allowedValues as unknown[]).map(String);
+      let text = `${here}: must be one of ${allowed.join(", ")}, ${got}`;
+      if (typeof e.data === "string") {
+        const near = closest(e.data, allowed);
+        if (near !== undefined) text += `; did you mean '${near}'?`;
+      }
+      return { offset: locate(doc, segs, "value"), text };
+    }
+    case "minimum":
+    case "maximum":
+      return {
+        offset: locate(doc, segs, "value"),
+        text: `${here}: must be ${e.keyword === "minimum" ? ">=" : "<="} ${String(params.limit)}, ${got}`,
+      };
+    case "minLength":
+      return {
+        offset: locate(doc, segs, "value"),
+        text:
+          params.limit === 1
+            ? `${here}: must not be empty`
+            : `${here}: must be at least ${String(params.limit)} characters, ${got}`,
+      };
+    case "maxLength":
+      return { offset: locate(doc, segs, "value"), text: `${here}: must be at most ${String(params.limit)} characters, ${got}` };
+    case "pattern": {
+      const desc = (e.parentSchema as SchemaNode | undefined)?.description;
+      const why = desc ? ` (${desc})` : "";
+      return { offset: locate(doc, segs, "value"), text: `${here}: must match /${String(params.pattern)}/${why}, ${got}` };
+    }
+    case "uniqueItems": {
+      const a = Number(params.i);
+      const b = Number(params.j);
+      const later = Math.max(a, b);
+      const at = [...segs, later];
+      return { offset: locate(doc, at, "value"), text: `${displayPath(at)}: duplicate of ${here}[${Math.min(a, b)}]` };
+    }
+    default:
+      return { offset: locate(doc, segs, "value"), text: `${here}: ${e.message ?? e.keyword}` };
+  }
+}
+
+/** For a key written at the wrong level: every place in the schema where that key name lives. */
+const KEY_HOMES: Map<string, string[]> = (() => {
+  const homes = new Map<string, string[]>();
+  const walk = (s: SchemaNode, segs: Seg[]): void => {
+    for (const [k, sub] of Object.entries(s.properties ?? {})) {
+      const at = [...segs, k];
+      const list = homes.get(k) ?? [];
+      list.push(displayPath(at));
+      homes.set(k, list);
+      walk(sub, at);
+    }
+  };
+  walk(ROOT_SCHEMA, []);
+  return homes;
+})();
+
+function typeName(t: string): string {
+  if (t === "object") return "a mapping";
+  if (t === "array") return "a list";
+  return t;
+}
+
+function show(v: unknown): string {
+  if (v === null || v === undefined) return "nothing";
+  if (Array.isArray(v)) return "a list";
+  if (typeof v === "object") return v instanceof Uint8Array ? "binary data" : "a mapping";
+  if (typeof v === "string") return JSON.stringify(v);
+  return String(v);
+}
+
+function pointerToSegs(pointer: string, data: unknown): Seg[] {
+  if (pointer === "") return [];
+  const segs: Seg[] = [];
+  let cur: unknown = data;
+  for (const raw of pointer.slice(1).split("/")) {
+    const s = raw.replace(/~1/g, "/").replace(/~0/g, "~");
+    if (Array.isArray(cur)) {
+      const i = Number(s);
+      segs.push(i);
+      cur = cur[i];
+    } else {
+      segs.push(s);
+      cur = cur !== null && typeof cur === "object" ? (cur as Record<string, unknown>)[s] : undefined;
+    }
+  }
+  return segs;
+}
+
+function displayPath(segs: readonly Seg[]): string {
+  if (segs.length === 0) return "top level";
+  let out = "";
+  for (const s of segs) {
+    if (typeof s === "number") out += `[${s}]`;
+    else out += out === "" ? s : `.${s}`;
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// positions
+
+/**
+ * Offset of the node at `segs`: its key (for "unknown key"-style problems) or its value. A path
+ * that only exists because a default filled it falls back to the deepest part written in the
+ * file, so a problem with a defaulted value still points at the section it belongs to.
+ */
+function locate(doc: Document, segs: readonly Seg[], what: "key" | "value"): number {
+  let node: unknown = doc.contents;
+  let best = rangeStart(node) ?? 0;
+  for (let i = 0; i < segs.length; i++) {
+    if (isAlias(node)) node = node.resolve(doc);
+    const seg = segs[i];
+    const last = i === segs.length - 1;
+    if (isMap(node)) {
+      const pair = node.items.find((p) => (isScalar(p.key) ? String(p.key.value) : String(p.key)) === String(seg));
+      if (pair === undefined) return best;
+      const keyAt = rangeStart(pair.key);
+      if (keyAt !== undefined) best = keyAt;
+      if (last && what === "key") return best;
+      node = pair.value;
+      // An empty value (`key:`) has no useful position of its own; the key is the place.
+      const valueAt = isScalar(node) && node.value === null ? undefined : rangeStart(node);
+      if (valueAt !== undefined) best = valueAt;
+    } else if (isSeq(node) && typeof seg === "number") {
+      node = node.items[seg];
+      const at = rangeStart(node);
+      if (at === undefined) return best;
+      best = at;
+    } else {
+      return best;
+    }
+  }
+  return best;
+}
+
+function rangeStart(node: unknown): number | undefined {
+  if (node !== null && typeof node === "object" && "range" in node) {
+    const r = (node as { range?: [number, number, number] | null }).range;
+    if (r) return r[0];
+  }
+  return undefined;
+}
+
+function sortProblems(problems: Problem[]): Problem[] {
+  return problems.map((p, i) => ({ p, i })).sort((a, b) => a.p.offset - b.p.offset || a.i - b.i).map((x) => x.p);
+}
+
+// ---------------------------------------------------------------------------------------------
+// checks the schema cannot express
+
+function crossChecks(cfg: NlmonConfig, doc: Document): Problem[] {
+  const out: Problem[] = [];
+  // `name` is the setting at fault; `where` is where to point when `name` was not written.
+  const at = (name: Seg[], text: string, where: Seg[] = name): void => {
+    out.push({ offset: locate(doc, doc.hasIn(name) ? name : where, "value"), text: `${displayPath(name)}: ${text}` });
+  };
+  const { json, pcap, syslog } = cfg.export;
+  const nl = cfg.netlink;
+
+  if (!nl.protocols.route && !nl.protocols.generic && !nl.protocols.sock_diag && !nl.protocols.netfilter) {
+    at(["netlink", "protocols"], "at least one protocol must be enabled");
+  }
+
+  // Rotation renames the file under the writer; stdout cannot be renamed.
+  if (json.rotate.max_size > 0 && json.file === "-") {
+    at(["export", "json", "rotate", "max_size"], 'rotation needs a file, but export.json.file is "-" (stdout)');
+  }
+  if (pcap.rotate.max_size > 0 && pcap.file === "-") {
+    at(["export", "pcap", "rotate", "max_size"], 'rotation needs a file, but export.pcap.file is "-" (stdout)');
+  }
+
+  // Settings that only matter once a section is switched on are checked only then, so a disabled
+  // section can be left half-filled.
+  if (pcap.enabled && pcap.file === "") {
+    at(["export", "pcap", "file"], "required when export.pcap.enabled is true", ["export", "pcap", "enabled"]);
+  }
+  if (pcap.enabled && json.enabled && pcap.file === "-" && json.file === "-") {
+    at(["export", "pcap", "file"], "export.json already writes to stdout; give pcap a file");
+  }
+  if (syslog.enabled && (syslog.transport === "udp" || syslog.transport === "tcp") && syslog.host === "") {
+    at(["export", "syslog", "host"], `required for transport ${syslog.transport}`, ["export", "syslog", "transport"]);
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// helpers
+
+/**
+ * One message per line, at most a handful: after the first syntax error the parser's later
+ * complaints are mostly echoes of it.
+ */
+function syntaxProblems(doc: Document, lc: LineCounter): Problem[] {
+  const MAX = 5;
+  const out: Problem[] = [];
+  const lines = new Set<number>();
+  for (const e of [...doc.errors].sort((a, b) => a.pos[0] - b.pos[0])) {
+    const line = lc.linePos(e.pos[0]).line;
+    if (lines.has(line)) continue;
+    lines.add(line);
+    out.push({ offset: e.pos[0], text: e.message });
+  }
+  if (out.length > MAX) {
+    const more = out.length - MAX;
+    out.length = MAX;
+    out.push({ offset: Infinity, text: `(${more} more syntax error${more === 1 ? "" : "s"} on later lines)` });
+  }
+  return out;
+}
+
+function readReason(e: unknown): string {
+  const err = e as NodeJS.ErrnoException;
+  // Drop node's ", open '/path'" tail: the path already leads the message.
+  const msg = (err?.message ?? String(e)).replace(/, (open|read|stat|scandir)( '.*')?$/, "");
+  return msg;
+}
+
+/** The allowed word closest to `word`, if it is plausibly a typo of it. */
+function closest(word: string, candidates: readonly string[]): string | undefined {
+  const norm = (s: string): string => s.toLowerCase().replace(/[-_ ]/g, "");
+  const w = norm(word);
+  let best: string | undefined;
+  let bestD = Infinity;
+  for (const c of candidates) {
+    const d = c === word ? 0 : norm(c) === w ? 0.5 : editDistance(w, norm(c));
+    if (d < bestD) {
+      bestD = d;
+      best = c;
+    }
+  }
+  if (best === undefined) return undefined;
+  const limit = Math.max(1, Math.floor(Math.max(w.length, norm(best).length) / 3));
+  return bestD <= limit ? best : undefined;
+}
+
+/** Levenshtein distance with adjacent transpositions counted as one edit (common in typos). */
+function editDistance(a: string, b: string): number {
+  const rows = a.length + 1;
+  const cols = b.length + 1;
+  const d: number[][] = Array.from({ length: rows }, (_, i) => Array.from({ length: cols }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  for (let i = 1; i < rows; i++) {
+    for (let j = 1; j < cols; j++) {
+      const row = d[i] as number[];
+      const prev = d[i - 1] as number[];
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let v = Math.min((prev[j] as number) + 1, (row[j - 1] as number) + 1, (prev[j - 1] as number) + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
+        v = Math.min(v, ((d[i - 2] as number[])[j - 2] as number) + 1);
+      }
+      row[j] = v;
+    }
+  }
+  return (d[rows - 1] as number[])[cols - 1] as number;
+}

@@ -1,0 +1,105 @@
+/**
+ * The configuration after loading: every field is present because the schema's defaults are
+ * applied before anything else reads it. Kept in step with schema.json by test/unit/config.test.ts
+ * (the enum lists below are compared with the schema's enums there).
+ */
+
+export const LOG_LEVELS = ["error", "warn", "info", "debug", "trace"] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** rtnetlink multicast groups by their RTNLGRP_* name, lower-cased, in kernel numbering order */
+export const RTNL_GROUP_NAMES = [
+  "link", "notify", "neigh", "tc", "ipv4_ifaddr", "ipv4_mroute", "ipv4_route", "ipv4_rule",
+  "ipv6_ifaddr", "ipv6_mroute", "ipv6_route", "ipv6_ifinfo", "ipv6_prefix", "ipv6_rule",
+  "nd_useropt", "phonet_ifaddr", "phonet_route", "dcb", "ipv4_netconf", "ipv6_netconf", "mdb",
+  "mpls_route", "nsid", "mpls_netconf", "ipv4_mroute_r", "ipv6_mroute_r", "nexthop", "brvlan",
+  "mctp_ifaddr", "tunnel", "stats",
+] as const;
+export type RtnlGroupName = (typeof RTNL_GROUP_NAMES)[number];
+
+export const SYSLOG_FACILITIES = [
+  "kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news", "uucp", "cron", "authpriv",
+  "ftp", "local0", "local1", "local2", "local3", "local4", "local5", "local6", "local7",
+] as const;
+export type SyslogFacility = (typeof SYSLOG_FACILITIES)[number];
+
+export type SyslogTransport = "unix" | "udp" | "tcp";
+export type SyslogFormat = "rfc3164" | "rfc5424";
+export type LibnlFallback = "none" | "legacy";
+
+export interface NetlinkConfig {
+  use_libnl: boolean;
+  protocols: { route: boolean; generic: boolean; sock_diag: boolean; netfilter: boolean };
+  /** bytes */
+  buffer_size: { receive: number; send: number };
+  /** library: path to the shared object, "" = bundled */
+  libnl: { library: string; fallback: LibnlFallback };
+  caching: { enabled: boolean; link_cache: boolean; addr_cache: boolean; route_cache: boolean };
+  generic_families: string[];
+  /** empty = every group nlmon decodes */
+  multicast_groups: RtnlGroupName[];
+  limits: { max_message_size: number; message_pool_size: number };
+}
+
+export interface LoggingConfig {
+  level: LogLevel;
+  modules: Record<string, LogLevel>;
+}
+
+export interface MonitoringConfig {
+  resource_tracking: boolean;
+}
+
+export interface JsonExportConfig {
+  enabled: boolean;
+  /** "-" = stdout */
+  file: string;
+  pretty: boolean;
+  queue_size: number;
+  /** max_size 0 = no rotation */
+  rotate: { max_size: number; keep: number; compress: boolean };
+}
+
+export interface SyslogExportConfig {
+  enabled: boolean;
+  transport: SyslogTransport;
+  path: string;
+  host: string;
+  port: number;
+  format: SyslogFormat;
+  facility: SyslogFacility;
+  app_name: string;
+  max_message_size: number;
+  queue_size: number;
+}
+
+export interface PrometheusExportConfig {
+  enabled: boolean;
+  address: string;
+  port: number;
+  path: string;
+}
+
+export interface PcapExportConfig {
+  enabled: boolean;
+  /** "-" = stdout */
+  file: string;
+  queue_size: number;
+  rotate: { max_size: number; keep: number };
+}
+
+export interface ExportConfig {
+  json: JsonExportConfig;
+  syslog: SyslogExportConfig;
+  prometheus: PrometheusExportConfig;
+  pcap: PcapExportConfig;
+}
+
+export interface NlmonConfig {
+  netlink: NetlinkConfig;
+  logging: LoggingConfig;
+  monitoring: MonitoringConfig;
+  /** "" = no filter */
+  filter: string;
+  export: ExportConfig;
+}

@@ -1,0 +1,48 @@
+/**
+ * What decoders need beyond the bytes: interface names seen so far, user-defined names for
+ * tables and protocols, and where to count what could not be decoded.
+ */
+import type { Names } from "./names.ts";
+
+export type DecodeErrorKind = "truncated" | "bad_attr_len" | "bad_length" | "unknown_msg_type" | "unknown_attr";
+
+export interface DecodeContext {
+  readonly names: Names;
+  ifname(index: number): string | undefined;
+  setIfname(index: number, name: string | undefined): void;
+  error(kind: DecodeErrorKind, detail: string): void;
+  unknownAttr(where: string, type: number): void;
+}
+
+export class BasicContext implements DecodeContext {
+  private readonly ifnames = new Map<number, string>();
+  readonly counts: Record<DecodeErrorKind, number> = {
+    truncated: 0, bad_attr_len: 0, bad_length: 0, unknown_msg_type: 0, unknown_attr: 0,
+  };
+  /** last few problems, for logs; bounded */
+  readonly recent: string[] = [];
+  /** message-level problems found while decoding the current message */
+  problems: string[] = [];
+  unknownAttrs = new Map<string, Set<number>>();
+
+  constructor(readonly names: Names) {}
+  ifname(index: number) {
+    return this.ifnames.get(index);
+  }
+  setIfname(index: number, name: string | undefined) {
+    if (name === undefined) this.ifnames.delete(index);
+    else this.ifnames.set(index, name);
+  }
+  error(kind: DecodeErrorKind, detail: string) {
+    this.counts[kind]++;
+    this.problems.push(detail);
+    if (this.recent.length >= 32) this.recent.shift();
+    this.recent.push(detail);
+  }
+  unknownAttr(where: string, type: number) {
+    this.counts.unknown_attr++;
+    let s = this.unknownAttrs.get(where);
+    if (!s) this.unknownAttrs.set(where, (s = new Set()));
+    s.add(type);
+  }
+}

@@ -1,0 +1,85 @@
+/**
+ * One netlink message → one event. Control messages (NLMSG_*) are handled here for every family;
+ * everything else goes to the family decoder registered for the socket's protocol.
+ */
+import { parseError } from "../codec/errors.ts";
+import { hex } from "../codec/format.ts";
+import type { NlMsgHeader } from "../codec/nlmsg.ts";
+import type { EventType, NetlinkInfo, NlEvent } from "../event/model.ts";
+import { NAMES, NLMSG_DONE, NLMSG_ERROR, NLMSG_MIN_TYPE, NLMSG_NOOP, NLMSG_OVERRUN } from "../uapi/linux.gen.ts";
+import type { BasicContext } from "./context.ts";
+import type { FamilyDecoder } from "./family.ts";
+import { routeFamily } from "./route/index.ts";
+
+const PROTO_NAMES = NAMES.netlink_protocol as Record<number, string>;
+const NLMSG_NAMES = NAMES.nlmsg_type as Record<number, string>;
+
+export const FAMILIES = new Map<number, FamilyDecoder>([[routeFamily.protocol, routeFamily]]);
+
+export function protocolName(p: number): string {
+  return PROTO_NAMES[p] ?? `NETLINK_${p}`;
+}
+
+export interface DecodeOptions {
+  /** leave out what differs between runs of an unchanged system (seq, pid) */
+  deterministic?: boolean;
+}
+
+/** Returns null for messages that carry no event (NLMSG_DONE, NLMSG_NOOP). */
+export function decodeMessage(protocol: number, hdr: NlMsgHeader, dv: DataView, off: number, end: number,
+  ctx: BasicContext, opts: DecodeOptions = {}): NlEvent | null {
+  if (hdr.type === NLMSG_DONE || hdr.type === NLMSG_NOOP) return null;
+  const fam = FAMILIES.get(protocol);
+  ctx.problems = [];
+  let type: EventType = "unknown";
+  let msgTypeName: string | undefined;
+  let key: string | undefined;
+  let body: object | undefined;
+
+  if (hdr.type < NLMSG_MIN_TYPE) {
+    msgTypeName = NLMSG_NAMES[hdr.type];
+    if (hdr.type === NLMSG_ERROR) {
+      type = "error";
+      key = "error";
+      body = parseError(dv, off, end, hdr.flags);
+      if (!body) ctx.error("truncated", `NLMSG_ERROR: ${end - off} bytes`);
+    } else if (hdr.type !== NLMSG_OVERRUN) {
+      ctx.error("unknown_msg_type", `control message type ${hdr.type}`);
+    }
+  } else if (fam) {
+    msgTypeName = fam.msgTypeName(hdr.type);
+    const d = fam.decode(hdr, dv, off, end, ctx);
+    if (d) {
+      type = d.type;
+      key = d.type;
+      body = d.body;
+    } else if (msgTypeName === undefined) {
+      ctx.error("unknown_msg_type", `${protocolName(protocol)}: message type ${hdr.type}`);
+    }
+  } else {
+    ctx.error("unknown_msg_type", `${protocolName(protocol)}: no decoder`);
+  }
+
+  const netlink: NetlinkInfo = {
+    protocol,
+    protocol_name: protocolName(protocol),
+    msg_type: hdr.type,
+    msg_type_name: msgTypeName ?? String(hdr.type),
+    msg_flags: hdr.flags,
+  };
+  if (!opts.deterministic) {
+    netlink.seq = hdr.seq;
+    netlink.pid = hdr.pid;
+  }
+  if (key && body) (netlink as unknown as Record<string, unknown>)[key] = body;
+  const ev: NlEvent = { type, protocol, msg_type: hdr.type, netlink };
+  if (!body && type !== "error") {
+    // what could not be decoded is still shown, as bytes, with the reason
+    netlink.raw = hex(new Uint8Array(dv.buffer, dv.byteOffset + off, end - off));
+    if (ctx.problems.length) ev.decode_error = ctx.problems.join("; ");
+    ev.type = "unknown";
+  } else if (ctx.problems.length) {
+    ev.decode_error = ctx.problems.join("; ");
+  }
+  return ev;
+}

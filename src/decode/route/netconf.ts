@@ -1,0 +1,36 @@
+/** RTM_NEWNETCONF / RTM_DELNETCONF: struct netconfmsg + NETCONFA_* attributes. */
+import {
+  NETCONFA_FORWARDING, NETCONFA_IFINDEX, NETCONFA_IGNORE_ROUTES_WITH_LINKDOWN, NETCONFA_INPUT,
+  NETCONFA_MC_FORWARDING, NETCONFA_PROXY_NEIGH, NETCONFA_RP_FILTER, NLMSG_ALIGNTO, OFFSETOF, SIZEOF,
+} from "../../uapi/linux.gen.ts";
+import type { NetconfBody } from "../../event/model.ts";
+import type { DecodeContext } from "../context.ts";
+import { decodeAttrs } from "../table.ts";
+import { knownTable, pick } from "./common.ts";
+
+const NETCONF_ATTRS = knownTable("netconfa", [
+  [NETCONFA_IFINDEX, "ifindex", "s32"],
+  [NETCONFA_FORWARDING, "forwarding", "s32"],
+  [NETCONFA_RP_FILTER, "rp_filter", "s32"],
+  [NETCONFA_MC_FORWARDING, "mc_forwarding", "s32"],
+  [NETCONFA_PROXY_NEIGH, "proxy_neigh", "s32"],
+  [NETCONFA_IGNORE_ROUTES_WITH_LINKDOWN, "ignore_routes_with_linkdown", "s32"],
+  [NETCONFA_INPUT, "input", "s32"],
+]);
+
+/** netconfmsg is one byte; its attributes start at the next alignment boundary */
+const HDR = (SIZEOF.netconfmsg + NLMSG_ALIGNTO - 1) & ~(NLMSG_ALIGNTO - 1);
+
+export function decodeNetconf(dv: DataView, off: number, end: number, ctx: DecodeContext): NetconfBody | undefined {
+  if (end - off < SIZEOF.netconfmsg) {
+    ctx.error("truncated", `netconf: empty body`);
+    return undefined;
+  }
+  const a = decodeAttrs(dv, off + Math.min(HDR, end - off), end, NETCONF_ATTRS, ctx, "netconf");
+  const ifindex = typeof a.ifindex === "number" ? a.ifindex : 0;
+  const body: NetconfBody = { family: ctx.names.family(dv.getUint8(off + OFFSETOF["netconfmsg.ncm_family"])), ifindex };
+  const dev = ctx.ifname(ifindex);
+  if (dev !== undefined) body.dev = dev;
+  pick(body, a, ["forwarding", "rp_filter", "mc_forwarding", "proxy_neigh", "ignore_routes_with_linkdown", "input"]);
+  return body;
+}

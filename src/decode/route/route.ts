@@ -1,0 +1,161 @@
+/** RTM_NEWROUTE / RTM_DELROUTE: struct rtmsg + RTA_* attributes, shaped like `ip -j route`. */
+import {
+  AF_INET, AF_INET6, ICMPV6_ROUTER_PREF_HIGH, ICMPV6_ROUTER_PREF_LOW, ICMPV6_ROUTER_PREF_MEDIUM,
+  NAMES, OFFSETOF, RTA_DST, RTA_ENCAP_TYPE, RTA_FLOW, RTA_GATEWAY, RTA_IIF, RTA_MARK, RTA_METRICS,
+  RTA_MULTIPATH, RTA_NH_ID, RTA_OIF, RTA_PREF, RTA_PREFSRC, RTA_PRIORITY, RTA_SRC, RTA_TABLE,
+  RTA_TTL_PROPAGATE, RTA_VIA, RTAX_CC_ALGO, RTAX_FEATURES, RTAX_LOCK, SIZEOF,
+} from "../../uapi/linux.gen.ts";
+import { walkAttrs } from "../../codec/attr.ts";
+import { cstring, ipAddr } from "../../codec/format.ts";
+import type { NexthopEntry, RouteBody } from "../../event/model.ts";
+import type { DecodeContext } from "../context.ts";
+import { flagsToNames } from "../names.ts";
+import { type AttrTable, decodeAttrs } from "../table.ts";
+import { knownTable, pick } from "./common.ts";
+
+function via(dv: DataView, off: number, len: number, ctx: DecodeContext) {
+  if (len < SIZEOF.rtvia) return undefined;
+  const fam = dv.getUint16(off + OFFSETOF["rtvia.rtvia_family"], true);
+  const a = off + OFFSETOF["rtvia.rtvia_addr"];
+  return { family: ctx.names.family(fam), host: ipAddr(dv, a, off + len - a) };
+}
+
+const RTAX_NAMES = NAMES.rtax as Record<number, string>;
+
+/** RTA_METRICS: one u32 per RTAX_* (the congestion-control name is a string), named as ip does. */
+function metrics(dv: DataView, off: number, len: number, ctx: DecodeContext) {
+  const out: Record<string, number | string[]> = {};
+  walkAttrs(dv, off, off + len, (type, o, l) => {
+    const name = (RTAX_NAMES[type] ?? `rtax_${type}`).replace(/^RTAX_/, "").toLowerCase();
+    if (type === RTAX_CC_ALGO) { (out as Record<string, unknown>).congctl = cstring(dv, o, l); return; }
+    if (l < 4) { ctx.error("bad_attr_len", `route.metrics: ${name} has ${l} bytes`); return; }
+    const v = dv.getUint32(o, true);
+    if (type === RTAX_LOCK) {
+      const locked: string[] = [];
+      for (const [n, nm] of Object.entries(RTAX_NAMES)) if (Number(n) > 0 && (v & (1 << Number(n)))) locked.push(nm.replace(/^RTAX_/, "").toLowerCase());
+      out.lock = locked;
+    } else if (type === RTAX_FEATURES) out.features = v;
+    else out[name] = v;
+  });
+  return out;
+}
+
+const NEXTHOP_ATTRS: AttrTable = knownTable("rta", [
+  [RTA_GATEWAY, "gateway", "addr"],
+  [RTA_VIA, "via", "binary", { parse: via }],
+  [RTA_FLOW, "realms", "u32"],
+]);
+
+/** RTA_MULTIPATH: a run of struct rtnexthop, each followed by its own attributes. */
+function multipath(dv: DataView, off: number, len: number, ctx: DecodeContext): NexthopEntry[] {
+  const out: NexthopEntry[] = [];
+  const end = off + len;
+  let o = off;
+  const H = SIZEOF.rtnexthop;
+  while (end - o >= H) {
+    const nlen = dv.getUint16(o + OFFSETOF["rtnexthop.rtnh_len"], true);
+    if (nlen < H || nlen > end - o) {
+      ctx.error("bad_attr_len", `route.multipath: nexthop length ${nlen} at byte ${o - off}`);
+      break;
+    }
+    const flags = dv.getUint8(o + OFFSETOF["rtnexthop.rtnh_flags"]);
+    const oif = dv.getInt32(o + OFFSETOF["rtnexthop.rtnh_ifindex"], true);
+    const a = decodeAttrs(dv, o + H, o + nlen, NEXTHOP_ATTRS, ctx, "route.multipath");
+    const nh: NexthopEntry = { flags: flagsToNames(flags, ctx.names.rtnhF) };
+    pick(nh, a, ["gateway", "via"]);
+    const dev = ctx.ifname(oif);
+    if (dev !== undefined) nh.dev = dev;
+    nh.oif = oif;
+    // iproute2 prints hops + 1 as the weight
+    nh.weight = dv.getUint8(o + OFFSETOF["rtnexthop.rtnh_hops"]) + 1;
+    pick(nh, a, ["realms"]);
+    out.push(nh);
+    o += (nlen + 3) & ~3;
+  }
+  return out;
+}
+
+const ROUTE_ATTRS = knownTable("rta", [
+  [RTA_DST, "dst", "addr"],
+  [RTA_SRC, "src", "addr"],
+  [RTA_IIF, "iif", "u32"],
+  [RTA_OIF, "oif", "u32"],
+  [RTA_GATEWAY, "gateway", "addr"],
+  [RTA_PRIORITY, "metric", "u32"],
+  [RTA_PREFSRC, "prefsrc", "addr"],
+  [RTA_METRICS, "metrics", "nested", { parse: metrics }],
+  [RTA_MULTIPATH, "nexthops", "binary", { parse: multipath }],
+  [RTA_FLOW, "realms", "u32"],
+  [RTA_TABLE, "table", "u32"],
+  [RTA_MARK, "mark", "u32"],
+  [RTA_VIA, "via", "binary", { parse: via }],
+  [RTA_PREF, "pref", "u8"],
+  [RTA_ENCAP_TYPE, "encap_type", "u16"],
+  [RTA_TTL_PROPAGATE, "ttl_propagate", "u8"],
+  [RTA_NH_ID, "nhid", "u32"],
+]);
+
+const PREF_NAMES = new Map<number, string>([
+  [ICMPV6_ROUTER_PREF_LOW, "low"], [ICMPV6_ROUTER_PREF_MEDIUM, "medium"], [ICMPV6_ROUTER_PREF_HIGH, "high"],
+]);
+
+const F = {
+  family: OFFSETOF["rtmsg.rtm_family"],
+  dstLen: OFFSETOF["rtmsg.rtm_dst_len"],
+  srcLen: OFFSETOF["rtmsg.rtm_src_len"],
+  tos: OFFSETOF["rtmsg.rtm_tos"],
+  table: OFFSETOF["rtmsg.rtm_table"],
+  protocol: OFFSETOF["rtmsg.rtm_protocol"],
+  scope: OFFSETOF["rtmsg.rtm_scope"],
+  type: OFFSETOF["rtmsg.rtm_type"],
+  flags: OFFSETOF["rtmsg.rtm_flags"],
+};
+
+function anyAddr(family: number): string {
+  return family === AF_INET6 ? "::" : "0.0.0.0";
+}
+
+export function decodeRoute(dv: DataView, off: number, end: number, ctx: DecodeContext): RouteBody | undefined {
+  if (end - off < SIZEOF.rtmsg) {
+    ctx.error("truncated", `route: ${end - off} bytes, rtmsg needs ${SIZEOF.rtmsg}`);
+    return undefined;
+  }
+  const family = dv.getUint8(off + F.family);
+  const a = decodeAttrs(dv, off + SIZEOF.rtmsg, end, ROUTE_ATTRS, ctx, "route");
+  const dstLen = dv.getUint8(off + F.dstLen);
+  const srcLen = dv.getUint8(off + F.srcLen);
+  const type = dv.getUint8(off + F.type);
+  const protocol = dv.getUint8(off + F.protocol);
+  const scope = dv.getUint8(off + F.scope);
+  const flags = dv.getUint32(off + F.flags, true);
+  // RTA_TABLE holds ids above 255; rtm_table then only says RT_TABLE_COMPAT
+  const table = typeof a.table === "number" ? a.table : dv.getUint8(off + F.table);
+  const body: RouteBody = {
+    family: ctx.names.family(family),
+    type,
+    type_name: ctx.names.routeType(type),
+    dst: `${typeof a.dst === "string" ? a.dst : anyAddr(family === AF_INET || family === AF_INET6 ? family : AF_INET)}/${dstLen}`,
+    table,
+    table_name: ctx.names.table(table),
+    protocol,
+    protocol_name: ctx.names.protocol(protocol),
+    scope,
+    scope_name: ctx.names.scopeName(scope),
+    flags: [...flagsToNames(flags & 0xff, ctx.names.rtnhF), ...flagsToNames(flags & ~0xff, ctx.names.rtmF)],
+    flags_raw: flags,
+  };
+  if (typeof a.src === "string") body.src = `${a.src}/${srcLen}`;
+  const tos = dv.getUint8(off + F.tos);
+  if (tos) body.tos = tos;
+  pick(body, a, ["gateway", "via"]);
+  if (typeof a.oif === "number") {
+    const dev = ctx.ifname(a.oif);
+    if (dev !== undefined) body.dev = dev;
+    body.oif = a.oif;
+  }
+  if (typeof a.iif === "number") body.iif = ctx.ifname(a.iif) ?? String(a.iif);
+  pick(body, a, ["metric", "prefsrc"]);
+  if (typeof a.pref === "number") body.pref = PREF_NAMES.get(a.pref) ?? String(a.pref);
+  pick(body, a, ["mark", "nhid", "realms", "metrics", "nexthops", "encap_type", "ttl_propagate"]);
+  return body;
+}

@@ -1,0 +1,81 @@
+/** RTM_NEWRULE / RTM_DELRULE: struct fib_rule_hdr + FRA_* attributes. */
+import {
+  FRA_DPORT_RANGE, FRA_DST, FRA_FLOW, FRA_FWMARK, FRA_FWMASK, FRA_GOTO, FRA_IIFNAME, FRA_IP_PROTO, FRA_L3MDEV,
+  FRA_OIFNAME, FRA_PRIORITY, FRA_PROTOCOL, FRA_SPORT_RANGE, FRA_SRC, FRA_SUPPRESS_IFGROUP, FRA_SUPPRESS_PREFIXLEN,
+  FRA_TABLE, FRA_UID_RANGE, OFFSETOF, SIZEOF,
+} from "../../uapi/linux.gen.ts";
+import type { RuleBody } from "../../event/model.ts";
+import type { DecodeContext } from "../context.ts";
+import { flagsToNames } from "../names.ts";
+import { decodeAttrs } from "../table.ts";
+import { knownTable, pick } from "./common.ts";
+
+function range32(dv: DataView, off: number, len: number) {
+  return len >= SIZEOF.fib_rule_uid_range ? { start: dv.getUint32(off, true), end: dv.getUint32(off + 4, true) } : undefined;
+}
+function range16(dv: DataView, off: number, len: number) {
+  return len >= SIZEOF.fib_rule_port_range ? { start: dv.getUint16(off, true), end: dv.getUint16(off + 2, true) } : undefined;
+}
+
+const RULE_ATTRS = knownTable("fra", [
+  [FRA_PRIORITY, "priority", "u32"],
+  [FRA_TABLE, "table", "u32"],
+  [FRA_SRC, "src", "addr"],
+  [FRA_DST, "dst", "addr"],
+  [FRA_IIFNAME, "iif", "string"],
+  [FRA_OIFNAME, "oif", "string"],
+  [FRA_FWMARK, "fwmark", "u32"],
+  [FRA_FWMASK, "fwmask", "u32"],
+  [FRA_GOTO, "goto", "u32"],
+  [FRA_FLOW, "flow", "u32"],
+  [FRA_SUPPRESS_PREFIXLEN, "suppress_prefixlen", "u32"],
+  [FRA_SUPPRESS_IFGROUP, "suppress_ifgroup", "u32"],
+  [FRA_L3MDEV, "l3mdev", "u8"],
+  [FRA_UID_RANGE, "uid_range", "binary", { parse: range32 }],
+  [FRA_PROTOCOL, "protocol", "u8"],
+  [FRA_IP_PROTO, "ip_proto", "u8"],
+  [FRA_SPORT_RANGE, "sport_range", "binary", { parse: range16 }],
+  [FRA_DPORT_RANGE, "dport_range", "binary", { parse: range16 }],
+]);
+
+const F = {
+  family: OFFSETOF["fib_rule_hdr.family"],
+  dstLen: OFFSETOF["fib_rule_hdr.dst_len"],
+  srcLen: OFFSETOF["fib_rule_hdr.src_len"],
+  tos: OFFSETOF["fib_rule_hdr.tos"],
+  table: OFFSETOF["fib_rule_hdr.table"],
+  action: OFFSETOF["fib_rule_hdr.action"],
+  flags: OFFSETOF["fib_rule_hdr.flags"],
+};
+
+export function decodeRule(dv: DataView, off: number, end: number, ctx: DecodeContext): RuleBody | undefined {
+  if (end - off < SIZEOF.fib_rule_hdr) {
+    ctx.error("truncated", `rule: ${end - off} bytes, fib_rule_hdr needs ${SIZEOF.fib_rule_hdr}`);
+    return undefined;
+  }
+  const a = decodeAttrs(dv, off + SIZEOF.fib_rule_hdr, end, RULE_ATTRS, ctx, "rule");
+  const table = typeof a.table === "number" ? a.table : dv.getUint8(off + F.table);
+  const action = dv.getUint8(off + F.action);
+  const flags = dv.getUint32(off + F.flags, true);
+  const body: RuleBody = {
+    family: ctx.names.family(dv.getUint8(off + F.family)),
+    table,
+    table_name: ctx.names.table(table),
+    action,
+    action_name: ctx.names.frAct.get(action) ?? String(action),
+    flags: flagsToNames(flags, ctx.names.fibRuleF),
+    flags_raw: flags,
+  };
+  pick(body, a, ["priority"]);
+  if (typeof a.src === "string") body.src = `${a.src}/${dv.getUint8(off + F.srcLen)}`;
+  if (typeof a.dst === "string") body.dst = `${a.dst}/${dv.getUint8(off + F.dstLen)}`;
+  const tos = dv.getUint8(off + F.tos);
+  if (tos) body.tos = tos;
+  pick(body, a, ["iif", "oif", "fwmark", "fwmask", "goto", "flow", "suppress_prefixlen", "suppress_ifgroup", "l3mdev",
+    "uid_range", "ip_proto", "sport_range", "dport_range"]);
+  if (typeof a.protocol === "number") {
+    body.protocol = a.protocol;
+    body.protocol_name = ctx.names.protocol(a.protocol);
+  }
+  return body;
+}

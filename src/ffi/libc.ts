@@ -1,0 +1,77 @@
+/**
+ * The few libc calls nlmon makes through koffi. Bun has no AF_NETLINK or unix-datagram sockets,
+ * so sockets are driven by file descriptor. Buffers are passed as Uint8Array: koffi hands the
+ * callee a pointer into them without copying.
+ */
+import { koffi } from "./koffi.ts";
+
+export interface Libc {
+  socket(domain: number, type: number, protocol: number): number;
+  bind(fd: number, addr: Uint8Array, len: number): number;
+  connect(fd: number, addr: Uint8Array, len: number): number;
+  setsockopt(fd: number, level: number, name: number, val: Uint8Array, len: number): number;
+  getsockopt(fd: number, level: number, name: number, val: Uint8Array, len: Uint32Array): number;
+  getsockname(fd: number, addr: Uint8Array, len: Uint32Array): number;
+  recv(fd: number, buf: Uint8Array, len: number, flags: number): number;
+  send(fd: number, buf: Uint8Array, len: number, flags: number): number;
+  sendto(fd: number, buf: Uint8Array, len: number, flags: number, addr: Uint8Array, alen: number): number;
+  poll(fds: Uint8Array, nfds: number, timeout: number): number;
+  close(fd: number): number;
+  free(p: unknown): void;
+  strerror(errno: number): string;
+  errno(): number;
+}
+
+let cached: Libc | undefined;
+
+export function libc(): Libc {
+  if (cached) return cached;
+  const k = koffi();
+  const lib = k.load("libc.so.6");
+  const f = {
+    socket: lib.func("int socket(int, int, int)"),
+    bind: lib.func("int bind(int, const void *, uint32_t)"),
+    connect: lib.func("int connect(int, const void *, uint32_t)"),
+    setsockopt: lib.func("int setsockopt(int, int, int, const void *, uint32_t)"),
+    getsockopt: lib.func("int getsockopt(int, int, int, _Out_ void *, _Inout_ uint32_t *)"),
+    getsockname: lib.func("int getsockname(int, _Out_ void *, _Inout_ uint32_t *)"),
+    recv: lib.func("intptr_t recv(int, _Out_ void *, size_t, int)"),
+    send: lib.func("intptr_t send(int, const void *, size_t, int)"),
+    sendto: lib.func("intptr_t sendto(int, const void *, size_t, int, const void *, uint32_t)"),
+    poll: lib.func("int poll(_Inout_ void *, unsigned long, int)"),
+    close: lib.func("int close(int)"),
+    free: lib.func("void free(void *)"),
+    strerror: lib.func("const char *strerror(int)"),
+  };
+  cached = {
+    socket: (a, b, c) => f.socket(a, b, c),
+    bind: (fd, a, l) => f.bind(fd, a, l),
+    connect: (fd, a, l) => f.connect(fd, a, l),
+    setsockopt: (fd, lv, n, v, l) => f.setsockopt(fd, lv, n, v, l),
+    getsockopt: (fd, lv, n, v, l) => f.getsockopt(fd, lv, n, v, l),
+    getsockname: (fd, a, l) => f.getsockname(fd, a, l),
+    recv: (fd, b, l, fl) => Number(f.recv(fd, b, l, fl)),
+    send: (fd, b, l, fl) => Number(f.send(fd, b, l, fl)),
+    sendto: (fd, b, l, fl, a, al) => Number(f.sendto(fd, b, l, fl, a, al)),
+    poll: (fds, n, t) => f.poll(fds, n, t),
+    close: (fd) => f.close(fd),
+    free: (p) => f.free(p),
+    strerror: (e) => f.strerror(e) as string,
+    errno: () => k.errno(),
+  };
+  return cached;
+}
+
+/** A 32-bit int option value, as setsockopt wants it. */
+export function intOpt(v: number): Uint8Array {
+  const b = new Uint8Array(4);
+  new DataView(b.buffer).setInt32(0, v, true);
+  return b;
+}
+
+export function getIntOpt(fd: number, level: number, name: number): number {
+  const b = new Uint8Array(4);
+  const len = Uint32Array.of(4);
+  if (libc().getsockopt(fd, level, name, b, len) < 0) return -1;
+  return new DataView(b.buffer).getInt32(0, true);
+}

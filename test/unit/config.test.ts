@@ -1,0 +1,274 @@
+import { describe, expect, test } from "bun:test";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { ConfigError, DEFAULT_CONFIG_TEXT, loadConfig } from "../../src/config/load.ts";
+import schema from "../../src/config/schema.json";
+import { LOG_LEVELS, RTNL_GROUP_NAMES, SYSLOG_FACILITIES, type NlmonConfig } from "../../src/config/types.ts";
+
+const EXPECTED_DEFAULTS: NlmonConfig = {
+  netlink: {
+    use_libnl: true,
+    protocols: { route: true, generic: false, sock_diag: false, netfilter: false },
+    buffer_size: { receive: 33554432, send: 32768 },
+    libnl: { library: "", fallback: "none" },
+    caching: { enabled: true, link_cache: true, addr_cache: true, route_cache: false },
+    generic_families: [],
+    multicast_groups: [],
+    limits: { max_message_size: 65536, message_pool_size: 1024 },
+  },
+  logging: { level: "info", modules: {} },
+  monitoring: { resource_tracking: false },
+  filter: "",
+  export: {
+    json: { enabled: true, file: "-", pretty: false, queue_size: 65536, rotate: { max_size: 0, keep: 5, compress: false } },
+    syslog: {
+      enabled: false, transport: "unix", path: "/dev/log", host: "", port: 514, format: "rfc5424",
+      facility: "daemon", app_name: "nlmon", max_message_size: 2048, queue_size: 16384,
+    },
+    prometheus: { enabled: false, address: "0.0.0.0", port: 9090, path: "/metrics" },
+    pcap: { enabled: false, file: "", queue_size: 65536, rotate: { max_size: 0, keep: 5 } },
+  },
+};
+
+/** the ConfigError message, or a failure if loading succeeded */
+function errorOf(opts: Parameters<typeof loadConfig>[0]): string {
+  try {
+    loadConfig(opts);
+  } catch (e) {
+    expect(e).toBeInstanceOf(ConfigError);
+    return (e as Error).message;
+  }
+  throw new Error("expected a ConfigError");
+}
+
+describe("defaults", () => {
+  test("an empty document gets every default", () => {
+    expect(loadConfig({ text: "", env: {} })).toEqual(EXPECTED_DEFAULTS);
+  });
+
+  test("partial sections are completed", () => {
+    const cfg = loadConfig({ text: "netlink:\n  protocols:\n    generic: true\n", env: {} });
+    expect(cfg.netlink.protocols).toEqual({ route: true, generic: true, sock_diag: false, netfilter: false });
+    expect(cfg.export.syslog.port).toBe(514);
+  });
+
+  test("the embedded default loads and equals the schema defaults", () => {
+    expect(DEFAULT_CONFIG_TEXT).toContain("use_libnl: ${NLMON_USE_LIBNL:-true}");
+    expect(loadConfig({ env: {} })).toEqual(EXPECTED_DEFAULTS);
+  });
+
+  test("enum lists in types.ts match the schema", () => {
+    const p = schema.properties;
+    expect(p.logging.properties.level.enum).toEqual([...LOG_LEVELS]);
+    expect(p.netlink.properties.multicast_groups.items.enum).toEqual([...RTNL_GROUP_NAMES]);
+    expect(p.export.properties.syslog.properties.facility.enum).toEqual([...SYSLOG_FACILITIES]);
+  });
+
+  test("results do not share default objects", () => {
+    const a = loadConfig({ text: "", env: {} });
+    a.netlink.generic_families.push("nl80211");
+    expect(loadConfig({ text: "", env: {} }).netlink.generic_families).toEqual([]);
+  });
+});
+
+describe("environment substitution", () => {
+  test("${VAR} and ${VAR:-default}", () => {
+    const text = [
+      "netlink:",
+      "  use_libnl: ${USE:-true}",
+      "  libnl:",
+      "    library: ${LIB}",
+      "export:",
+      "  syslog:",
+      "    port: ${PORT:-601}",
+      "    app_name: ${APP:-123}",
+      "",
+    ].join("\n");
+    const cfg = loadConfig({ text, env: { LIB: "/opt/libnl-tiny.so" } });
+    expect(cfg.netlink.use_libnl).toBe(true);
+    expect(cfg.netlink.libnl.library).toBe("/opt/libnl-tiny.so");
+    expect(cfg.export.syslog.port).toBe(601);
+    // a string field keeps digits as text
+    expect(cfg.export.syslog.app_name).toBe("123");
+
+    const cfg2 = loadConfig({ text, env: { USE: "false", LIB: "x", PORT: "1514", APP: "" } });
+    expect(cfg2.netlink.use_libnl).toBe(false);
+    expect(cfg2.export.syslog.port).toBe(1514);
+    // empty counts as unset for :-
+    expect(cfg2.export.syslog.app_name).toBe("123");
+  });
+
+  test("substitution inside a longer string, and the $${ escape", () => {
+    const cfg = loadConfig({
+      text: 'export:\n  json:\n    file: /var/log/${HOST}/$${literal}.json\n',
+      env: { HOST: "r1" },
+    });
+    expect(cfg.export.json.file).toBe("/var/log/r1/${literal}.json");
+  });
+
+  test("an unset variable without default is located and named", () => {
+    const msg = errorOf({ path: "site.yaml", text: "netlink:\n  libnl:\n    library: /x/${NOPE}\n", env: {} });
+    expect(msg).toBe("site.yaml:3:17: environment variable NOPE is not set (use ${NOPE:-default} to give a default)");
+  });
+
+  test("a substituted value of the wrong type is reported at its line", () => {
+    const msg = errorOf({ text: "export:\n  prometheus:\n    port: ${P}\n", env: { P: "http" } });
+    expect(msg).toBe('<text>:3:11: export.prometheus.port: must be integer, got "http"');
+  });
+});
+
+describe("validation messages", () => {
+  test("misspelled key: location and suggestion", () => {
+    const msg = errorOf({ path: "/etc/nlmon/nlmon.yaml", text: "netlink:\n  protocls:\n    route: true\n", env: {} });
+    expect(msg).toBe("/etc/nlmon/nlmon.yaml:2:3: netlink.protocls: unknown key; did you mean 'protocols'?");
+  });
+
+  test("a key at the wrong level points to where it belongs", () => {
+    expect(errorOf({ text: "use_libnl: false\n", env: {} })).toBe(
+      "<text>:1:1: use_libnl: unknown key; did you mean 'netlink.use_libnl'?",
+    );
+  });
+
+  test("an unknown key with nothing close lists the allowed keys", () => {
+    expect(errorOf({ text: "monitoring:\n  zzz: 1\n", env: {} })).toBe(
+      "<text>:2:3: monitoring.zzz: unknown key (allowed: resource_tracking)",
+    );
+  });
+
+  test("wrong type", () => {
+    const msg = errorOf({ path: "c.yaml", text: "netlink:\n  buffer_size:\n    receive: abc\n", env: {} });
+    expect(msg).toBe('c.yaml:3:14: netlink.buffer_size.receive: must be integer, got "abc"');
+  });
+
+  test("a section given as a scalar", () => {
+    expect(errorOf({ text: "logging: loud\n", env: {} })).toBe('<text>:1:10: logging: must be a mapping, got "loud"');
+  });
+
+  test("unknown enum value lists the allowed values", () => {
+    const msg = errorOf({ text: "logging:\n  level: verbose\n", env: {} });
+    expect(msg).toBe('<text>:2:10: logging.level: must be one of error, warn, info, debug, trace, got "verbose"');
+    const msg2 = errorOf({ text: "export:\n  syslog:\n    transport: tpc\n", env: {} });
+    expect(msg2).toBe('<text>:3:16: export.syslog.transport: must be one of unix, udp, tcp, got "tpc"; did you mean \'tcp\'?');
+  });
+
+  test("range and array item errors", () => {
+    const msg = errorOf({ text: "netlink:\n  buffer_size: {receive: 100}\n  multicast_groups: [link, link]\n", env: {} });
+    expect(msg.split("\n")).toEqual([
+      "<text>:2:26: netlink.buffer_size.receive: must be >= 4096, got 100",
+      "<text>:3:28: netlink.multicast_groups[1]: duplicate of netlink.multicast_groups[0]",
+    ]);
+  });
+
+  test("all errors are reported, one per line, in file order", () => {
+    const text = ["export:", "  syslog:", "    port: 0", "logging:", "  levle: info", "netlink:", "  use_libnl: maybe", ""].join("\n");
+    let err: unknown;
+    try {
+      loadConfig({ path: "f.yaml", text, env: {} });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ConfigError);
+    const lines = [
+      "f.yaml:3:11: export.syslog.port: must be >= 1, got 0",
+      "f.yaml:5:3: logging.levle: unknown key; did you mean 'level'?",
+      'f.yaml:7:14: netlink.use_libnl: must be boolean, got "maybe"',
+    ];
+    expect((err as ConfigError).message).toBe(lines.join("\n"));
+    expect((err as ConfigError).problems).toEqual(lines);
+  });
+});
+
+describe("NLMON_* overrides", () => {
+  test("NLMON_USE_LIBNL overrides the file both ways", () => {
+    const on = "netlink:\n  use_libnl: true\n";
+    const off = "netlink:\n  use_libnl: false\n";
+    expect(loadConfig({ text: on, env: { NLMON_USE_LIBNL: "false" } }).netlink.use_libnl).toBe(false);
+    expect(loadConfig({ text: on, env: { NLMON_USE_LIBNL: "0" } }).netlink.use_libnl).toBe(false);
+    expect(loadConfig({ text: off, env: { NLMON_USE_LIBNL: "true" } }).netlink.use_libnl).toBe(true);
+    expect(loadConfig({ text: off, env: { NLMON_USE_LIBNL: "YES" } }).netlink.use_libnl).toBe(true);
+    expect(loadConfig({ text: off, env: { NLMON_USE_LIBNL: "" } }).netlink.use_libnl).toBe(false);
+  });
+
+  test("the shipped file follows NLMON_USE_LIBNL through substitution too", () => {
+    expect(loadConfig({ env: { NLMON_USE_LIBNL: "no" } }).netlink.use_libnl).toBe(false);
+    expect(loadConfig({ env: { NLMON_USE_LIBNL: "1" } }).netlink.use_libnl).toBe(true);
+  });
+
+  test("an invalid NLMON_USE_LIBNL is an error naming the variable", () => {
+    expect(errorOf({ env: { NLMON_USE_LIBNL: "maybe" } })).toBe(
+      'NLMON_USE_LIBNL: must be one of true, false, 1, 0, yes, no, got "maybe"',
+    );
+  });
+
+  test("NLMON_LIBNL_PATH overrides netlink.libnl.library", () => {
+    const text = "netlink:\n  libnl:\n    library: /from/file.so\n";
+    expect(loadConfig({ text, env: { NLMON_LIBNL_PATH: "/from/env.so" } }).netlink.libnl.library).toBe("/from/env.so");
+    expect(loadConfig({ text, env: {} }).netlink.libnl.library).toBe("/from/file.so");
+  });
+});
+
+describe("cross-field checks", () => {
+  test("rotation of stdout", () => {
+    expect(errorOf({ text: "export:\n  json:\n    rotate:\n      max_size: 1048576\n", env: {} })).toBe(
+      '<text>:4:17: export.json.rotate.max_size: rotation needs a file, but export.json.file is "-" (stdout)',
+    );
+    const cfg = loadConfig({ text: "export:\n  json:\n    file: /var/log/nlmon.json\n    rotate: {max_size: 1048576}\n", env: {} });
+    expect(cfg.export.json.rotate.max_size).toBe(1048576);
+  });
+
+  test("syslog over udp/tcp needs a host (only when enabled)", () => {
+    const text = "export:\n  syslog:\n    enabled: true\n    transport: udp\n";
+    expect(errorOf({ text, env: {} })).toBe("<text>:4:16: export.syslog.host: required for transport udp");
+    expect(loadConfig({ text: text + "    host: logs.example\n", env: {} }).export.syslog.host).toBe("logs.example");
+    expect(loadConfig({ text: text.replace("true", "false"), env: {} }).export.syslog.enabled).toBe(false);
+  });
+
+  test("prometheus port range", () => {
+    expect(errorOf({ text: "export:\n  prometheus: {port: 70000}\n", env: {} })).toBe(
+      "<text>:2:22: export.prometheus.port: must be <= 65535, got 70000",
+    );
+  });
+
+  test("pcap needs a file when enabled", () => {
+    expect(errorOf({ text: "export:\n  pcap:\n    enabled: true\n", env: {} })).toBe(
+      "<text>:3:14: export.pcap.file: required when export.pcap.enabled is true",
+    );
+  });
+
+  test("at least one protocol", () => {
+    expect(errorOf({ text: "netlink:\n  protocols:\n    route: false\n", env: {} })).toBe(
+      "<text>:3:5: netlink.protocols: at least one protocol must be enabled",
+    );
+  });
+});
+
+describe("syntax and files", () => {
+  test("YAML syntax error is located", () => {
+    const msg = errorOf({ path: "bad.yaml", text: "netlink:\n  use_libnl: true\n protocols: 1\n", env: {} });
+    expect(msg).toBe("bad.yaml:3:1: All mapping items must start at the same column");
+    expect(errorOf({ text: "filter: a: b\n", env: {} })).toBe(
+      "<text>:1:9: Nested mappings are not allowed in compact mappings",
+    );
+  });
+
+  test("duplicate keys are syntax errors", () => {
+    expect(errorOf({ text: "filter: a\nfilter: b\n", env: {} })).toMatch(/^<text>:2:1: Map keys must be unique/);
+  });
+
+  test("a file is read and named in messages", () => {
+    const dir = mkdtempSync(join(tmpdir(), "nlmon-config-"));
+    const file = join(dir, "nlmon.yaml");
+    writeFileSync(file, "logging:\n  level: debug\n");
+    expect(loadConfig({ path: file, env: {} }).logging.level).toBe("debug");
+    writeFileSync(file, "logging:\n  level: loud\n");
+    expect(errorOf({ path: file, env: {} })).toStartWith(`${file}:2:10: logging.level: must be one of`);
+  });
+
+  test("missing or unreadable file", () => {
+    const dir = mkdtempSync(join(tmpdir(), "nlmon-config-"));
+    const missing = join(dir, "absent.yaml");
+    expect(errorOf({ path: missing, env: {} })).toBe(`${missing}: cannot read: ENOENT: no such file or directory`);
+    expect(errorOf({ path: dir, env: {} })).toMatch(new RegExp(`^${dir.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}: cannot read: EISDIR`));
+  });
+});

@@ -1,0 +1,116 @@
+import { afterAll, describe, expect, test } from "bun:test";
+import { existsSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { gunzipSync } from "node:zlib";
+import type { PipelineEvent } from "../../src/event/model.ts";
+import { nlmonMetrics } from "../../src/metrics/registry.ts";
+import { JsonExporter, type JsonExportOptions } from "../../src/export/json.ts";
+
+const dir = mkdtempSync(join(tmpdir(), "nlmon-json-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const pev = (i: number): PipelineEvent => ({
+  event: { type: "link", protocol: 0, msg_type: 16, netlink: { protocol: 0, protocol_name: "NETLINK_ROUTE", msg_type: 16, msg_type_name: "RTM_NEWLINK", msg_flags: 0, seq: i } },
+  tsNs: BigInt(i),
+  recvMono: 0,
+});
+const line = (i: number) => JSON.stringify(pev(i).event);
+const opts = (file: string, o: Partial<JsonExportOptions> = {}): JsonExportOptions => ({
+  file, pretty: false, queue_size: 100000, rotate: { max_size: 0, keep: 0, compress: false }, ...o,
+});
+const waitFor = async (cond: () => boolean, ms = 5000) => {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error("timed out");
+    await Bun.sleep(10);
+  }
+};
+const seqs = (text: string) => text.split("\n").filter(Boolean).map((l) => JSON.parse(l).netlink.seq as number);
+
+describe("json export", () => {
+  test("NDJSON, one event per line, in order", async () => {
+    const file = join(dir, "a.json");
+    const exp = new JsonExporter(opts(file), nlmonMetrics());
+    await exp.start();
+    for (let i = 0; i < 1000; i++) exp.push(pev(i), line(i));
+    await exp.close();
+    expect(seqs(readFileSync(file, "utf8"))).toEqual([...Array(1000).keys()]);
+  });
+
+  test("pretty output is indented JSON", async () => {
+    const file = join(dir, "p.json");
+    const exp = new JsonExporter(opts(file, { pretty: true }), nlmonMetrics());
+    await exp.start();
+    exp.push(pev(1), line(1));
+    await exp.close();
+    const t = readFileSync(file, "utf8");
+    expect(t).toContain('\n  "type": "link",\n');
+    expect(JSON.parse(t).netlink.seq).toBe(1);
+  });
+
+  test("a full queue drops, counts, and logs once per burst", async () => {
+    const file = join(dir, "q.json");
+    const m = nlmonMetrics();
+    const logs: string[] = [];
+    const exp = new JsonExporter(opts(file, { queue_size: 10 }), m, (s) => logs.push(s));
+    await exp.start();
+    for (let i = 0; i < 1000; i++) exp.push(pev(i), line(i));
+    expect(m.exportDropped.get({ export: "json" })).toBe(990);
+    await waitFor(() => exp.queued === 0);
+    await Bun.sleep(20);
+    for (let i = 0; i < 100; i++) exp.push(pev(i), line(i));
+    await exp.close();
+    expect(m.exportDropped.get({ export: "json" })).toBe(990 + 90);
+    expect(logs.filter((l) => l.includes("queue full")).length).toBe(2);
+  });
+
+  test("rotation keeps N compressed files of whole lines", async () => {
+    const file = join(dir, "r.json");
+    const exp = new JsonExporter(opts(file, { rotate: { max_size: 4000, keep: 3, compress: true } }), nlmonMetrics());
+    await exp.start();
+    for (let i = 0; i < 500; i++) {
+      exp.push(pev(i), line(i));
+      if (i % 50 === 0) await Bun.sleep(1);
+    }
+    await exp.close();
+    const names = readdirSync(dir).filter((n) => n.startsWith("r.json")).sort();
+    expect(names).toEqual(["r.json", "r.json.1.gz", "r.json.2.gz", "r.json.3.gz"]);
+    let all: number[] = [];
+    for (const n of ["r.json.3.gz", "r.json.2.gz", "r.json.1.gz"]) {
+      const raw = gunzipSync(readFileSync(join(dir, n)));
+      expect(raw.length).toBeLessThanOrEqual(4000);
+      expect(raw.at(-1)).toBe(10);
+      all = all.concat(seqs(raw.toString()));
+    }
+    all = all.concat(seqs(readFileSync(file, "utf8")));
+    expect(all.at(-1)).toBe(499);
+    for (let i = 1; i < all.length; i++) expect(all[i]).toBe(all[i - 1]! + 1);
+  });
+
+  test("reopen() after a move writes a fresh file at the configured path", async () => {
+    const file = join(dir, "h.json");
+    const exp = new JsonExporter(opts(file), nlmonMetrics());
+    await exp.start();
+    exp.push(pev(1), line(1));
+    await waitFor(() => existsSync(file) && readFileSync(file, "utf8").length > 0);
+    renameSync(file, `${file}.moved`);
+    exp.reopen();
+    exp.push(pev(2), line(2));
+    await exp.close();
+    expect(seqs(readFileSync(`${file}.moved`, "utf8"))).toEqual([1]);
+    expect(seqs(readFileSync(file, "utf8"))).toEqual([2]);
+  });
+
+  test("a full disk is reported with path and errno, counted, and does not throw", async () => {
+    const m = nlmonMetrics();
+    const logs: string[] = [];
+    const exp = new JsonExporter(opts("/dev/full"), m, (s) => logs.push(s));
+    await exp.start();
+    for (let i = 0; i < 10; i++) exp.push(pev(i), line(i));
+    await waitFor(() => m.exportErrors.get({ export: "json" }) > 0);
+    await exp.close();
+    expect(logs.some((l) => l.includes("/dev/full") && l.includes("ENOSPC"))).toBe(true);
+    expect(m.exportDropped.get({ export: "json" })).toBe(10);
+  });
+});
