@@ -17,6 +17,14 @@ export interface HostOptions {
 
 export class BackendError extends Error {}
 
+/**
+ * In a `bun build --compile` binary, entry points live under /$bunfs/root relative to their common
+ * directory (src/), and import.meta.url names the binary, not this file.
+ */
+function workerUrl(): string {
+  return import.meta.url.includes("$bunfs") ? "./backend/worker.ts" : new URL("./worker.ts", import.meta.url).href;
+}
+
 export class WorkerBackend implements Backend {
   readonly name: "legacy" | "libnl";
   private worker: Worker | undefined;
@@ -42,7 +50,7 @@ export class WorkerBackend implements Backend {
       this.resolveStarted = res;
       this.rejectStarted = rej;
     });
-    const w = new Worker(new URL("./worker.ts", import.meta.url).href);
+    const w = new Worker(workerUrl());
     this.worker = w;
     w.onmessage = (e: MessageEvent<FromWorker>) => this.onMessage(e.data);
     w.onerror = (e) => {

@@ -59,11 +59,11 @@ export async function snapshot(backend: Backend, names = new Names()): Promise<S
   return decodeDump(datagrams, new BasicContext(names));
 }
 
-export async function runDumpEvents(backend: Backend, out: (s: string) => void, warn: (s: string) => void): Promise<number> {
+export async function runDumpEvents(backend: Backend, out: (s: string) => Promise<unknown>, warn: (s: string) => void): Promise<number> {
   const snap = await snapshot(backend);
   for (const r of snap.refused) warn(`dump refused by the kernel: ${r}`);
   if (snap.decodeErrors) warn(`${snap.decodeErrors} decode errors in the dump (events carry decode_error)`);
   const lines = sortedLines(snap.events);
-  out(lines.length ? lines.join("\n") + "\n" : "");
+  await out(lines.length ? lines.join("\n") + "\n" : "");
   return 0;
 }

@@ -61,7 +61,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   try {
     if (args.dumpEvents) {
-      const rc = await runDumpEvents(backend, (s) => void writeOut(s), (m) => log.warn("dump", m));
+      const rc = await runDumpEvents(backend, writeOut, (m) => log.warn("dump", m));
       await backend.stop();
       return rc;
     }
