@@ -53,14 +53,52 @@ export function sortedLines(events: NlEvent[]): string[] {
   return keyed.map((k) => k.line);
 }
 
-export async function snapshot(backend: Backend, names = new Names()): Promise<Snapshot> {
+/**
+ * Whether the snapshot caught the kernel mid-way through IPv6 duplicate address detection on a
+ * running link: its addresses, their local routes and neighbour entries change within a second
+ * or two, so a dump taken now would not match one taken a moment later.
+ */
+function settling(events: NlEvent[]): boolean {
+  const up = new Set<number>();
+  for (const e of events) {
+    const l = e.netlink.link;
+    if (l && l.flags.includes("UP") && l.flags.includes("LOWER_UP")) up.add(l.ifindex);
+  }
+  return events.some((e) => {
+    const a = e.netlink.addr;
+    return !!a && up.has(a.ifindex) && a.flags.includes("tentative") && !a.flags.includes("dadfailed");
+  });
+}
+
+/** Neighbour entries `ip neigh` leaves out unless asked for "nud all": the kernel's NOARP mappings. */
+function ipNeighView(e: NlEvent): boolean {
+  const n = e.netlink.neigh;
+  return !n || !n.state.includes("NOARP");
+}
+
+export interface SnapshotOptions {
+  /** longest wait for duplicate address detection to finish, ms */
+  settleMs?: number;
+}
+
+export async function snapshot(backend: Backend, names = new Names(), o: SnapshotOptions = {}): Promise<Snapshot & { waitedMs: number; settled: boolean }> {
   const reqs = routeDumpRequests().map((r) => r.request);
-  const datagrams = await backend.dump(NETLINK_ROUTE, reqs);
-  return decodeDump(datagrams, new BasicContext(names));
+  const deadline = Date.now() + (o.settleMs ?? 3000);
+  const t0 = Date.now();
+  for (;;) {
+    const snap = decodeDump(await backend.dump(NETLINK_ROUTE, reqs), new BasicContext(names));
+    const busy = settling(snap.events);
+    if (!busy || Date.now() >= deadline) {
+      snap.events = snap.events.filter(ipNeighView);
+      return { ...snap, waitedMs: Date.now() - t0, settled: !busy };
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
 
 export async function runDumpEvents(backend: Backend, out: (s: string) => Promise<unknown>, warn: (s: string) => void): Promise<number> {
   const snap = await snapshot(backend);
+  if (!snap.settled) warn(`IPv6 duplicate address detection still running after ${snap.waitedMs} ms: addresses marked tentative may change`);
   for (const r of snap.refused) warn(`dump refused by the kernel: ${r}`);
   if (snap.decodeErrors) warn(`${snap.decodeErrors} decode errors in the dump (events carry decode_error)`);
   const lines = sortedLines(snap.events);

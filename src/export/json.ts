@@ -72,6 +72,7 @@ export class Pump<T> {
   private backoffMs = 0;
   private failures = 0;
   private wake?: () => void;
+  private current?: Promise<void>;
   private idleWaiters: (() => void)[] = [];
 
   constructor(
@@ -102,10 +103,12 @@ export class Pump<T> {
     return true;
   }
 
-  drop(n: number) {
+  drop(n: number, atShutdown = false) {
     if (n <= 0) return;
     this.metrics.exportDropped.inc({ export: this.name }, n);
-    if (!this.inDropBurst) {
+    if (atShutdown) {
+      this.log(`export ${this.name}: ${n} queued events not delivered at shutdown`);
+    } else if (!this.inDropBurst) {
       this.inDropBurst = true;
       this.log(`export ${this.name}: queue full (${this.capacity}), dropping events until it drains; ` +
         `counted in nlmon_export_dropped_total{export="${this.name}"}`);
@@ -127,7 +130,7 @@ export class Pump<T> {
     if (!this.running && !this.stopped) {
       this.running = true;
       // a macrotask, so a burst of pushes from one received datagram goes out as one write
-      setImmediate(() => void this.run());
+      this.current = new Promise<void>((r) => setImmediate(() => this.run().then(r, r)));
     }
   }
 
@@ -195,8 +198,10 @@ export class Pump<T> {
     }
     this.stopped = true;
     this.wake?.();
+    // let a write in progress finish (and put back what it could not write) before counting losses
+    if (this.running && this.current) await Promise.race([this.current, sleep(1000)]);
     if (this.items.length > 0) {
-      this.drop(this.items.length);
+      this.drop(this.items.length, true);
       this.items = [];
     }
   }
@@ -231,6 +236,7 @@ export class FileSink {
   private regular = true;
   private reopenWanted = false;
   private compressing: Promise<void> = Promise.resolve();
+  private rotatedFiles = -1;
 
   constructor(private readonly o: FileSinkOptions) {}
 
@@ -241,6 +247,7 @@ export class FileSink {
   /** logrotate moved the file away: the next write goes to a fresh file at the configured path */
   reopen() {
     this.reopenWanted = true;
+    this.rotatedFiles = -1;
   }
 
   async open(): Promise<void> {
@@ -344,9 +351,20 @@ export class FileSink {
       await fsp.unlink(p).catch(ignoreEnoent);
       return;
     }
-    await fsp.unlink(`${p}.${keep}`).catch(ignoreEnoent);
-    await fsp.unlink(`${p}.${keep}.gz`).catch(ignoreEnoent);
-    for (let i = keep - 1; i >= 1; i--) {
+    // only the files that exist move, so a large `keep` costs nothing until there are that many;
+    // counted once, then followed, since each shift adds exactly one
+    let top = this.rotatedFiles;
+    if (top < 0) {
+      top = 0;
+      while (top < keep && ((await exists(`${p}.${top + 1}`)) || (await exists(`${p}.${top + 1}.gz`)))) top++;
+    }
+    this.rotatedFiles = Math.min(keep, top + 1);
+    if (top === keep) {
+      await fsp.unlink(`${p}.${keep}`).catch(ignoreEnoent);
+      await fsp.unlink(`${p}.${keep}.gz`).catch(ignoreEnoent);
+      top = keep - 1;
+    }
+    for (let i = top; i >= 1; i--) {
       await fsp.rename(`${p}.${i}`, `${p}.${i + 1}`).catch(ignoreEnoent);
       await fsp.rename(`${p}.${i}.gz`, `${p}.${i + 1}.gz`).catch(ignoreEnoent);
     }
@@ -364,6 +382,15 @@ export class FileSink {
   async close() {
     await this.closeFile();
     await this.compressing;
+  }
+}
+
+async function exists(path: string) {
+  try {
+    await fsp.lstat(path);
+    return true;
+  } catch {
+    return false;
   }
 }
 

@@ -96,7 +96,7 @@ export function nlmonMetrics(reg = new Registry()) {
     routes: reg.gauge("nlmon_routes", "Routes now in the kernel, from the route cache", ["family", "table", "protocol"]),
     routeChanges: reg.counter("nlmon_route_changes_total", "Route additions and removals seen", ["family", "table", "protocol", "op"]),
     filterDropped: reg.counter("nlmon_filter_dropped_total", "Events dropped by filters"),
-    exportErrors: reg.counter("nlmon_export_errors_total", "Export failures (write errors, queue drops, unreachable collectors)", ["export"]),
+    exportErrors: reg.counter("nlmon_export_errors_total", "Export failures (write errors, unreachable collectors, malformed datagrams); queue drops are in nlmon_export_dropped_total", ["export"]),
     exportDropped: reg.counter("nlmon_export_dropped_total", "Events dropped because an export's queue was full", ["export"]),
     latency: reg.histogram("nlmon_event_latency_seconds", "Time from kernel receive to export hand-over",
       [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5]),
