@@ -14,7 +14,8 @@
 import type { PipelineEvent } from "../event/model.ts";
 import { ARPHRD_NETLINK, NLMSG_ALIGNTO } from "../uapi/linux.gen.ts";
 import type { Exporter } from "./types.ts";
-import { ErrorReporter, FileSink, Pump, stderrLog, type ExportMetrics, type Logger } from "./json.ts";
+import { FileSink } from "./file-sink.ts";
+import { ErrorReporter, Pump, stderrLog, type ExportMetrics, type Logger } from "./queue.ts";
 
 export const LINKTYPE_NETLINK = 253;
 export const PCAP_MAGIC_NS = 0xa1b23c4d;

@@ -7,7 +7,7 @@ import * as fsp from "node:fs/promises";
 import type { PipelineEvent } from "../event/model.ts";
 import type { Counter, Gauge, Histogram, Labels, Registry } from "../metrics/registry.ts";
 import type { Exporter } from "./types.ts";
-import { errText, stderrLog, type Logger } from "./json.ts";
+import { errText, stderrLog, type Logger } from "./queue.ts";
 
 export interface PrometheusExportOptions {
   address: string;

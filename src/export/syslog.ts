@@ -8,7 +8,7 @@ import * as os from "node:os";
 import type { NlEvent, PipelineEvent } from "../event/model.ts";
 import { UnixDgramSocket } from "../ffi/unix-dgram.ts";
 import type { Exporter } from "./types.ts";
-import { ErrorReporter, errText, Pump, sleep, stderrLog, type ExportMetrics, type Logger } from "./json.ts";
+import { ErrorReporter, errText, Pump, sleep, stderrLog, type ExportMetrics, type Logger } from "./queue.ts";
 
 export interface SyslogExportOptions {
   transport: "unix" | "udp" | "tcp";
