@@ -108,6 +108,10 @@ export class WorkerBackend implements Backend {
         else p.resolve(m.datagrams ?? []);
         break;
       }
+      case "failed":
+        this.st.recv_errors++;
+        this.listener({ kind: "failed", protocol: m.protocol, message: m.message });
+        break;
       case "stopped":
         break;
     }
@@ -127,6 +131,14 @@ export class WorkerBackend implements Backend {
       const msg: ToWorker = { cmd: "dump", id, protocol, requests, rcvbuf };
       this.worker!.postMessage(msg);
     });
+  }
+
+  /** A new receiving thread with the same sockets, after the old one's socket failed. */
+  async restart(opts: BackendOptions[], listener: (ev: BackendEvent) => void): Promise<void> {
+    await this.stop();
+    this.started = undefined;
+    this.st.reconnects++;
+    await this.start(opts, listener);
   }
 
   stats(): BackendStats {

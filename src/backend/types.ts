@@ -39,6 +39,8 @@ export type BackendEvent =
   | { kind: "batch"; batch: DatagramBatch }
   | { kind: "overrun"; protocol: number; count: number }
   | { kind: "error"; protocol: number; message: string }
+  /** a socket stopped working (not a transient error): the monitor reconnects */
+  | { kind: "failed"; protocol: number; message: string }
   | { kind: "reconnected"; protocol: number };
 
 export interface Backend {

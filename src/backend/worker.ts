@@ -23,6 +23,7 @@ export type FromWorker =
   | { kind: "overrun"; protocol: number; count: number }
   | { kind: "oversize"; protocol: number; size: number }
   | { kind: "error"; protocol: number; message: string; fatal: boolean }
+  | { kind: "failed"; protocol: number; message: string }
   | { kind: "dump"; id: number; datagrams?: Uint8Array[]; error?: string; retries: number }
   | { kind: "stopped" };
 
@@ -113,7 +114,9 @@ async function receiveLoop(batchBytes: number, pollMs: number) {
               continue;
             }
             if (-got === EINTR) continue;
-            post({ kind: "error", protocol: opts.protocol, message: `recv: ${driver.describe?.(-got) ?? L.strerror(-got)}`, fatal: false });
+            // anything else means the socket is unusable: stop reading and let the monitor reconnect
+            post({ kind: "failed", protocol: opts.protocol, message: `recv: ${driver.describe?.(-got) ?? L.strerror(-got)}` });
+            running = false;
             break;
           }
           if (got > RECV_BUF || got > opts.maxMessageSize) {

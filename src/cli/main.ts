@@ -9,7 +9,8 @@ import { FilterError, parseFilter } from "../filter/expr.ts";
 import { log } from "../log.ts";
 import { parseArgs, UsageError, usage } from "./args.ts";
 import { runDumpEvents } from "./dump.ts";
-import { routeGroups, runMonitor } from "./run.ts";
+import { routeGroups } from "../monitor/monitor.ts";
+import { runDumpCache, runMonitor } from "./run.ts";
 
 export const VERSION = pkg.version;
 
@@ -65,6 +66,7 @@ export async function main(argv: string[]): Promise<number> {
       await backend.stop();
       return rc;
     }
+    if (args.dumpCache) return await runDumpCache(cfg, backend, log, writeOut);
     return await runMonitor(cfg, backend, log);
   } catch (e) {
     process.stderr.write(`nlmon: ${(e as Error).message}\n`);

@@ -63,6 +63,7 @@ function renderFamily(out: string[], f: Counter | Gauge | Histogram) {
 }
 
 export function renderRegistry(reg: Registry, out: string[] = []): string[] {
+  reg.collect();
   for (const f of reg.families) renderFamily(out, f);
   return out;
 }

@@ -67,6 +67,14 @@ export class Histogram {
 
 export class Registry {
   readonly families: (Counter | Gauge | Histogram)[] = [];
+  private readonly collectors: (() => void)[] = [];
+  /** values derived from state (cache sizes, routes per table) are computed when read, not on every change */
+  beforeCollect(fn: () => void) {
+    this.collectors.push(fn);
+  }
+  collect() {
+    for (const fn of this.collectors) fn();
+  }
   counter(name: string, help: string, labelNames: readonly string[] = []) {
     const c = new Counter(name, help, labelNames);
     this.families.push(c);

@@ -1,0 +1,284 @@
+/**
+ * A running monitor: backend → pipeline → exports, plus the caches and the repairs that keep them
+ * equal to the kernel. Used by the CLI and by the library API.
+ */
+import type { WorkerBackend } from "../backend/host.ts";
+import type { BackendEvent, BackendOptions, DatagramBatch } from "../backend/types.ts";
+import { Caches } from "../cache/caches.ts";
+import type { CacheKind } from "../cache/keys.ts";
+import { nowNs } from "../clock.ts";
+import type { NlmonConfig } from "../config/types.ts";
+import { decodeDump } from "../cli/dump.ts";
+import type { BasicContext } from "../decode/context.ts";
+import { Names } from "../decode/names.ts";
+import { ROUTE_GROUPS, routeDumpRequests } from "../decode/route/index.ts";
+import type { NlEvent, PipelineEvent } from "../event/model.ts";
+import type { Exporter } from "../export/types.ts";
+import { parseFilter } from "../filter/expr.ts";
+import type { Log } from "../log.ts";
+import { type NlmonMetrics, nlmonMetrics } from "../metrics/registry.ts";
+import { Pipeline } from "../pipeline/pipeline.ts";
+import { NETLINK_ROUTE } from "../uapi/linux.gen.ts";
+import { changeEvent } from "./resync.ts";
+
+export function routeGroups(cfg: NlmonConfig): number[] {
+  const names = cfg.netlink.multicast_groups.length ? cfg.netlink.multicast_groups : Object.keys(ROUTE_GROUPS);
+  return names.map((n) => {
+    const g = ROUTE_GROUPS[n];
+    if (g === undefined) throw new Error(`netlink.multicast_groups: nlmon does not decode group '${n}' (known: ${Object.keys(ROUTE_GROUPS).join(", ")})`);
+    return g;
+  });
+}
+
+export function cacheKinds(cfg: NlmonConfig): CacheKind[] {
+  const c = cfg.netlink.caching;
+  if (!c.enabled) return [];
+  const k: CacheKind[] = [];
+  if (c.link_cache) k.push("link");
+  if (c.addr_cache) k.push("addr");
+  if (c.route_cache) k.push("route");
+  return k;
+}
+
+export interface MonitorOptions {
+  exporters?: Exporter[];
+  metrics?: NlmonMetrics;
+  /** events go to the pipeline as they arrive (default), or wait for process() */
+  pull?: boolean;
+}
+
+export class Monitor {
+  readonly metrics: NlmonMetrics;
+  readonly pipeline: Pipeline;
+  readonly caches: Caches;
+  private ready = false;
+  private held: DatagramBatch[] = [];
+  private resyncTimer: ReturnType<typeof setTimeout> | undefined;
+  private resyncRunning = false;
+  private resyncAgain: "resync" | "implicit" | undefined;
+  private pendingResync: "resync" | "implicit" | undefined;
+  private overrunsLogged = 0;
+  private stopped = false;
+  private reconnectDelay = 1000;
+  overruns = 0;
+  resyncs = 0;
+
+  constructor(readonly cfg: NlmonConfig, public backend: WorkerBackend, readonly log: Log, private readonly o: MonitorOptions = {}) {
+    this.metrics = o.metrics ?? nlmonMetrics();
+    this.caches = new Caches(cacheKinds(cfg));
+    this.pipeline = new Pipeline({
+      names: new Names(), metrics: this.metrics, filter: cfg.filter ? parseFilter(cfg.filter) : undefined,
+      exporters: o.exporters ?? [], log: log.as("decode", "warn"),
+    });
+    this.pipeline.observe((pe) => this.observe(pe));
+    this.metrics.registry.beforeCollect(() => this.collect());
+  }
+
+  get ctx(): BasicContext {
+    return this.pipeline.ctx;
+  }
+
+  protocols(): BackendOptions[] {
+    const cfg = this.cfg;
+    if (!cfg.netlink.protocols.route) return [];
+    return [{
+      protocol: NETLINK_ROUTE, groups: routeGroups(cfg), rcvbuf: cfg.netlink.buffer_size.receive,
+      sndbuf: cfg.netlink.buffer_size.send, maxMessageSize: cfg.netlink.limits.max_message_size,
+    }];
+  }
+
+  async start(): Promise<void> {
+    for (const ex of this.pipeline.exporters) await ex.start();
+    await this.backend.start(this.protocols(), (ev) => this.onBackend(ev));
+    this.reportSockets();
+    await this.prime();
+  }
+
+  private reportSockets() {
+    const want = this.cfg.netlink.buffer_size.receive;
+    for (const s of this.backend.sockets) {
+      // the kernel reports twice the size asked for (it counts its own overhead)
+      if (s.rcvbuf / 2 < want) {
+        this.log.warn("netlink", `receive buffer is ${s.rcvbuf / 2} bytes, not the ${want} configured: SO_RCVBUFFORCE needs CAP_NET_ADMIN (net.core.rmem_max caps it otherwise); bursts may overrun`);
+      }
+    }
+    this.log.info("netlink", `backend ${this.backend.name}${this.backend.library ? ` (${this.backend.library})` : ""}, receive buffer ${this.backend.sockets.map((s) => s.rcvbuf / 2).join(",")} bytes${this.backend.sockets.some((s) => s.forced) ? " (forced)" : ""}${this.caches.kinds().length ? `, caches: ${this.caches.kinds().join(" ")}` : ""}`);
+  }
+
+  /** Names for devices that existed before we started, and the caches' first fill. */
+  private async prime() {
+    const kinds = new Set<string>(["link", ...this.caches.kinds()]);
+    const reqs = routeDumpRequests().filter((r) => kinds.has(r.type)).map((r) => r.request);
+    const snap = decodeDump(await this.backend.dump(NETLINK_ROUTE, reqs), this.ctx);
+    for (const k of this.caches.kinds()) this.caches.get(k)!.replace(snap.events.filter((e) => e.type === k));
+    this.ready = true;
+    if (!this.o.pull) this.process();
+  }
+
+  /** Decode what has arrived. In pull mode the API calls this; otherwise it runs on arrival. */
+  process(): number {
+    if (!this.ready) return 0;
+    const batches = this.held.splice(0);
+    let n = 0;
+    for (const b of batches) {
+      const before = this.pipeline.decodedMessages;
+      this.pipeline.ingestBatch(b);
+      n += this.pipeline.decodedMessages - before;
+    }
+    return n;
+  }
+
+  private onBackend(ev: BackendEvent) {
+    switch (ev.kind) {
+      case "batch":
+        this.held.push(ev.batch);
+        if (this.ready && !this.o.pull) this.process();
+        break;
+      case "overrun":
+        this.overruns++;
+        this.metrics.errors.inc({ protocol: "NETLINK_ROUTE", kind: "enobufs" });
+        if (this.overrunsLogged < 10 || ev.count % 100 === 0) {
+          const kinds = this.caches.kinds();
+          this.log.warn("netlink", `receive queue overrun (ENOBUFS #${ev.count}): the kernel dropped notifications; ${kinds.length ? `re-dumping ${kinds.join(", ")} to repair the caches` : "no cache is enabled, so lost changes cannot be recovered (enable netlink.caching)"}; consider a larger netlink.buffer_size.receive`);
+          this.overrunsLogged++;
+        }
+        this.scheduleResync("resync", 20);
+        break;
+      case "error":
+        this.metrics.errors.inc({ protocol: ev.protocol >= 0 ? "NETLINK_ROUTE" : "none", kind: "recv" });
+        this.log.warn("netlink", ev.message);
+        break;
+      case "failed":
+        this.metrics.errors.inc({ protocol: "NETLINK_ROUTE", kind: "socket" });
+        this.log.error("netlink", `socket failed: ${ev.message}`);
+        void this.reconnect();
+        break;
+      case "reconnected":
+        break;
+    }
+  }
+
+  /** Keep caches from live events; notice what the kernel changes without saying. */
+  private observe(pe: PipelineEvent) {
+    const ev = pe.event;
+    if (ev.resync || ev.implicit) return;
+    const change = this.caches.apply(ev);
+    if (ev.type === "route" && ev.netlink.route) {
+      const r = ev.netlink.route;
+      const op = ev.netlink.msg_type_name === "RTM_DELROUTE" ? "del" : change?.op === "change" ? "change" : "add";
+      this.metrics.routeChanges.slot({ family: r.family, table: String(r.table), protocol: r.protocol_name, op }).value++;
+    }
+    if (this.caches.has("route") || this.caches.has("neigh")) {
+      // a link going down or an address going away takes routes with it, and the kernel sends no
+      // RTM_DELROUTE for them: compare with a fresh dump
+      const l = ev.netlink.link;
+      const down = ev.type === "link" && (ev.netlink.msg_type_name === "RTM_DELLINK" || (l && !(l.flags.includes("UP") && l.flags.includes("LOWER_UP"))));
+      const addrGone = ev.type === "addr" && ev.netlink.msg_type_name === "RTM_DELADDR";
+      if (down || addrGone) this.scheduleResync("implicit", 50);
+    }
+  }
+
+  private scheduleResync(why: "resync" | "implicit", delayMs: number) {
+    // an overrun outranks an implicit repair: its events say that notifications were lost
+    if (this.pendingResync !== "resync") this.pendingResync = why;
+    if (this.resyncRunning) {
+      this.resyncAgain = this.pendingResync;
+      return;
+    }
+    if (this.resyncTimer) return;
+    this.resyncTimer = setTimeout(() => {
+      this.resyncTimer = undefined;
+      const w = this.pendingResync ?? why;
+      this.pendingResync = undefined;
+      void this.resync(w);
+    }, delayMs);
+  }
+
+  /** Re-dump every cached kind and emit the differences, so each cache equals the kernel again. */
+  async resync(why: "resync" | "implicit"): Promise<number> {
+    const kinds = this.caches.kinds().filter((k) => why === "resync" || k === "route" || k === "neigh");
+    if (!kinds.length || this.stopped) return 0;
+    this.resyncRunning = true;
+    let emitted = 0;
+    try {
+      const reqs = routeDumpRequests().filter((r) => (kinds as string[]).includes(r.type) || r.type === "link").map((r) => r.request);
+      const datagrams = await this.backend.dump(NETLINK_ROUTE, reqs);
+      // batches that arrived before the dump's reply describe the kernel before the dump: apply them first
+      this.process();
+      const snap = decodeDump(datagrams, this.ctx);
+      if (why === "resync") {
+        this.resyncs++;
+        this.metrics.resyncs.inc();
+      }
+      const ts = nowNs();
+      for (const k of kinds) {
+        const changes = this.caches.get(k)!.replace(snap.events.filter((e) => e.type === k));
+        for (const c of changes) {
+          this.pipeline.emit({ event: changeEvent(c, why), tsNs: ts, recvMono: 0 });
+          emitted++;
+        }
+      }
+      if (why === "resync" || emitted) this.log.info("cache", `${why}: ${emitted} difference${emitted === 1 ? "" : "s"} with the kernel (${kinds.join(", ")})`);
+    } catch (e) {
+      this.log.warn("cache", `${why} failed: ${(e as Error).message}; retrying`);
+      this.resyncRunning = false;
+      this.scheduleResync(why, 1000);
+      return emitted;
+    }
+    this.resyncRunning = false;
+    if (this.resyncAgain) {
+      const w = this.resyncAgain;
+      this.resyncAgain = undefined;
+      this.scheduleResync(w, 20);
+    }
+    return emitted;
+  }
+
+  /** The socket is gone: start a new backend thread, with backoff, and repair what was missed. */
+  private async reconnect() {
+    while (!this.stopped) {
+      this.log.warn("netlink", `reconnecting in ${this.reconnectDelay} ms`);
+      await new Promise((r) => setTimeout(r, this.reconnectDelay));
+      if (this.stopped) return;
+      try {
+        await this.backend.restart(this.protocols(), (ev) => this.onBackend(ev));
+        this.log.info("netlink", "reconnected; joined groups again, re-dumping caches");
+        this.reconnectDelay = 1000;
+        await this.resync("resync");
+        return;
+      } catch (e) {
+        this.log.warn("netlink", `reconnect failed: ${(e as Error).message}`);
+        this.reconnectDelay = Math.min(this.reconnectDelay * 2, 30000);
+      }
+    }
+  }
+
+  private collect() {
+    const m = this.metrics;
+    for (const k of this.caches.kinds()) m.cacheObjects.set({ cache: k }, this.caches.get(k)!.size);
+    const routes = this.caches.get("route");
+    if (routes) {
+      for (const s of m.routes.series.values()) s.value = 0;
+      for (const ev of routes.objects.values()) {
+        const r = ev.netlink.route!;
+        m.routes.slot({ family: r.family, table: String(r.table), protocol: r.protocol_name }).value++;
+      }
+      m.routes.prune();
+    }
+  }
+
+  /** The caches in --dump-events form. */
+  cacheEvents(): NlEvent[] {
+    const out: NlEvent[] = [];
+    for (const k of this.caches.kinds()) out.push(...this.caches.get(k)!.values());
+    return out;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.resyncTimer) clearTimeout(this.resyncTimer);
+    await this.backend.stop();
+    this.process();
+    for (const ex of this.pipeline.exporters) await ex.close().catch((e) => this.log.warn("export", `${ex.name}: ${(e as Error).message}`));
+  }
+}
