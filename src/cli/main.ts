@@ -10,6 +10,7 @@ import { log } from "../log.ts";
 import { parseArgs, UsageError, usage } from "./args.ts";
 import { runDumpEvents } from "./dump.ts";
 import { routeGroups } from "../monitor/monitor.ts";
+import { runReplay } from "./replay.ts";
 import { runDumpCache, runMonitor } from "./run.ts";
 
 export const VERSION = pkg.version;
@@ -50,6 +51,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     throw e;
   }
+  if (args.replay !== undefined) return await runReplay(cfg, args.replay, log);
   let backend;
   try {
     backend = selectBackend(cfg, (m) => log.warn("netlink", m));

@@ -109,7 +109,11 @@ export class Monitor {
   private async prime() {
     const kinds = new Set<string>(["link", ...this.caches.kinds()]);
     const reqs = routeDumpRequests().filter((r) => kinds.has(r.type)).map((r) => r.request);
-    const snap = decodeDump(await this.backend.dump(NETLINK_ROUTE, reqs), this.ctx);
+    const datagrams = await this.backend.dump(NETLINK_ROUTE, reqs);
+    // a capture starts with the state nlmon started from, so a replay can name devices as live did
+    const ts = nowNs();
+    for (const ex of this.pipeline.exporters) if (ex.pushRaw) for (const d of datagrams) ex.pushRaw(NETLINK_ROUTE, ts, d);
+    const snap = decodeDump(datagrams, this.ctx);
     for (const k of this.caches.kinds()) this.caches.get(k)!.replace(snap.events.filter((e) => e.type === k));
     this.ready = true;
     if (!this.o.pull) this.process();
