@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Builds the four release executables (linux x64/arm64, glibc/musl) into dist/release/.
 #
-# Usage: bash scripts/release.sh [ENTRY=src/cli/main.ts] [WORKERS="a.ts b.ts"] [OUT_DIR=dist/release]
-#        (the same names are also read from the environment, so `make release` can pass its variables either way)
-#        BUN_BUILD_FLAGS: extra flags for `bun build`, kept in step with `make build`.
+# Usage: bash scripts/release.sh [ENTRY=src/cli/main.ts] [WORKERS="src/backend/worker.ts"] [OUT_DIR=dist/release]
+#                                [BUN_BUILD_FLAGS="--minify --sourcemap=none"]
+#        (the same names are also read from the environment, so `make release` can pass its variables either way;
+#        BUN_BUILD_FLAGS should match what `make build` uses, so the x64 release and dist/nlmon behave alike)
 #
 # Everything downloaded (Bun runtimes for the other targets, koffi's arm64 addon) is an npm tarball fetched once with
 # `npm pack` into .cache/release/, so a rerun needs no network. `npm pack` rather than `npm install` because npm refuses
@@ -21,9 +22,9 @@ ROOT=$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd)
 cd "$ROOT"
 
 ENTRY=${ENTRY:-src/cli/main.ts}
-WORKERS=${WORKERS:-src/backend/legacy/worker.ts src/backend/libnl/worker.ts}
+WORKERS=${WORKERS:-src/backend/worker.ts}
 OUT_DIR=${OUT_DIR:-dist/release}
-BUN_BUILD_FLAGS=${BUN_BUILD_FLAGS:-}
+BUN_BUILD_FLAGS=${BUN_BUILD_FLAGS:---minify --sourcemap=none}
 CACHE=${NLMON_RELEASE_CACHE:-$ROOT/.cache/release}
 BUN=$ROOT/node_modules/.bin/bun
 
@@ -75,6 +76,22 @@ ensure_koffi_arm64() {
   [ -f "$dest/linux_arm64/koffi.node" ] && [ -f "$dest/musl_arm64/koffi.node" ] || die "$dest lacks the arm64 addons"
 }
 
+# Prints which of koffi's addons (linux_x64, musl_arm64, ...) have their bytes inside executable $1. Another target's
+# addon there means a branch of koffi.ts survived bundling (Bun folds `if (false)` but keeps code after an
+# unconditional `return`): the binary still works but carries a dead megabyte, which is worth saying. Bytes, not
+# names, because --minify drops the module path comments.
+embedded_addons() {
+  "$BUN" -e '
+    const exe = Buffer.from(await Bun.file(process.argv[1]).arrayBuffer());
+    for (const [pkg, addon] of [["x64", "linux_x64"], ["x64", "musl_x64"], ["arm64", "linux_arm64"], ["arm64", "musl_arm64"]]) {
+      const file = Bun.file(`node_modules/@koromix/koffi-linux-${pkg}/${addon}/koffi.node`);
+      if (!(await file.exists())) continue;
+      const bytes = Buffer.from(await file.arrayBuffer());
+      const mid = bytes.length >> 1;
+      if (exe.indexOf(bytes.subarray(mid, mid + 512)) >= 0) console.log(addon);
+    }' "$1"
+}
+
 # target suffix | bun --target | @oven runtime package | koffi addon define
 TARGETS=(
   "x64|bun-linux-x64|@oven/bun-linux-x64|linux_x64"
@@ -97,10 +114,8 @@ for t in "${TARGETS[@]}"; do
   "$BUN" build --compile --target="$target" --compile-executable-path="$runtime" \
     --define "NLMON_KOFFI_ADDON=\"$addon\"" $BUN_BUILD_FLAGS \
     --outfile "$out" "${entries[@]}" >/dev/null
-  # An addon for another target means a branch of koffi.ts survived bundling (Bun folds `if (false)` but keeps code
-  # after an unconditional `return`): the binary still works but carries a dead megabyte, which is worth saying.
-  others=$(grep -a -o 'koffi-linux-[a-z0-9]*/[a-z0-9_]*/koffi\.node' "$out" | sort -u | grep -v "/$addon/" | tr '\n' ' ' || true)
-  [ -z "$others" ] || echo "release.sh: warning: $out also embeds $others" >&2
+  others=$(embedded_addons "$out" | grep -v -x "$addon" | tr '\n' ' ' || true)
+  [ -z "$others" ] || echo "release.sh: warning: $out also embeds koffi's addon for $others" >&2
 done
 
 ls -l "$OUT_DIR"/nlmon-linux-* >&2

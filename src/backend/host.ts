@@ -36,7 +36,7 @@ export class WorkerBackend implements Backend {
   private rejectStarted: ((e: Error) => void) | undefined;
   private st: BackendStats = { datagrams: 0, bytes: 0, batches: 0, enobufs: 0, recv_errors: 0, reconnects: 0, oversize: 0 };
   /** what the Worker reported once its sockets were open */
-  sockets: { protocol: number; rcvbuf: number; forced: boolean }[] = [];
+  sockets: { protocol: number; fd: number; rcvbuf: number; forced: boolean }[] = [];
   library: string | undefined;
   dumpRetries = 0;
 
@@ -119,7 +119,16 @@ export class WorkerBackend implements Backend {
 
   async start(opts: BackendOptions[], listener: (ev: BackendEvent) => void): Promise<void> {
     this.listener = listener;
-    await this.spawn(opts);
+    if (!this.started) return this.spawn(opts);
+    // the thread already runs (a dump came first): open the sockets in it
+    await this.started;
+    if (!opts.length) return;
+    this.started = new Promise<void>((res, rej) => {
+      this.resolveStarted = res;
+      this.rejectStarted = rej;
+    });
+    this.worker!.postMessage({ cmd: "open", opts } satisfies ToWorker);
+    return this.started;
   }
 
   async dump(protocol: number, requests: Uint8Array[], rcvbuf = 4 * 1024 * 1024): Promise<Uint8Array[]> {

@@ -14,11 +14,12 @@ import { libnlDriver } from "./libnl/driver.ts";
 
 export type ToWorker =
   | { cmd: "start"; driver: "legacy" | "libnl"; libnlLibrary?: string; opts: BackendOptions[]; batchBytes: number; pollMs: number }
+  | { cmd: "open"; opts: BackendOptions[] }
   | { cmd: "dump"; id: number; protocol: number; requests: Uint8Array[]; rcvbuf: number }
   | { cmd: "stop" };
 
 export type FromWorker =
-  | { kind: "started"; sockets: { protocol: number; rcvbuf: number; forced: boolean }[]; library?: string }
+  | { kind: "started"; sockets: { protocol: number; fd: number; rcvbuf: number; forced: boolean }[]; library?: string }
   | { kind: "batch"; batch: DatagramBatch }
   | { kind: "overrun"; protocol: number; count: number }
   | { kind: "oversize"; protocol: number; size: number }
@@ -40,8 +41,9 @@ const nowNs = (() => {
 })();
 
 let driver: SocketDriver = legacyDriver;
-let sockets: { sock: RecvSocket; opts: BackendOptions }[] = [];
+let sockets: { sock: RecvSocket; opts: BackendOptions; batcher?: Batcher }[] = [];
 let running = false;
+let loopParams = { batchBytes: 256 * 1024, pollMs: 200 };
 let seq = 1;
 
 class Batcher {
@@ -82,14 +84,14 @@ class Batcher {
 
 async function receiveLoop(batchBytes: number, pollMs: number) {
   const L = libc();
-  const n = sockets.length;
-  // struct pollfd { int fd; short events; short revents; } — 8 bytes, laid out by hand because
-  // koffi hands poll() a pointer into this array
-  const pfd = new Uint8Array(8 * n);
-  const pdv = new DataView(pfd.buffer);
-  const batchers = sockets.map((s) => new Batcher(s.opts.protocol, batchBytes));
-  const overruns = new Array<number>(n).fill(0);
+  const overruns = new Map<number, number>();
   while (running) {
+    // sockets can be added while running (a protocol enabled later), so look each round
+    const n = sockets.length;
+    // struct pollfd { int fd; short events; short revents; } — 8 bytes, laid out by hand because
+    // koffi hands poll() a pointer into this array
+    const pfd = new Uint8Array(8 * n);
+    const pdv = new DataView(pfd.buffer);
     for (let i = 0; i < n; i++) {
       pdv.setInt32(8 * i, sockets[i]!.sock.fd, true);
       pdv.setInt16(8 * i + 4, POLLIN, true);
@@ -102,15 +104,17 @@ async function receiveLoop(batchBytes: number, pollMs: number) {
     if (r > 0) {
       for (let i = 0; i < n; i++) {
         if (!(pdv.getInt16(8 * i + 6, true) & POLLIN)) continue;
-        const { sock, opts } = sockets[i]!;
-        const b = batchers[i]!;
+        const entry = sockets[i]!;
+        const { sock, opts } = entry;
+        const b = (entry.batcher ??= new Batcher(opts.protocol, batchBytes));
         for (;;) {
           const got = sock.recvInto(b.space());
           if (got === 0) break;
           if (got < 0) {
             if (-got === ENOBUFS) {
-              overruns[i]!++;
-              post({ kind: "overrun", protocol: opts.protocol, count: overruns[i]! });
+              const c = (overruns.get(sock.fd) ?? 0) + 1;
+              overruns.set(sock.fd, c);
+              post({ kind: "overrun", protocol: opts.protocol, count: c });
               continue;
             }
             if (-got === EINTR) continue;
@@ -200,17 +204,27 @@ function dump(protocol: number, requests: Uint8Array[], rcvbuf: number) {
   }
 }
 
+let library: string | undefined;
+
+function open(opts: BackendOptions[]) {
+  for (const o of opts) sockets.push({ sock: driver.openMonitor(o), opts: o });
+  post({ kind: "started", sockets: sockets.map((s) => ({ protocol: s.opts.protocol, fd: s.sock.fd, rcvbuf: s.sock.rcvbuf, forced: s.sock.rcvbufForced })), library });
+  if (!running && sockets.length > 0) {
+    running = true;
+    void receiveLoop(loopParams.batchBytes, loopParams.pollMs);
+  }
+}
+
 self.onmessage = (e: MessageEvent<ToWorker>) => {
   const m = e.data;
-  if (m.cmd === "start") {
+  if (m.cmd === "start" || m.cmd === "open") {
     try {
-      driver = m.driver === "libnl" ? libnlDriver : legacyDriver;
-      let library: string | undefined;
-      if (m.driver === "libnl") library = libnlDriver.load(m.libnlLibrary);
-      sockets = m.opts.map((opts) => ({ sock: driver.openMonitor(opts), opts }));
-      post({ kind: "started", sockets: sockets.map((s) => ({ protocol: s.opts.protocol, rcvbuf: s.sock.rcvbuf, forced: s.sock.rcvbufForced })), library });
-      running = sockets.length > 0;
-      if (running) void receiveLoop(m.batchBytes, m.pollMs);
+      if (m.cmd === "start") {
+        driver = m.driver === "libnl" ? libnlDriver : legacyDriver;
+        if (m.driver === "libnl") library = libnlDriver.load(m.libnlLibrary);
+        loopParams = { batchBytes: m.batchBytes, pollMs: m.pollMs };
+      }
+      open(m.opts);
     } catch (err) {
       post({ kind: "error", protocol: -1, message: (err as Error).message, fatal: true });
     }

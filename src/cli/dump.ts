@@ -23,7 +23,7 @@ export interface Snapshot {
 }
 
 /** Decode dump replies in request order: links first, so later objects can name their devices. */
-export function decodeDump(datagrams: Uint8Array[], ctx: BasicContext): Snapshot {
+export function decodeDump(datagrams: Uint8Array[], ctx: BasicContext, protocol = NETLINK_ROUTE): Snapshot {
   const events: NlEvent[] = [];
   const refused: string[] = [];
   const before = Object.values(ctx.counts).reduce((a, b) => a + b, 0) - ctx.counts.unknown_attr;
@@ -31,7 +31,7 @@ export function decodeDump(datagrams: Uint8Array[], ctx: BasicContext): Snapshot
     const dv = new DataView(d.buffer, d.byteOffset, d.byteLength);
     walkMessages(dv, 0, d.length, {
       message: (hdr, dv2, off, end) => {
-        const ev = decodeMessage(NETLINK_ROUTE, hdr, dv2, off, end, ctx, { deterministic: true });
+        const ev = decodeMessage(protocol, hdr, dv2, off, end, ctx, { deterministic: true });
         if (!ev) return;
         if (ev.type === "error") {
           const e = ev.netlink.error;

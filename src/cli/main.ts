@@ -9,6 +9,7 @@ import { FilterError, parseFilter } from "../filter/expr.ts";
 import { log } from "../log.ts";
 import { parseArgs, UsageError, usage } from "./args.ts";
 import { runDumpEvents } from "./dump.ts";
+import { GenlResolveError } from "../monitor/genl.ts";
 import { routeGroups } from "../monitor/monitor.ts";
 import { runReplay } from "./replay.ts";
 import { runDumpCache, runMonitor } from "./run.ts";
@@ -73,7 +74,8 @@ export async function main(argv: string[]): Promise<number> {
   } catch (e) {
     process.stderr.write(`nlmon: ${(e as Error).message}\n`);
     await backend.stop().catch(() => {});
-    return 1;
+    // a family the config names but the kernel lacks is the config's problem
+    return e instanceof GenlResolveError ? 2 : 1;
   }
 }
 

@@ -9,12 +9,13 @@ import type { EventType, NetlinkInfo, NlEvent } from "../event/model.ts";
 import { NAMES, NLMSG_DONE, NLMSG_ERROR, NLMSG_MIN_TYPE, NLMSG_NOOP, NLMSG_OVERRUN } from "../uapi/linux.gen.ts";
 import type { BasicContext } from "./context.ts";
 import type { FamilyDecoder } from "./family.ts";
+import { genlFamily } from "./genl/index.ts";
 import { routeFamily } from "./route/index.ts";
 
 const PROTO_NAMES = NAMES.netlink_protocol as Record<number, string>;
 const NLMSG_NAMES = NAMES.nlmsg_type as Record<number, string>;
 
-export const FAMILIES = new Map<number, FamilyDecoder>([[routeFamily.protocol, routeFamily]]);
+export const FAMILIES = new Map<number, FamilyDecoder>([[routeFamily.protocol, routeFamily], [genlFamily.protocol, genlFamily]]);
 
 export function protocolName(p: number): string {
   return PROTO_NAMES[p] ?? `NETLINK_${p}`;
@@ -70,6 +71,14 @@ export function decodeMessage(protocol: number, hdr: NlMsgHeader, dv: DataView, 
   if (!opts.deterministic) {
     netlink.seq = hdr.seq;
     netlink.pid = hdr.pid;
+  }
+  if (type === "genl" && body) {
+    // the guide's generic netlink fields sit beside the others in the netlink block
+    const g = body as { cmd: number; version: number };
+    netlink.genl_cmd = g.cmd;
+    netlink.genl_version = g.version;
+    netlink.genl_family_id = hdr.type;
+    netlink.genl_family_name = netlink.msg_type_name;
   }
   if (key && body) (netlink as unknown as Record<string, unknown>)[key] = body;
   const ev: NlEvent = { type, protocol, msg_type: hdr.type, netlink };

@@ -192,6 +192,16 @@ export interface ErrorBody {
   orig_seq?: number;
 }
 
+export interface GenlBody {
+  cmd: number;
+  version: number;
+  cmd_name?: string;
+  /** nlctrl messages: the family they describe */
+  family?: { id?: number; name?: string; version?: number; mcast_groups?: Record<string, number> };
+  /** other families: attribute numbers and sizes, until the family has a decoder table */
+  attrs?: { type: number; len: number; nested: boolean }[];
+}
+
 /** The guide's `netlink` block. Optional ids (seq, pid) are absent in deterministic dumps. */
 export interface NetlinkInfo {
   protocol: number;
@@ -213,6 +223,7 @@ export interface NetlinkInfo {
   nexthop?: NexthopObjBody;
   netconf?: NetconfBody;
   error?: ErrorBody;
+  genl?: GenlBody;
   raw?: string;
 }
 

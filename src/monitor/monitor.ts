@@ -18,7 +18,9 @@ import { parseFilter } from "../filter/expr.ts";
 import type { Log } from "../log.ts";
 import { type NlmonMetrics, nlmonMetrics } from "../metrics/registry.ts";
 import { Pipeline } from "../pipeline/pipeline.ts";
-import { NETLINK_ROUTE } from "../uapi/linux.gen.ts";
+import { NETLINK_GENERIC, NETLINK_ROUTE } from "../uapi/linux.gen.ts";
+import type { GenlFamily } from "../decode/genl/index.ts";
+import { resolveFamilies } from "./genl.ts";
 import { changeEvent } from "./resync.ts";
 
 export function routeGroups(cfg: NlmonConfig): number[] {
@@ -78,20 +80,42 @@ export class Monitor {
     return this.pipeline.ctx;
   }
 
-  protocols(): BackendOptions[] {
-    const cfg = this.cfg;
-    if (!cfg.netlink.protocols.route) return [];
-    return [{
-      protocol: NETLINK_ROUTE, groups: routeGroups(cfg), rcvbuf: cfg.netlink.buffer_size.receive,
-      sndbuf: cfg.netlink.buffer_size.send, maxMessageSize: cfg.netlink.limits.max_message_size,
-    }];
+  private opened: BackendOptions[] = [];
+  genlFamilies: GenlFamily[] = [];
+
+  private socketOptions(protocol: number, groups: number[]): BackendOptions {
+    const n = this.cfg.netlink;
+    return { protocol, groups, rcvbuf: n.buffer_size.receive, sndbuf: n.buffer_size.send, maxMessageSize: n.limits.max_message_size };
   }
 
   async start(): Promise<void> {
     for (const ex of this.pipeline.exporters) await ex.start();
-    await this.backend.start(this.protocols(), (ev) => this.onBackend(ev));
+    const opts: BackendOptions[] = [];
+    if (this.cfg.netlink.protocols.route) opts.push(this.socketOptions(NETLINK_ROUTE, routeGroups(this.cfg)));
+    if (this.cfg.netlink.protocols.generic) opts.push(await this.genericOptions(this.cfg.netlink.generic_families));
+    await this.backend.start(opts, (ev) => this.onBackend(ev));
+    this.opened = opts;
     this.reportSockets();
     await this.prime();
+  }
+
+  /** nlctrl's notify group always (families appearing and leaving), plus every group of each family asked for. */
+  private async genericOptions(families: string[]): Promise<BackendOptions> {
+    const useLibnl = this.backend.name === "libnl";
+    const fams = await resolveFamilies(this.backend, ["nlctrl", ...families.filter((f) => f !== "nlctrl")],
+      useLibnl ? { library: this.cfg.netlink.libnl.library || undefined } : undefined);
+    this.genlFamilies = fams;
+    const groups = [...new Set(fams.flatMap((f) => Object.values(f.groups)))].sort((a, b) => a - b);
+    this.log.info("genl", `families: ${fams.map((f) => `${f.name}=${f.id}${Object.keys(f.groups).length ? ` (${Object.keys(f.groups).join(",")})` : ""}`).join(" ")}`);
+    return this.socketOptions(NETLINK_GENERIC, groups);
+  }
+
+  /** Open NETLINK_GENERIC later (the library API enables protocols one by one). */
+  async enableGeneric(families: string[] = this.cfg.netlink.generic_families): Promise<void> {
+    if (this.opened.some((o) => o.protocol === NETLINK_GENERIC)) return;
+    const o = await this.genericOptions(families);
+    await this.backend.start([o], (ev) => this.onBackend(ev));
+    this.opened.push(o);
   }
 
   private reportSockets() {
@@ -107,6 +131,10 @@ export class Monitor {
 
   /** Names for devices that existed before we started, and the caches' first fill. */
   private async prime() {
+    if (!this.cfg.netlink.protocols.route) {
+      this.ready = true;
+      return;
+    }
     const kinds = new Set<string>(["link", ...this.caches.kinds()]);
     const reqs = routeDumpRequests().filter((r) => kinds.has(r.type)).map((r) => r.request);
     const datagrams = await this.backend.dump(NETLINK_ROUTE, reqs);
@@ -132,10 +160,29 @@ export class Monitor {
     return n;
   }
 
+  private waiters: (() => void)[] = [];
+
+  /** Resolves when batches wait for process() (pull mode), or after timeoutMs; returns how many wait. */
+  waitPending(timeoutMs: number): Promise<number> {
+    if (this.held.length) return Promise.resolve(this.held.length);
+    return new Promise((res) => {
+      const done = () => {
+        clearTimeout(t);
+        res(this.held.length);
+      };
+      const t = setTimeout(() => {
+        this.waiters = this.waiters.filter((w) => w !== done);
+        res(this.held.length);
+      }, timeoutMs);
+      this.waiters.push(done);
+    });
+  }
+
   private onBackend(ev: BackendEvent) {
     switch (ev.kind) {
       case "batch":
         this.held.push(ev.batch);
+        for (const w of this.waiters.splice(0)) w();
         if (this.ready && !this.o.pull) this.process();
         break;
       case "overrun":
@@ -245,7 +292,7 @@ export class Monitor {
       await new Promise((r) => setTimeout(r, this.reconnectDelay));
       if (this.stopped) return;
       try {
-        await this.backend.restart(this.protocols(), (ev) => this.onBackend(ev));
+        await this.backend.restart(this.opened, (ev) => this.onBackend(ev));
         this.log.info("netlink", "reconnected; joined groups again, re-dumping caches");
         this.reconnectDelay = 1000;
         await this.resync("resync");

@@ -1,10 +1,11 @@
 // RTM_NEWROUTE / RTM_DELROUTE captured from the kernel, decoded and compared field by field with
 // what `ip -N -j -d route show` printed for the same route at capture time.
 import { describe, expect, test } from "bun:test";
+import { BasicContext } from "../../src/decode/context.ts";
 import type { RouteBody } from "../../src/event/model.ts";
 import { AF_INET6, NAMES, RTM_DELROUTE, RTM_NEWROUTE, RTN_BLACKHOLE, RTN_UNREACHABLE } from "../../src/uapi/linux.gen.ts";
 import {
-  contextWithLinks, decodeOne, errorTotal, fixtureBytes, fixtureNames, ipJson, unexplainedUnknownAttrs,
+  bareNames, contextWithLinks, decodeOne, errorTotal, fixtureBytes, fixtureNames, ipJson, unexplainedUnknownAttrs,
 } from "../fixtures/load.ts";
 
 type Ip = Record<string, unknown>;
@@ -136,8 +137,6 @@ describe("route fixtures: the shapes they were made to show", () => {
     expect(c).toMatchObject({ dst: "10.1.0.0/24", table_name: "main", scope_name: "link", dev: "v0" });
   });
   test("the ifname map is what names devices: without it dev is absent but oif stays", () => {
-    const { BasicContext } = require("../../src/decode/context.ts") as typeof import("../../src/decode/context.ts");
-    const { bareNames } = require("../fixtures/load.ts") as typeof import("../fixtures/load.ts");
     const ev = decodeOne("route-new-v4-gw-table10-proto186", new BasicContext(bareNames()));
     expect(ev.netlink.route!.dev).toBeUndefined();
     expect(ev.netlink.route!.oif).toBe(route("route-new-v4-gw-table10-proto186").r.oif!);

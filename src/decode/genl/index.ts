@@ -1,0 +1,109 @@
+/**
+ * NETLINK_GENERIC: the genlmsghdr every family shares, nlctrl's own attributes (families and their
+ * multicast groups), and for other families the attribute numbers and sizes, until a family gets
+ * a table of its own. Family ids are dynamic, so names come from the resolver's registry.
+ */
+import {
+  CTRL_ATTR_FAMILY_ID, CTRL_ATTR_FAMILY_NAME, CTRL_ATTR_HDRSIZE, CTRL_ATTR_MAXATTR, CTRL_ATTR_MCAST_GROUPS,
+  CTRL_ATTR_MCAST_GRP_ID, CTRL_ATTR_MCAST_GRP_NAME, CTRL_ATTR_VERSION, GENL_ID_CTRL, NAMES, NETLINK_GENERIC,
+  OFFSETOF, SIZEOF,
+} from "../../uapi/linux.gen.ts";
+import { walkAttrs } from "../../codec/attr.ts";
+import type { GenlBody } from "../../event/model.ts";
+import type { DecodeContext } from "../context.ts";
+import type { FamilyDecoder } from "../family.ts";
+import { attrTable, decodeAttrs } from "../table.ts";
+
+export interface GenlFamily {
+  id: number;
+  name: string;
+  version?: number;
+  groups: Record<string, number>;
+}
+
+/** id → family, filled by resolution and by nlctrl's NEWFAMILY/DELFAMILY notifications */
+export class GenlRegistry {
+  readonly byId = new Map<number, GenlFamily>();
+  readonly byName = new Map<string, GenlFamily>();
+  add(f: GenlFamily) {
+    this.byId.set(f.id, f);
+    this.byName.set(f.name, f);
+  }
+  remove(id: number) {
+    const f = this.byId.get(id);
+    if (f) this.byName.delete(f.name);
+    this.byId.delete(id);
+  }
+}
+
+function mcastGroups(dv: DataView, off: number, len: number, ctx: DecodeContext) {
+  const groups: Record<string, number> = {};
+  // an array: each element is a nested set whose own type is just its index
+  walkAttrs(dv, off, off + len, (_i, o, l) => {
+    const g = decodeAttrs(dv, o, o + l, GRP_ATTRS, ctx, "genl.ctrl.mcast_group");
+    if (typeof g.name === "string" && typeof g.id === "number") groups[g.name] = g.id;
+  });
+  return groups;
+}
+
+const GRP_ATTRS = attrTable([
+  [CTRL_ATTR_MCAST_GRP_ID, "id", "u32"],
+  [CTRL_ATTR_MCAST_GRP_NAME, "name", "string"],
+]);
+
+const CTRL_ATTRS = attrTable([
+  [CTRL_ATTR_FAMILY_ID, "family_id", "u16"],
+  [CTRL_ATTR_FAMILY_NAME, "family_name", "string"],
+  [CTRL_ATTR_VERSION, "version", "u32"],
+  [CTRL_ATTR_HDRSIZE, "hdrsize", "u32"],
+  [CTRL_ATTR_MAXATTR, "maxattr", "u32"],
+  [CTRL_ATTR_MCAST_GROUPS, "mcast_groups", "binary", { parse: mcastGroups }],
+]);
+// the rest of nlctrl's attributes (ops, policies) are known, just not part of the event
+for (const [n] of Object.entries(NAMES.ctrl_attr)) {
+  const i = Number(n);
+  (CTRL_ATTRS as ({ name: string; kind: string } | undefined)[])[i] ??= { name: `ctrl_attr_${i}`, kind: "skip" };
+}
+
+const CTRL_CMD = NAMES.ctrl_cmd as Record<number, string>;
+
+
+export function genlFamilyDecoder(registry: GenlRegistry): FamilyDecoder {
+  return {
+    protocol: NETLINK_GENERIC,
+    msgTypeName: (t) => registry.byId.get(t)?.name ?? (t === GENL_ID_CTRL ? "nlctrl" : undefined),
+    decode(hdr, dv, off, end, ctx) {
+      if (end - off < SIZEOF.genlmsghdr) {
+        ctx.error("truncated", `genl: ${end - off} bytes, genlmsghdr needs ${SIZEOF.genlmsghdr}`);
+        return { type: "genl", body: undefined };
+      }
+      const cmd = dv.getUint8(off + OFFSETOF["genlmsghdr.cmd"]);
+      const version = dv.getUint8(off + OFFSETOF["genlmsghdr.version"]);
+      const body: GenlBody = { cmd, version };
+      const aoff = off + SIZEOF.genlmsghdr;
+      if (hdr.type === GENL_ID_CTRL) {
+        body.cmd_name = CTRL_CMD[cmd];
+        const a = decodeAttrs(dv, aoff, end, CTRL_ATTRS, ctx, "genl.ctrl");
+        body.family = {
+          id: a.family_id as number | undefined, name: a.family_name as string | undefined,
+          version: a.version as number | undefined, mcast_groups: a.mcast_groups as Record<string, number> | undefined,
+        };
+        // keep the registry current as families come and go (modules loading)
+        if (typeof a.family_id === "number" && typeof a.family_name === "string") {
+          if (body.cmd_name === "CTRL_CMD_DELFAMILY") registry.remove(a.family_id);
+          else registry.add({ id: a.family_id, name: a.family_name, version: a.version as number | undefined, groups: (a.mcast_groups as Record<string, number>) ?? {} });
+        }
+      } else {
+        const attrs: GenlBody["attrs"] = [];
+        const bad = walkAttrs(dv, aoff, end, (type, _o, len, nested) => attrs.push({ type, len, nested }));
+        if (bad >= 0) ctx.error("bad_attr_len", `genl: malformed attribute at byte ${bad - off}`);
+        body.attrs = attrs;
+      }
+      return { type: "genl", body };
+    },
+  };
+}
+
+/** One registry per process: family ids are the kernel's, the same for every socket. */
+export const genlRegistry = new GenlRegistry();
+export const genlFamily = genlFamilyDecoder(genlRegistry);
