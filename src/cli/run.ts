@@ -6,7 +6,7 @@ import type { NlmonConfig } from "../config/types.ts";
 import type { Log } from "../log.ts";
 import { nlmonMetrics } from "../metrics/registry.ts";
 import { cacheKinds, Monitor } from "../monitor/monitor.ts";
-import { sortedLines } from "./dump.ts";
+import { sortedLines } from "../decode/dump.ts";
 import { buildExporters } from "./exporters.ts";
 
 export async function runMonitor(cfg: NlmonConfig, backend: WorkerBackend, log: Log): Promise<number> {

@@ -19,6 +19,8 @@ export interface NlError {
   missing_type?: number;
   orig_msg_type?: number;
   orig_seq?: number;
+  /** byte offset (in the body) of an extended-ack attribute that could not be read */
+  malformed_at?: number;
 }
 
 export function errnoName(errno: number): string {
@@ -42,11 +44,12 @@ export function parseError(dv: DataView, bodyOff: number, end: number, flags: nu
   const origLen = flags & NLM_F_CAPPED || error === 0 ? NLMSG_HDRLEN : oh.len;
   const tlvStart = orig + ((origLen + 3) & ~3);
   if (tlvStart > end) return out;
-  walkAttrs(dv, tlvStart, end, (type, off, len) => {
+  const bad = walkAttrs(dv, tlvStart, end, (type, off, len) => {
     if (type === NLMSGERR_ATTR_MSG) out.message = cstring(dv, off, len);
     else if (type === NLMSGERR_ATTR_OFFS && len >= 4) out.offset = dv.getUint32(off, true);
     else if (type === NLMSGERR_ATTR_MISS_TYPE && len >= 4) out.missing_type = dv.getUint32(off, true);
   });
+  if (bad >= 0) out.malformed_at = bad - bodyOff;
   return out;
 }
 

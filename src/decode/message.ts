@@ -42,8 +42,13 @@ export function decodeMessage(protocol: number, hdr: NlMsgHeader, dv: DataView, 
     if (hdr.type === NLMSG_ERROR) {
       type = "error";
       key = "error";
-      body = parseError(dv, off, end, hdr.flags);
-      if (!body) ctx.error("truncated", `NLMSG_ERROR: ${end - off} bytes`);
+      const e = parseError(dv, off, end, hdr.flags);
+      if (!e) ctx.error("truncated", `NLMSG_ERROR: ${end - off} bytes`);
+      else if (e.malformed_at !== undefined) {
+        ctx.error("bad_attr_len", `NLMSG_ERROR: malformed extended ack attribute at byte ${e.malformed_at}`);
+        delete e.malformed_at;
+      }
+      body = e;
     } else if (hdr.type !== NLMSG_OVERRUN) {
       ctx.error("unknown_msg_type", `control message type ${hdr.type}`);
     }

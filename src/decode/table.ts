@@ -52,7 +52,10 @@ export function decodeAttrs(dv: DataView, start: number, end: number, table: Att
       return;
     }
     if (spec.parse) {
-      out[spec.name] = spec.parse(dv, off, len, ctx);
+      // parsers return undefined for a value too short for its struct
+      const v = spec.parse(dv, off, len, ctx);
+      if (v === undefined) ctx.error("bad_attr_len", `${where}: attribute ${spec.name} (${type}) is malformed (${len} bytes)`);
+      else out[spec.name] = v;
       return;
     }
     switch (spec.kind) {

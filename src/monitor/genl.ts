@@ -9,7 +9,7 @@ import { buildMessage } from "../codec/nlmsg.ts";
 import { BasicContext } from "../decode/context.ts";
 import { type GenlFamily, genlRegistry } from "../decode/genl/index.ts";
 import { Names } from "../decode/names.ts";
-import { decodeDump } from "../cli/dump.ts";
+import { decodeDump } from "../decode/dump.ts";
 import { CTRL_CMD_GETFAMILY, GENL_ID_CTRL, NETLINK_GENERIC, NLM_F_DUMP, NLM_F_REQUEST, OFFSETOF, SIZEOF } from "../uapi/linux.gen.ts";
 
 export class GenlResolveError extends Error {}

@@ -8,7 +8,7 @@ import { Caches } from "../cache/caches.ts";
 import type { CacheKind } from "../cache/keys.ts";
 import { nowNs } from "../clock.ts";
 import type { NlmonConfig } from "../config/types.ts";
-import { decodeDump } from "../cli/dump.ts";
+import { decodeDump } from "../decode/dump.ts";
 import type { BasicContext } from "../decode/context.ts";
 import { Names } from "../decode/names.ts";
 import { ROUTE_GROUPS, routeDumpRequests } from "../decode/route/index.ts";

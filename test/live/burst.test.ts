@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { rmSync } from "node:fs";
 import {
-  type Child, delNs, ensureBinary, ensureLibnl, ipBatch, ipMonMark, makeNs, nlmonMark, nsName, startIpMonitor, startNlmon, syncMark,
+  type Child, delNs, ensureBinary, ensureLibnl, ipBatchAsync, ipMonMark, makeNs, nlmonMark, nsName, startIpMonitor, startNlmon, syncMark,
   tempDir, writeConfig,
 } from "./lib.ts";
 
@@ -88,7 +88,7 @@ describe("route bursts", () => {
     expect(nl.err.lines.join("\n")).toContain("receive buffer 67108864 bytes");
 
     const t0 = performance.now();
-    ipBatch(nsBig, cmds);
+    await ipBatchAsync(nsBig, cmds);
     const batchMs = performance.now() - t0;
     // a mark after the burst: once nlmon prints it, it has printed everything before it
     const nlEnd = await syncMark(nsBig, [{ lines: nl.out, match: nlmonMark }], 90_000);
@@ -117,7 +117,7 @@ describe("route bursts", () => {
     children.push(nl);
     await syncMark(nsDefault, [{ lines: nl.out, match: nlmonMark }]);
     expect(nl.err.lines.join("\n")).toContain("receive buffer 33554432 bytes");
-    ipBatch(nsDefault, cmds);
+    await ipBatchAsync(nsDefault, cmds);
     await syncMark(nsDefault, [{ lines: nl.out, match: nlmonMark }], 60_000);
     expect(await nl.stop()).toBe(0);
     const mine = countIn(nlmonCaptured(nl.out.lines), keys);

@@ -51,6 +51,23 @@ export function ipBatch(ns: string, lines: string[]): void {
   }
 }
 
+/**
+ * The same without blocking this process: while a large batch runs, the children whose output
+ * this process collects (nlmon's stdout) must still be read, or their pipes fill and they stall.
+ */
+export async function ipBatchAsync(ns: string, lines: string[]): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), "nlmlive-batch-"));
+  try {
+    const f = join(dir, "cmds");
+    writeFileSync(f, lines.join("\n") + "\n");
+    const p = Bun.spawn(["ip", "-n", ns, "-batch", f], { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+    const [code, err] = await Promise.all([p.exited, new Response(p.stderr).text()]);
+    if (code !== 0) throw new Error(`ip -n ${ns} -batch (${lines.length} commands) -> exit ${code}: ${err.trim()}`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 // ---------------------------------------------------------------------------------------------

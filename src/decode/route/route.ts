@@ -17,7 +17,10 @@ function via(dv: DataView, off: number, len: number, ctx: DecodeContext) {
   if (len < SIZEOF.rtvia) return undefined;
   const fam = dv.getUint16(off + OFFSETOF["rtvia.rtvia_family"], true);
   const a = off + OFFSETOF["rtvia.rtvia_addr"];
-  return { family: ctx.names.family(fam), host: ipAddr(dv, a, off + len - a) };
+  const alen = off + len - a;
+  // an IP family must carry a whole address; other families (MPLS) carry what they carry
+  if ((fam === AF_INET && alen < 4) || (fam === AF_INET6 && alen < 16) || alen <= 0) return undefined;
+  return { family: ctx.names.family(fam), host: ipAddr(dv, a, fam === AF_INET ? 4 : fam === AF_INET6 ? 16 : alen) };
 }
 
 const RTAX_NAMES = NAMES.rtax as Record<number, string>;

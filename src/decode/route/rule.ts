@@ -71,6 +71,9 @@ export function decodeRule(dv: DataView, off: number, end: number, ctx: DecodeCo
   if (typeof a.dst === "string") body.dst = `${a.dst}/${dv.getUint8(off + F.dstLen)}`;
   const tos = dv.getUint8(off + F.tos);
   if (tos) body.tos = tos;
+  // all ones is the kernel's "not set" for these two, which iproute2 does not print either
+  if (a.suppress_prefixlen === 0xffffffff) delete a.suppress_prefixlen;
+  if (a.suppress_ifgroup === 0xffffffff) delete a.suppress_ifgroup;
   pick(body, a, ["iif", "oif", "fwmark", "fwmask", "goto", "flow", "suppress_prefixlen", "suppress_ifgroup", "l3mdev",
     "uid_range", "ip_proto", "sport_range", "dport_range"]);
   if (typeof a.protocol === "number") {

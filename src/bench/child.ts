@@ -1,0 +1,116 @@
+/**
+ * The monitor as the live benchmark runs it: the same backend selection, exporters and Monitor as
+ * `nlmon` in monitor mode, with each export wrapped to time the hand-over of every event. On
+ * SIGTERM it stops exactly as the monitor does (draining the exports), then writes what only the
+ * process itself knows to NLMON_BENCH_STATS.
+ */
+import { writeFileSync } from "node:fs";
+import { selectBackend } from "../backend/select.ts";
+import { buildExporters } from "../cli/exporters.ts";
+import { nowNs } from "../clock.ts";
+import type { NlmonConfig } from "../config/types.ts";
+import type { PipelineEvent } from "../event/model.ts";
+import type { Exporter } from "../export/types.ts";
+import type { Log } from "../log.ts";
+import { nlmonMetrics } from "../metrics/registry.ts";
+import { Monitor } from "../monitor/monitor.ts";
+
+/**
+ * A uniform sample of every latency seen (Vitter's algorithm R): bounded memory however long the
+ * run, and exact values rather than histogram buckets, so p50/p99 are not rounded to a bucket edge.
+ */
+export class Reservoir {
+  private readonly xs: Float64Array;
+  seen = 0;
+  max = 0;
+  constructor(readonly capacity: number) {
+    this.xs = new Float64Array(capacity);
+  }
+  add(v: number) {
+    if (v > this.max) this.max = v;
+    if (this.seen < this.capacity) this.xs[this.seen] = v;
+    else {
+      const j = Math.floor(Math.random() * (this.seen + 1));
+      if (j < this.capacity) this.xs[j] = v;
+    }
+    this.seen++;
+  }
+  sorted(): Float64Array {
+    return this.xs.slice(0, Math.min(this.seen, this.capacity)).sort();
+  }
+}
+
+export function quantile(sorted: Float64Array, q: number): number | undefined {
+  if (!sorted.length) return undefined;
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+}
+
+export interface ChildStats {
+  backend: string;
+  library?: string;
+  rcvbuf: number[];
+  overruns: number;
+  resyncs: number;
+  events: number;
+  export_dropped: number;
+  cached_routes?: number;
+  latency: { samples: number; seen: number; p50_ms?: number; p99_ms?: number; max_ms: number; negative: number };
+  histogram: { buckets: readonly number[]; counts: number[]; count: number };
+}
+
+function timed(ex: Exporter, r: Reservoir, neg: { n: number }): Exporter {
+  return {
+    name: ex.name,
+    start: () => ex.start(),
+    push(pe: PipelineEvent, line: string) {
+      ex.push(pe, line);
+      // events the monitor makes itself (resync differences) have no receive time
+      if (pe.recvMono === 0) return;
+      const ms = Number(nowNs() - pe.tsNs) / 1e6;
+      if (ms < 0) neg.n++;
+      r.add(ms);
+    },
+    pushRaw: ex.pushRaw ? (p, ts, d) => ex.pushRaw!(p, ts, d) : undefined,
+    reopen: ex.reopen ? () => ex.reopen!() : undefined,
+    close: () => ex.close(),
+  };
+}
+
+export async function runMonitorRole(cfg: NlmonConfig, log: Log): Promise<number> {
+  const statsPath = process.env.NLMON_BENCH_STATS;
+  const backend = selectBackend(cfg, (m) => log.warn("netlink", m));
+  const metrics = nlmonMetrics();
+  const res = new Reservoir(100_000);
+  const neg = { n: 0 };
+  // only the first export is timed: with several, each event would be counted once per export
+  const exporters = buildExporters(cfg, metrics, log.as("export", "warn")).map((ex, i) => (i === 0 ? timed(ex, res, neg) : ex));
+  const mon = new Monitor(cfg, backend, log, { exporters, metrics });
+  await mon.start();
+  await new Promise<void>((resolve) => {
+    process.on("SIGTERM", () => resolve());
+    process.on("SIGINT", () => resolve());
+  });
+  await mon.stop();
+  if (statsPath) {
+    const s = res.sorted();
+    const m = metrics;
+    let dropped = 0;
+    for (const v of m.exportDropped.series.values()) dropped += v.value;
+    let events = 0;
+    for (const v of m.events.series.values()) events += v.value;
+    const stats: ChildStats = {
+      backend: backend.name,
+      library: backend.library,
+      rcvbuf: backend.sockets.map((x) => x.rcvbuf / 2),
+      overruns: mon.overruns,
+      resyncs: mon.resyncs,
+      events,
+      export_dropped: dropped,
+      cached_routes: mon.caches.get("route")?.size,
+      latency: { samples: s.length, seen: res.seen, p50_ms: quantile(s, 0.5), p99_ms: quantile(s, 0.99), max_ms: res.max, negative: neg.n },
+      histogram: { buckets: m.latency.buckets, counts: [...m.latency.counts], count: m.latency.count },
+    };
+    writeFileSync(statsPath, JSON.stringify(stats));
+  }
+  return 0;
+}

@@ -1,0 +1,50 @@
+/**
+ * Decoding the replies of a dump into events, and the stable order --dump-events prints them in.
+ */
+import { walkMessages } from "../codec/nlmsg.ts";
+import { describeError } from "../codec/errors.ts";
+import type { EventType, NlEvent } from "../event/model.ts";
+import { NETLINK_ROUTE } from "../uapi/linux.gen.ts";
+import type { BasicContext } from "./context.ts";
+import { decodeMessage } from "./message.ts";
+
+export const TYPE_ORDER: EventType[] = ["link", "addr", "route", "neigh", "rule", "nexthop", "netconf"];
+
+export interface Snapshot {
+  events: NlEvent[];
+  /** dumps the kernel refused (e.g. nexthop objects on a kernel without them) */
+  refused: string[];
+  decodeErrors: number;
+}
+
+/** Decode dump replies in request order: links first, so later objects can name their devices. */
+export function decodeDump(datagrams: Uint8Array[], ctx: BasicContext, protocol = NETLINK_ROUTE): Snapshot {
+  const events: NlEvent[] = [];
+  const refused: string[] = [];
+  const before = Object.values(ctx.counts).reduce((a, b) => a + b, 0) - ctx.counts.unknown_attr;
+  for (const d of datagrams) {
+    const dv = new DataView(d.buffer, d.byteOffset, d.byteLength);
+    walkMessages(dv, 0, d.length, {
+      message: (hdr, dv2, off, end) => {
+        const ev = decodeMessage(protocol, hdr, dv2, off, end, ctx, { deterministic: true });
+        if (!ev) return;
+        if (ev.type === "error") {
+          const e = ev.netlink.error;
+          if (e && e.error !== 0) refused.push(`${ctx.names.rtmType[e.orig_msg_type ?? 0] ?? e.orig_msg_type}: ${describeError(e)}`);
+          return;
+        }
+        events.push(ev);
+      },
+      framingError: (kind, off) => ctx.error(kind === "bad_length" ? "bad_length" : "truncated", `dump datagram: ${kind} at byte ${off}`),
+    });
+  }
+  const after = Object.values(ctx.counts).reduce((a, b) => a + b, 0) - ctx.counts.unknown_attr;
+  return { events, refused, decodeErrors: after - before };
+}
+
+export function sortedLines(events: NlEvent[]): string[] {
+  const keyed = events.map((e) => ({ t: TYPE_ORDER.indexOf(e.type), line: JSON.stringify(e) }));
+  keyed.sort((a, b) => (a.t - b.t) || (a.line < b.line ? -1 : a.line > b.line ? 1 : 0));
+  return keyed.map((k) => k.line);
+}
+
