@@ -1,0 +1,137 @@
+/**
+ * The benchmark's result as one document (--json) or as tables for a person, with each target
+ * from the issue next to the figure it is about.
+ */
+import type { StageResult } from "./decode.ts";
+import type { ChurnResult, ListenerResult, MemoryResult } from "./live.ts";
+
+export interface Target {
+  name: string;
+  target: string;
+  measured: number | null;
+  unit: string;
+  /** null when the figure could not be measured */
+  pass: boolean | null;
+}
+
+export interface BenchReport {
+  nlmon_version: string;
+  bun_version: string;
+  kernel: string;
+  cpus: number;
+  cpu_model: string;
+  started: string;
+  elapsed_s: number;
+  mode: "single" | "compare";
+  duration_s: number;
+  corpus: {
+    routes_installed: number;
+    messages: number;
+    route_messages: number;
+    datagrams: number;
+    bytes: number;
+    by_type: Record<string, number>;
+    captured_with: string;
+  };
+  decode: StageResult[];
+  live: {
+    churn: ChurnResult;
+    listeners: ListenerResult[];
+    latency_method: string;
+  };
+  memory: MemoryResult[];
+  targets: Target[];
+  namespaces: string[];
+  namespaces_removed: boolean;
+}
+
+const MIN_RATE: Record<string, number> = { libnl: 10_000, legacy: 5_000 };
+
+export function targets(r: Omit<BenchReport, "targets">): Target[] {
+  const t: Target[] = [];
+  const routes = r.decode.find((s) => s.stage === "decode_routes");
+  t.push({ name: "decode, route messages, one core", target: ">= 1,000,000 msgs/s", measured: routes?.msgs_per_s ?? null, unit: "msgs/s",
+    pass: routes ? routes.msgs_per_s >= 1_000_000 : null });
+  for (const l of r.live.listeners) {
+    if (!l.backend) continue;
+    t.push({ name: `${l.backend}: no event lost, ${r.live.churn.burst_lines / 1000}k bursts at full ip -batch rate`, target: "0 lost",
+      measured: l.lost, unit: "events", pass: l.lost === 0 && l.extra === 0 });
+    const min = MIN_RATE[l.backend]!;
+    t.push({ name: `${l.backend}: messages/s kept up with`, target: `>= ${min.toLocaleString("en-US")} msgs/s`, measured: l.msgs_per_s, unit: "msgs/s",
+      pass: l.msgs_per_s >= min && l.lost === 0 });
+  }
+  for (const m of r.memory) {
+    t.push({ name: `${m.backend}: idle RSS`, target: "<= 35 MiB", measured: m.idle_rss_mib ?? null, unit: "MiB",
+      pass: m.idle_rss_mib === undefined ? null : m.idle_rss_mib <= 35 });
+    t.push({ name: `${m.backend}: RSS holding a ${m.cache_routes_added / 1000}k-route cache`, target: "<= 80 MiB", measured: m.cache_rss_mib ?? null, unit: "MiB",
+      pass: m.cache_rss_mib === undefined || !m.seen_all ? null : m.cache_rss_mib <= 80 });
+  }
+  return t;
+}
+
+// ---------------------------------------------------------------------------------------------
+// human output
+
+const int = (n: number | undefined | null) => (n === undefined || n === null || Number.isNaN(n) ? "-" : Math.round(n).toLocaleString("en-US"));
+const fix = (n: number | undefined | null, d = 1) => (n === undefined || n === null || Number.isNaN(n) ? "-" : n.toFixed(d));
+const mib = (n: number | undefined) => (n === undefined ? "-" : `${n.toFixed(1)}`);
+
+function table(header: string[], rows: string[][], leftCols = 1): string[] {
+  const w = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
+  const line = (r: string[]) => "  " + r.map((c, i) => (i < leftCols ? c.padEnd(w[i]!) : c.padStart(w[i]!))).join("  ").trimEnd();
+  return [line(header), ...rows.map(line)];
+}
+
+export function formatHuman(r: BenchReport): string {
+  const out: string[] = [];
+  out.push(`nlmon benchmark: nlmon ${r.nlmon_version}, bun ${r.bun_version}, Linux ${r.kernel}, ${r.cpus} CPU${r.cpus === 1 ? "" : "s"} (${r.cpu_model})`);
+  out.push("");
+  const c = r.corpus;
+  out.push(`Decode: ${int(c.messages)} messages (${int(c.route_messages)} routes) in ${c.datagrams} datagrams, ${(c.bytes / 1024).toFixed(0)} KiB,`);
+  out.push(`dumped from a namespace with ${int(c.routes_installed)} routes in tables 10-19 through the ${c.captured_with} backend; tinybench, one core`);
+  out.push(...table(["stage", "msgs/s", "ns/msg", "±%", "what"],
+    r.decode.map((s) => [s.stage, int(s.msgs_per_s), fix(s.ns_per_msg), fix(s.rme_pct), s.what]), 1).map((l, i) => (i === 0 ? l : l)));
+  out.push("");
+  const ch = r.live.churn;
+  out.push(`Live: ${ch.bursts} burst${ch.bursts === 1 ? "" : "s"} of ${int(ch.burst_lines)} route add/del lines (ip -batch, tables 10-19, proto 201) in ${fix(ch.seconds)} s:`);
+  out.push(`${int(ch.succeeded)} succeeded, ${int(ch.failed)} failed, kernel rate ${int(ch.kernel_msgs_per_s)} msgs/s; all listeners at once in one namespace`);
+  const ls = r.live.listeners;
+  const col = (f: (l: ListenerResult) => string) => ls.map(f);
+  const rows: string[][] = [
+    ["kernel (lines that succeeded)", ...col((l) => int(l.kernel))],
+    ["captured", ...col((l) => int(l.captured))],
+    ["lost", ...col((l) => int(l.lost))],
+    ["msgs/s kept up with", ...col((l) => int(l.msgs_per_s))],
+    ["overruns (ENOBUFS)", ...col((l) => int(l.overruns))],
+    ["resyncs", ...col((l) => (l.resyncs === undefined ? "-" : int(l.resyncs)))],
+    ["export dropped", ...col((l) => (l.export_dropped === undefined ? "-" : int(l.export_dropped)))],
+    ["latency p50 (ms)", ...col((l) => fix(l.latency?.p50_ms, 2))],
+    ["latency p99 (ms)", ...col((l) => fix(l.latency?.p99_ms, 2))],
+    ["latency max (ms)", ...col((l) => fix(l.latency?.max_ms, 2))],
+    ["CPU seconds", ...col((l) => fix(l.cpu_s, 2))],
+    ["peak RSS (MiB)", ...col((l) => mib(l.peak_rss_mib))],
+    ["receive buffer (bytes)", ...col((l) => (l.receive_buffer_bytes ? l.receive_buffer_bytes.map(int).join(",") : "-"))],
+    ["caught up at the end", ...col((l) => (l.drained ? "yes" : "NO"))],
+  ];
+  out.push(...table(["", ...col((l) => l.name)], rows));
+  out.push(`  latency: ${r.live.latency_method}`);
+  out.push("");
+  if (r.memory.length) {
+    out.push("Memory (route cache on; RSS read from /proc/PID/status)");
+    out.push(...table(["", ...r.memory.map((m) => m.backend)], [
+      ["idle RSS (MiB)", ...r.memory.map((m) => mib(m.idle_rss_mib))],
+      [`RSS with ${r.memory[0]!.cache_routes_added / 1000}k routes cached (MiB)`, ...r.memory.map((m) => mib(m.cache_rss_mib))],
+      ["peak RSS (MiB)", ...r.memory.map((m) => mib(m.cache_peak_rss_mib))],
+      ["routes in the cache", ...r.memory.map((m) => int(m.cached_routes))],
+    ]));
+    out.push("");
+  }
+  out.push("Targets");
+  out.push(...table(["", "target", "measured", "name"], r.targets.map((t) => [
+    t.pass === null ? "[n/a ]" : t.pass ? "[PASS]" : "[FAIL]", t.target,
+    t.measured === null ? "-" : t.unit === "MiB" ? `${t.measured.toFixed(1)} MiB` : `${int(t.measured)} ${t.unit}`, t.name,
+  ]), 1).map((l) => l));
+  out.push("");
+  out.push(`namespaces ${r.namespaces.join(", ")} ${r.namespaces_removed ? "removed" : "NOT removed"}; ${fix(r.elapsed_s)} s in all`);
+  return out.join("\n") + "\n";
+}
