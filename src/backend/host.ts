@@ -4,7 +4,7 @@
  * socket driver the Worker uses.
  */
 import type { FromWorker, ToWorker } from "./worker.ts";
-import type { Backend, BackendEvent, BackendOptions, BackendStats } from "./types.ts";
+import type { Backend, BackendEvent, BackendOptions, BackendStats, DatagramBatch } from "./types.ts";
 
 export interface HostOptions {
   driver: "legacy" | "libnl";
@@ -12,6 +12,8 @@ export interface HostOptions {
   /** bytes collected before a batch is handed over even if more is waiting */
   batchBytes?: number;
   pollMs?: number;
+  /** batch buffers kept for reuse (limits.message_pool_size) */
+  poolSize?: number;
   log?: (msg: string) => void;
 }
 
@@ -62,7 +64,7 @@ export class WorkerBackend implements Backend {
     };
     const msg: ToWorker = {
       cmd: "start", driver: this.o.driver, libnlLibrary: this.o.libnlLibrary, opts,
-      batchBytes: this.o.batchBytes ?? 256 * 1024, pollMs: this.o.pollMs ?? 200,
+      batchBytes: this.o.batchBytes ?? 256 * 1024, pollMs: this.o.pollMs ?? 200, poolSize: this.o.poolSize ?? 64,
     };
     w.postMessage(msg);
     return this.started;
@@ -148,6 +150,12 @@ export class WorkerBackend implements Backend {
     this.started = undefined;
     this.st.reconnects++;
     await this.start(opts, listener);
+  }
+
+  /** Give a decoded batch's buffer back to the receive thread. Nothing may hold views into it. */
+  recycle(batch: DatagramBatch): void {
+    const buf = batch.data.buffer as ArrayBuffer;
+    if (this.worker && buf.byteLength > 0) this.worker.postMessage({ cmd: "recycle", buf } satisfies ToWorker, [buf]);
   }
 
   stats(): BackendStats {

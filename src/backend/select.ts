@@ -10,15 +10,16 @@ import { WorkerBackend } from "./host.ts";
 export class BackendUnavailable extends Error {}
 
 export function selectBackend(cfg: NlmonConfig, warn: (m: string) => void): WorkerBackend {
-  if (!cfg.netlink.use_libnl) return new WorkerBackend({ driver: "legacy" });
+  const poolSize = cfg.netlink.limits.message_pool_size;
+  if (!cfg.netlink.use_libnl) return new WorkerBackend({ driver: "legacy", poolSize });
   const library = cfg.netlink.libnl.library || undefined;
   try {
     loadLibnl({ library });
-    return new WorkerBackend({ driver: "libnl", libnlLibrary: library });
+    return new WorkerBackend({ driver: "libnl", libnlLibrary: library, poolSize });
   } catch (e) {
     if (cfg.netlink.libnl.fallback === "legacy") {
       warn(`libnl unavailable, falling back to the legacy backend as netlink.libnl.fallback says: ${(e as Error).message}`);
-      return new WorkerBackend({ driver: "legacy" });
+      return new WorkerBackend({ driver: "legacy", poolSize });
     }
     throw new BackendUnavailable(`${(e as Error).message}\n(set netlink.use_libnl: false or NLMON_USE_LIBNL=false for the legacy backend, or netlink.libnl.fallback: legacy)`);
   }

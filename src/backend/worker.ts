@@ -13,8 +13,10 @@ import { legacyDriver } from "./legacy/socket.ts";
 import { libnlDriver } from "./libnl/driver.ts";
 
 export type ToWorker =
-  | { cmd: "start"; driver: "legacy" | "libnl"; libnlLibrary?: string; opts: BackendOptions[]; batchBytes: number; pollMs: number }
+  | { cmd: "start"; driver: "legacy" | "libnl"; libnlLibrary?: string; opts: BackendOptions[]; batchBytes: number; pollMs: number; poolSize: number }
   | { cmd: "open"; opts: BackendOptions[] }
+  /** a batch buffer the main thread has finished with, back for reuse */
+  | { cmd: "recycle"; buf: ArrayBuffer }
   | { cmd: "dump"; id: number; protocol: number; requests: Uint8Array[]; rcvbuf: number }
   | { cmd: "stop" };
 
@@ -46,13 +48,27 @@ let running = false;
 let loopParams = { batchBytes: 256 * 1024, pollMs: 200 };
 let seq = 1;
 
+/**
+ * Batch buffers come back from the main thread once decoded (limits.message_pool_size of them are
+ * kept), so a steady stream reuses memory instead of allocating a buffer per batch.
+ */
+const pool: ArrayBuffer[] = [];
+let poolSize = 0;
+let poolMisses = 0;
+function takeBuffer(bytes: number): ArrayBuffer {
+  const b = pool.pop();
+  if (b && b.byteLength === bytes) return b;
+  poolMisses++;
+  return new ArrayBuffer(bytes);
+}
+
 class Batcher {
   private scratch: Uint8Array;
   private used = 0;
   private offsets: number[] = [0];
   private stamps: bigint[] = [];
   constructor(readonly protocol: number, readonly limit: number) {
-    this.scratch = new Uint8Array(limit + RECV_BUF);
+    this.scratch = new Uint8Array(takeBuffer(limit + RECV_BUF));
   }
   /** where the next datagram may be read directly */
   space(): Uint8Array {
@@ -70,12 +86,14 @@ class Batcher {
     if (this.stamps.length === 0) return;
     const batch: DatagramBatch = {
       protocol: this.protocol,
-      data: this.scratch.slice(0, this.used),
+      // the whole buffer travels (transferred, not copied); a fresh one from the pool takes its place
+      data: this.scratch.subarray(0, this.used),
       offsets: Uint32Array.from(this.offsets),
       stamps: BigInt64Array.from(this.stamps),
       sentMono: performance.now() + performance.timeOrigin,
     };
     post({ kind: "batch", batch }, [batch.data.buffer, batch.offsets.buffer, batch.stamps.buffer] as ArrayBuffer[]);
+    this.scratch = new Uint8Array(takeBuffer(this.limit + RECV_BUF));
     this.used = 0;
     this.offsets = [0];
     this.stamps = [];
@@ -223,11 +241,14 @@ self.onmessage = (e: MessageEvent<ToWorker>) => {
         driver = m.driver === "libnl" ? libnlDriver : legacyDriver;
         if (m.driver === "libnl") library = libnlDriver.load(m.libnlLibrary);
         loopParams = { batchBytes: m.batchBytes, pollMs: m.pollMs };
+        poolSize = m.poolSize;
       }
       open(m.opts);
     } catch (err) {
       post({ kind: "error", protocol: -1, message: (err as Error).message, fatal: true });
     }
+  } else if (m.cmd === "recycle") {
+    if (pool.length < poolSize) pool.push(m.buf);
   } else if (m.cmd === "dump") {
     try {
       const r = dump(m.protocol, m.requests, m.rcvbuf);

@@ -34,7 +34,7 @@ function routeLines(): string[] {
   for (let t = 10; t < 20; t++) {
     for (let k = 0; k < CORPUS_ROUTES / 10; k++) {
       if (k % 5 === 4) {
-        out.push(`-6 route add 2001:db8:${t.toString(16)}:${k.toString(16)}::/64 via 2001:db8:9::2 table ${t} proto 201`);
+        out.push(`route add 2001:db8:${t.toString(16)}:${k.toString(16)}::/64 via 2001:db8:9::2 table ${t} proto 201`);
       } else if (k % 5 === 3) {
         out.push(`route add 172.${t}.${k >> 8}.${k & 255}/32 via 10.9.9.9 dev v0 onlink table ${t} proto 201 metric 50`);
       } else {
@@ -100,7 +100,9 @@ function readCorpus(buf: Uint8Array): Corpus {
   const c: Corpus = { datagrams: [], routeDatagrams: [], messages: 0, routeMessages: 0, bytes: 0, byType: {} };
   for (let off = 0; off + 4 <= buf.length;) {
     const n = dv.getUint32(off, true);
-    const d = buf.slice(off + 4, off + 4 + n);
+    // a copy on its own ArrayBuffer: readFileSync's Buffer.slice would share (and offset into) the file's
+    const d = new Uint8Array(n);
+    d.set(buf.subarray(off + 4, off + 4 + n));
     off += 4 + n;
     c.datagrams.push(d);
     c.bytes += d.length;

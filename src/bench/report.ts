@@ -76,9 +76,10 @@ const int = (n: number | undefined | null) => (n === undefined || n === null || 
 const fix = (n: number | undefined | null, d = 1) => (n === undefined || n === null || Number.isNaN(n) ? "-" : n.toFixed(d));
 const mib = (n: number | undefined) => (n === undefined ? "-" : `${n.toFixed(1)}`);
 
-function table(header: string[], rows: string[][], leftCols = 1): string[] {
+/** align: one letter per column, "l" or "r"; columns past its end are right-aligned */
+function table(header: string[], rows: string[][], align = "l"): string[] {
   const w = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
-  const line = (r: string[]) => "  " + r.map((c, i) => (i < leftCols ? c.padEnd(w[i]!) : c.padStart(w[i]!))).join("  ").trimEnd();
+  const line = (r: string[]) => "  " + r.map((c, i) => (align[i] === "l" ? c.padEnd(w[i]!) : c.padStart(w[i]!))).join("  ").trimEnd();
   return [line(header), ...rows.map(line)];
 }
 
@@ -90,7 +91,7 @@ export function formatHuman(r: BenchReport): string {
   out.push(`Decode: ${int(c.messages)} messages (${int(c.route_messages)} routes) in ${c.datagrams} datagrams, ${(c.bytes / 1024).toFixed(0)} KiB,`);
   out.push(`dumped from a namespace with ${int(c.routes_installed)} routes in tables 10-19 through the ${c.captured_with} backend; tinybench, one core`);
   out.push(...table(["stage", "msgs/s", "ns/msg", "±%", "what"],
-    r.decode.map((s) => [s.stage, int(s.msgs_per_s), fix(s.ns_per_msg), fix(s.rme_pct), s.what]), 1).map((l, i) => (i === 0 ? l : l)));
+    r.decode.map((s) => [s.stage, int(s.msgs_per_s), fix(s.ns_per_msg), fix(s.rme_pct), s.what]), "lrrrl"));
   out.push("");
   const ch = r.live.churn;
   out.push(`Live: ${ch.bursts} burst${ch.bursts === 1 ? "" : "s"} of ${int(ch.burst_lines)} route add/del lines (ip -batch, tables 10-19, proto 201) in ${fix(ch.seconds)} s:`);
@@ -127,10 +128,10 @@ export function formatHuman(r: BenchReport): string {
     out.push("");
   }
   out.push("Targets");
-  out.push(...table(["", "target", "measured", "name"], r.targets.map((t) => [
-    t.pass === null ? "[n/a ]" : t.pass ? "[PASS]" : "[FAIL]", t.target,
-    t.measured === null ? "-" : t.unit === "MiB" ? `${t.measured.toFixed(1)} MiB` : `${int(t.measured)} ${t.unit}`, t.name,
-  ]), 1).map((l) => l));
+  out.push(...table(["", "", "target", "measured"], r.targets.map((t) => [
+    t.pass === null ? "[n/a ]" : t.pass ? "[PASS]" : "[FAIL]", t.name, t.target,
+    t.measured === null ? "-" : t.unit === "MiB" ? `${t.measured.toFixed(1)} MiB` : `${int(t.measured)} ${t.unit}`,
+  ]), "llrr"));
   out.push("");
   out.push(`namespaces ${r.namespaces.join(", ")} ${r.namespaces_removed ? "removed" : "NOT removed"}; ${fix(r.elapsed_s)} s in all`);
   return out.join("\n") + "\n";

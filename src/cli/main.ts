@@ -53,6 +53,7 @@ export async function main(argv: string[]): Promise<number> {
     throw e;
   }
   if (args.replay !== undefined) return await runReplay(cfg, args.replay, log);
+  if (args.benchmark) return await (await import("../bench/index.ts")).runBenchmark(args, cfg, log);
   let backend;
   try {
     backend = selectBackend(cfg, (m) => log.warn("netlink", m));

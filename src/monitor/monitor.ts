@@ -156,6 +156,8 @@ export class Monitor {
       const before = this.pipeline.decodedMessages;
       this.pipeline.ingestBatch(b);
       n += this.pipeline.decodedMessages - before;
+      // events hold no views into the batch (exports copy what they keep), so its buffer can go back
+      this.backend.recycle(b);
     }
     return n;
   }

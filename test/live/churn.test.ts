@@ -221,6 +221,8 @@ for (const backend of BACKENDS) {
       const rule = (op: string, prio: number) => (e: NlEvent) => e.type === "rule" && e.netlink.msg_type_name === op && e.netlink.rule?.priority === prio;
       const a = await after("rule add", () => ip(ns, "rule", "add", "from", "10.9.0.0/24", "table", "10", "priority", "1000"), rule("RTM_NEWRULE", 1000));
       expect(a.netlink.rule).toMatchObject({ family: "inet", table: 10, src: "10.9.0.0/24", action_name: "to_tbl" });
+      // the kernel's "unset" (-1) is left out, as `ip -j rule` leaves it out
+      expect(a.netlink.rule!.suppress_prefixlen).toBeUndefined();
       const a6 = await after("v6 rule add", () => ip(ns, "-6", "rule", "add", "from", "2001:db8:9::/64", "table", "11", "priority", "1001"), rule("RTM_NEWRULE", 1001));
       expect(a6.netlink.rule).toMatchObject({ family: "inet6", table: 11, src: "2001:db8:9::/64" });
       const fw = await after("fwmark rule", () => ip(ns, "rule", "add", "fwmark", "0x10", "table", "12", "priority", "1002"), rule("RTM_NEWRULE", 1002));
