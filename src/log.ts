@@ -4,8 +4,12 @@ import type { LogLevel } from "./config/types.ts";
 const ORDER: Record<LogLevel, number> = { error: 0, warn: 1, info: 2, debug: 3, trace: 4 };
 
 export class Log {
-  constructor(private level: LogLevel = "info", private readonly modules: Record<string, LogLevel> = {}) {}
+  constructor(private level: LogLevel = "info", private modules: Record<string, LogLevel> = {}) {}
   setLevel(l: LogLevel) { this.level = l; }
+  configure(level: LogLevel, modules: Record<string, LogLevel>) {
+    this.level = level;
+    this.modules = { ...modules };
+  }
   enabled(l: LogLevel, module?: string) {
     const lim = (module && this.modules[module]) || this.level;
     return ORDER[l] <= ORDER[lim];

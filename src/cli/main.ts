@@ -42,7 +42,7 @@ export async function main(argv: string[]): Promise<number> {
   let cfg;
   try {
     cfg = loadConfig({ path: args.config });
-    log.setLevel(cfg.logging.level);
+    log.configure(cfg.logging.level, cfg.logging.modules);
     if (cfg.filter) parseFilter(cfg.filter);
     routeGroups(cfg);
   } catch (e) {

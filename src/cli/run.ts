@@ -14,12 +14,14 @@ export async function runMonitor(cfg: NlmonConfig, backend: WorkerBackend, log: 
   const exporters = buildExporters(cfg, metrics, log.as("export", "warn"));
   const mon = new Monitor(cfg, backend, log, { exporters, metrics });
   await mon.start();
+  const tracker = cfg.monitoring.resource_tracking ? trackResources(log, mon) : undefined;
   return await new Promise<number>((resolve) => {
     let stopping = false;
     const stop = async (sig: string) => {
       if (stopping) return;
       stopping = true;
       log.debug("main", `${sig}: stopping`);
+      if (tracker) clearInterval(tracker);
       await mon.stop();
       resolve(0);
     };
@@ -51,4 +53,20 @@ export async function runDumpCache(cfg: NlmonConfig, backend: WorkerBackend, log
   await mon.stop();
   await out(lines.length ? lines.join("\n") + "\n" : "");
   return 0;
+}
+
+/** monitoring.resource_tracking: one line a minute with what nlmon itself costs. */
+function trackResources(log: Log, mon: Monitor) {
+  let lastCpu = process.cpuUsage();
+  let lastAt = performance.now();
+  return setInterval(() => {
+    const cpu = process.cpuUsage();
+    const now = performance.now();
+    const busy = (cpu.user - lastCpu.user + cpu.system - lastCpu.system) / 1000 / (now - lastAt);
+    lastCpu = cpu;
+    lastAt = now;
+    const m = process.memoryUsage();
+    const caches = mon.caches.kinds().map((k) => `${k}=${mon.caches.get(k)!.size}`).join(" ");
+    log.info("resources", `rss ${(m.rss / 1048576).toFixed(1)} MiB, heap ${(m.heapUsed / 1048576).toFixed(1)} MiB, cpu ${(busy * 100).toFixed(1)}%, overruns ${mon.overruns}, resyncs ${mon.resyncs}${caches ? `, caches ${caches}` : ""}`);
+  }, 60000);
 }

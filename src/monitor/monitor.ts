@@ -183,6 +183,9 @@ export class Monitor {
   private onBackend(ev: BackendEvent) {
     switch (ev.kind) {
       case "batch":
+        if (this.log.enabled("trace", "netlink")) {
+          this.log.trace("netlink", `batch: protocol ${ev.batch.protocol}, ${ev.batch.offsets.length - 1} datagrams, ${ev.batch.data.length} bytes`);
+        }
         this.held.push(ev.batch);
         for (const w of this.waiters.splice(0)) w();
         if (this.ready && !this.o.pull) this.process();
