@@ -5,6 +5,7 @@
 #                                [BUN_BUILD_FLAGS="--minify --sourcemap=none"]
 #        (the same names are also read from the environment, so `make release` can pass its variables either way;
 #        BUN_BUILD_FLAGS should match what `make build` uses, so the x64 release and dist/nlmon behave alike)
+#        NLMON_RELEASE_CACHE: where the downloads are kept (default .cache/release)
 #
 # Everything downloaded (Bun runtimes for the other targets, koffi's arm64 addon) is an npm tarball fetched once with
 # `npm pack` into .cache/release/, so a rerun needs no network. `npm pack` rather than `npm install` because npm refuses

@@ -181,7 +181,8 @@ function runDump(sock: DumpSocket, req: Uint8Array): { datagrams: Uint8Array[]; 
       if (-n === EINTR) continue;
       return { datagrams, interrupted, error: `recv: ${driver.describe?.(-n) ?? L.strerror(-n)}` };
     }
-    const d = buf.slice(0, Math.min(n, buf.length));
+    if (n > buf.length) return { datagrams, interrupted, error: `dump reply larger than ${buf.length} bytes (truncated)` };
+    const d = buf.slice(0, n);
     const dv = new DataView(d.buffer);
     let done = false;
     let keep = false;

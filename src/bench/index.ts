@@ -78,7 +78,9 @@ async function benchmark(args: Args, cfg: NlmonConfig, log: Log): Promise<BenchR
   say(`live: churning routes for ${args.duration} s`);
   const ch = await churn(liveNs, dir, args.duration);
   say(`live: ${ch.succeeded} route changes in ${ch.seconds.toFixed(1)} s; waiting for the listeners to catch up`);
-  const drained = await syncMark(liveNs, listeners, 120_000, 120_000);
+  // bounded so that a listener that has fallen hopelessly behind still ends the run in time
+  const drainMs = 30_000 + args.duration * 1000;
+  const drained = await syncMark(liveNs, listeners, drainMs, drainMs);
   const results: ListenerResult[] = [];
   for (const l of listeners) results.push(await finishListener(l, ch, drained));
 

@@ -327,7 +327,7 @@ export async function measureMemory(ns: string, dir: string, cfg: NlmonConfig, b
     await sleep(1000);
     const idle = ls.map((l) => vmMiB(l.pid, "VmRSS"));
     ipBatch(ns, writeBatch(dir, "cache-routes", cacheLines()));
-    const seen = await syncMark(ns, ls, 60_000, 60_000);
+    const seen = await syncMark(ns, ls, 40_000, 40_000);
     await sleep(1000);
     const cache = ls.map((l) => vmMiB(l.pid, "VmRSS"));
     const peak = ls.map((l) => vmMiB(l.pid, "VmHWM"));

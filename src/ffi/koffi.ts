@@ -11,15 +11,14 @@ declare const NLMON_KOFFI_ADDON: string | undefined;
 type Koffi = typeof KoffiTypes;
 
 function loadAddon(): Koffi {
-  // Each test must stay a literal comparison of the define, so the bundler drops the other branches
-  // and embeds exactly one addon.
-  if (typeof NLMON_KOFFI_ADDON !== "undefined" && NLMON_KOFFI_ADDON === "linux_arm64")
-    return require("@koromix/koffi-linux-arm64/linux_arm64/koffi.node");
-  if (typeof NLMON_KOFFI_ADDON !== "undefined" && NLMON_KOFFI_ADDON === "musl_arm64")
-    return require("@koromix/koffi-linux-arm64/musl_arm64/koffi.node");
-  if (typeof NLMON_KOFFI_ADDON !== "undefined" && NLMON_KOFFI_ADDON === "musl_x64")
-    return require("@koromix/koffi-linux-x64/musl_x64/koffi.node");
-  return require("@koromix/koffi-linux-x64/linux_x64/koffi.node");
+  // Every branch, the host's included, must be a test of the define that folds to true or false: Bun drops an
+  // `if (false)` branch but keeps (and embeds the addon of) code after an unconditional `return`.
+  if (typeof NLMON_KOFFI_ADDON === "undefined" || NLMON_KOFFI_ADDON === "linux_x64")
+    return require("@koromix/koffi-linux-x64/linux_x64/koffi.node");
+  if (NLMON_KOFFI_ADDON === "linux_arm64") return require("@koromix/koffi-linux-arm64/linux_arm64/koffi.node");
+  if (NLMON_KOFFI_ADDON === "musl_arm64") return require("@koromix/koffi-linux-arm64/musl_arm64/koffi.node");
+  if (NLMON_KOFFI_ADDON === "musl_x64") return require("@koromix/koffi-linux-x64/musl_x64/koffi.node");
+  throw new Error(`nlmon was built for an unknown koffi addon: ${NLMON_KOFFI_ADDON}`);
 }
 
 let cached: Koffi | undefined;

@@ -14,6 +14,8 @@ export interface Libc {
   getsockname(fd: number, addr: Uint8Array, len: Uint32Array): number;
   recv(fd: number, buf: Uint8Array, len: number, flags: number): number;
   send(fd: number, buf: Uint8Array, len: number, flags: number): number;
+  readv(fd: number, buf: Uint8Array): number;
+  writev(fd: number, buf: Uint8Array): number;
   sendto(fd: number, buf: Uint8Array, len: number, flags: number, addr: Uint8Array, alen: number): number;
   poll(fds: Uint8Array, nfds: number, timeout: number): number;
   close(fd: number): number;
@@ -24,10 +26,20 @@ export interface Libc {
 
 let cached: Libc | undefined;
 
+// glibc's soname is libc.so.6; musl (OpenWrt, Alpine) has only libc.so.
+function loadLibc(k: ReturnType<typeof koffi>): ReturnType<ReturnType<typeof koffi>["load"]> {
+  try {
+    return k.load("libc.so.6");
+  } catch {
+    return k.load("libc.so");
+  }
+}
+
 export function libc(): Libc {
   if (cached) return cached;
   const k = koffi();
-  const lib = k.load("libc.so.6");
+  const lib = loadLibc(k);
+  k.struct("nlmon_iovec", { base: "void *", len: "size_t" });
   const f = {
     socket: lib.func("int socket(int, int, int)"),
     bind: lib.func("int bind(int, const void *, uint32_t)"),
@@ -37,6 +49,8 @@ export function libc(): Libc {
     getsockname: lib.func("int getsockname(int, _Out_ void *, _Inout_ uint32_t *)"),
     recv: lib.func("intptr_t recv(int, _Out_ void *, size_t, int)"),
     send: lib.func("intptr_t send(int, const void *, size_t, int)"),
+    readv: lib.func("intptr_t readv(int, const nlmon_iovec *, int)"),
+    writev: lib.func("intptr_t writev(int, const nlmon_iovec *, int)"),
     sendto: lib.func("intptr_t sendto(int, const void *, size_t, int, const void *, uint32_t)"),
     poll: lib.func("int poll(_Inout_ void *, unsigned long, int)"),
     close: lib.func("int close(int)"),
@@ -52,6 +66,8 @@ export function libc(): Libc {
     getsockname: (fd, a, l) => f.getsockname(fd, a, l),
     recv: (fd, b, l, fl) => Number(f.recv(fd, b, l, fl)),
     send: (fd, b, l, fl) => Number(f.send(fd, b, l, fl)),
+    readv: (fd, b) => Number(f.readv(fd, [{ base: b, len: b.length }], 1)),
+    writev: (fd, b) => Number(f.writev(fd, [{ base: b, len: b.length }], 1)),
     sendto: (fd, b, l, fl, a, al) => Number(f.sendto(fd, b, l, fl, a, al)),
     poll: (fds, n, t) => f.poll(fds, n, t),
     close: (fd) => f.close(fd),

@@ -2,7 +2,7 @@
  * Raw AF_NETLINK sockets through libc: the legacy backend's whole transport.
  */
 import {
-  AF_NETLINK, EAGAIN, EPERM, MSG_DONTWAIT, MSG_TRUNC, NETLINK_ADD_MEMBERSHIP, NETLINK_EXT_ACK, OFFSETOF,
+  AF_NETLINK, EAGAIN, EPERM, NETLINK_ADD_MEMBERSHIP, SOCK_NONBLOCK, NETLINK_EXT_ACK, OFFSETOF,
   SIZEOF, SO_RCVBUF, SO_RCVBUFFORCE, SO_SNDBUF, SO_SNDBUFFORCE, SOCK_CLOEXEC, SOCK_RAW, SOL_NETLINK, SOL_SOCKET,
 } from "../../uapi/linux.gen.ts";
 import { getIntOpt, intOpt, libc } from "../../ffi/libc.ts";
@@ -46,7 +46,8 @@ class RawSocket implements RecvSocket, DumpSocket {
   rcvbufForced = false;
   constructor(protocol: number) {
     const L = libc();
-    this.fd = check("socket(AF_NETLINK)", L.socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, protocol));
+    // non-blocking at the socket, because readv() has no MSG_DONTWAIT (see recvInto)
+    this.fd = check("socket(AF_NETLINK)", L.socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, protocol));
     try {
       const sa = sockaddrNl();
       check("bind", L.bind(this.fd, sa, sa.length));
@@ -55,14 +56,22 @@ class RawSocket implements RecvSocket, DumpSocket {
       throw e;
     }
   }
+  /**
+   * readv/writev rather than recv/send: qemu-user (how the arm64 build is tested) translates
+   * netlink messages passed through send/recv and knows only link, addr and route ones, failing
+   * the rest; readv/writev pass bytes untouched. readv cannot report a datagram longer than the
+   * buffer (MSG_TRUNC), so a read that fills the buffer is reported as possibly truncated: the
+   * caller counts it as oversize.
+   */
   recvInto(buf: Uint8Array): number {
-    const n = libc().recv(this.fd, buf, buf.length, MSG_DONTWAIT | MSG_TRUNC);
+    const n = libc().readv(this.fd, buf);
+    if (n === buf.length) return n + 1;
     if (n >= 0) return n;
     const e = libc().errno();
     return e === EAGAIN ? 0 : -e;
   }
   send(msg: Uint8Array): void {
-    check("send", libc().send(this.fd, msg, msg.length, 0));
+    check("send", libc().writev(this.fd, msg));
   }
   close(): void {
     libc().close(this.fd);

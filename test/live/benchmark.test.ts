@@ -1,0 +1,114 @@
+/**
+ * `nlmon --benchmark --json` as users run it: the built binary, from an empty directory, in the
+ * root namespace (it makes and removes its own). Checks the document's shape and that its figures
+ * are plausible; the performance targets are the benchmark's to report, not this test's to assert.
+ */
+import { afterAll, describe, expect, test } from "bun:test";
+import { rmSync } from "node:fs";
+import { BIN, ensureBinary, ensureLibnl, run, tempDir } from "./lib.ts";
+
+interface Report {
+  mode: string;
+  duration_s: number;
+  corpus: { messages: number; route_messages: number; datagrams: number; bytes: number };
+  decode: { stage: string; msgs_per_s: number; ns_per_msg: number; iterations: number }[];
+  live: {
+    churn: { seconds: number; bursts: number; lines: number; succeeded: number; failed: number };
+    listeners: {
+      name: string; backend?: string; kernel: number; captured: number; lost: number; extra: number; msgs_per_s: number;
+      overruns: number; resyncs?: number; cpu_s?: number; peak_rss_mib?: number; drained: boolean; exit_code: number;
+      latency?: { method: string; p50_ms?: number; p99_ms?: number; samples: number };
+    }[];
+    latency_method: string;
+  };
+  memory: { backend: string; idle_rss_mib?: number; cache_rss_mib?: number; cached_routes?: number }[];
+  targets: { name: string; target: string; measured: number | null; pass: boolean | null }[];
+  namespaces: string[];
+  namespaces_removed: boolean;
+}
+
+const dirs: string[] = [];
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+function bench(extra: string[]): Report {
+  ensureBinary();
+  ensureLibnl();
+  const cwd = tempDir("bench");
+  dirs.push(cwd);
+  const r = run([BIN, "--benchmark", "--duration", "3", "--json", ...extra], { cwd });
+  if (r.code !== 0) throw new Error(`exit ${r.code}: ${r.err.trim().split("\n").slice(-5).join("\n")}`);
+  // one JSON document and nothing else on stdout: progress goes to stderr
+  return JSON.parse(r.out) as Report;
+}
+
+function checkCommon(rep: Report) {
+  expect(rep.duration_s).toBe(3);
+  expect(rep.corpus.route_messages).toBeGreaterThanOrEqual(10_000);
+  expect(rep.corpus.messages).toBeGreaterThan(rep.corpus.route_messages);
+  expect(rep.decode.map((s) => s.stage)).toEqual(["codec", "decode", "serialise", "pipeline", "decode_routes"]);
+  for (const s of rep.decode) {
+    expect(s.msgs_per_s).toBeGreaterThan(0);
+    expect(s.ns_per_msg).toBeGreaterThan(0);
+    expect(s.iterations).toBeGreaterThan(0);
+  }
+  const c = rep.live.churn;
+  expect(c.bursts).toBeGreaterThanOrEqual(1);
+  expect(c.seconds).toBeGreaterThanOrEqual(3);
+  expect(c.succeeded).toBe(c.lines - c.failed);
+  expect(c.succeeded).toBeGreaterThan(0);
+  for (const l of rep.live.listeners) {
+    expect(l.kernel).toBe(c.succeeded);
+    for (const v of [l.captured, l.lost, l.extra, l.overruns, l.msgs_per_s]) expect(typeof v).toBe("number");
+    expect(l.captured).toBeGreaterThan(0);
+    expect(l.lost).toBe(Math.max(0, l.kernel - l.captured));
+    expect(l.drained).toBe(true);
+    expect(l.cpu_s).toBeGreaterThan(0);
+    expect(l.peak_rss_mib).toBeGreaterThan(0);
+    if (l.backend) {
+      expect(l.exit_code).toBe(0);
+      expect(typeof l.resyncs).toBe("number");
+      expect(l.latency!.samples).toBeGreaterThan(0);
+      expect(l.latency!.p50_ms).toBeGreaterThanOrEqual(0);
+      expect(l.latency!.p99_ms!).toBeGreaterThanOrEqual(l.latency!.p50_ms!);
+    }
+  }
+  expect(rep.live.latency_method.length).toBeGreaterThan(0);
+  for (const m of rep.memory) {
+    expect(m.idle_rss_mib).toBeGreaterThan(0);
+    expect(m.cache_rss_mib!).toBeGreaterThan(m.idle_rss_mib!);
+    expect(m.cached_routes).toBeGreaterThanOrEqual(100_000);
+  }
+  expect(rep.targets.length).toBeGreaterThan(0);
+  for (const t of rep.targets) {
+    expect(typeof t.name).toBe("string");
+    expect(typeof t.target).toBe("string");
+    expect([true, false, null]).toContain(t.pass);
+  }
+  expect(rep.namespaces_removed).toBe(true);
+  const left = run(["ip", "netns", "list"]).out;
+  for (const ns of rep.namespaces) {
+    expect(ns).toMatch(/^nlmonbench\d+/);
+    expect(left.split("\n").map((l) => l.split(" ")[0])).not.toContain(ns);
+  }
+}
+
+describe("nlmon --benchmark", () => {
+  test("--duration 3 --json: the configured backend", () => {
+    const rep = bench([]);
+    expect(rep.mode).toBe("single");
+    expect(rep.live.listeners).toHaveLength(1);
+    expect(["libnl", "legacy"]).toContain(rep.live.listeners[0]!.backend ?? "none");
+    expect(rep.memory).toHaveLength(1);
+    checkCommon(rep);
+  }, 180_000);
+
+  test("--compare --duration 3 --json: both backends and ip monitor on the same churn", () => {
+    const rep = bench(["--compare"]);
+    expect(rep.mode).toBe("compare");
+    expect(rep.live.listeners.map((l) => l.name)).toEqual(["libnl", "legacy", "ip monitor"]);
+    expect(rep.memory.map((m) => m.backend)).toEqual(["libnl", "legacy"]);
+    checkCommon(rep);
+  }, 240_000);
+});
