@@ -3,6 +3,7 @@
  * reports, and turns dump requests into promises. Both backends share it; they differ only in the
  * socket driver the Worker uses.
  */
+import { clockBase } from "../clock.ts";
 import type { FromWorker, ToWorker } from "./worker.ts";
 import type { Backend, BackendEvent, BackendOptions, BackendStats, DatagramBatch } from "./types.ts";
 
@@ -52,7 +53,8 @@ export class WorkerBackend implements Backend {
       this.resolveStarted = res;
       this.rejectStarted = rej;
     });
-    const w = new Worker(workerUrl());
+    // smol: a smaller heap for a thread that only copies bytes (measured: see docs/OPENWRT.md)
+    const w = new Worker(workerUrl(), { smol: true } as WorkerOptions);
     this.worker = w;
     w.onmessage = (e: MessageEvent<FromWorker>) => this.onMessage(e.data);
     w.onerror = (e) => {
@@ -63,7 +65,7 @@ export class WorkerBackend implements Backend {
       this.listener({ kind: "error", protocol: -1, message: err.message });
     };
     const msg: ToWorker = {
-      cmd: "start", driver: this.o.driver, libnlLibrary: this.o.libnlLibrary, opts,
+      cmd: "start", clock: clockBase(), driver: this.o.driver, libnlLibrary: this.o.libnlLibrary, opts,
       batchBytes: this.o.batchBytes ?? 256 * 1024, pollMs: this.o.pollMs ?? 200, poolSize: this.o.poolSize ?? 64,
     };
     w.postMessage(msg);

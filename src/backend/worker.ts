@@ -6,6 +6,7 @@
  */
 import { EINTR, ENOBUFS, NLM_F_DUMP_INTR, NLMSG_DONE, NLMSG_ERROR, POLLIN } from "../uapi/linux.gen.ts";
 import { libc } from "../ffi/libc.ts";
+import { type ClockBase, nowNs, setClockBase } from "../clock.ts";
 import { NLMSG_HDRLEN, nlmsgAlign, readHeader, setNlmsgSeq } from "../codec/nlmsg.ts";
 import type { DumpSocket, RecvSocket, SocketDriver } from "./driver.ts";
 import type { BackendOptions, DatagramBatch } from "./types.ts";
@@ -13,7 +14,7 @@ import { legacyDriver } from "./legacy/socket.ts";
 import { libnlDriver } from "./libnl/driver.ts";
 
 export type ToWorker =
-  | { cmd: "start"; driver: "legacy" | "libnl"; libnlLibrary?: string; opts: BackendOptions[]; batchBytes: number; pollMs: number; poolSize: number }
+  | { cmd: "start"; driver: "legacy" | "libnl"; libnlLibrary?: string; opts: BackendOptions[]; batchBytes: number; pollMs: number; poolSize: number; clock: ClockBase }
   | { cmd: "open"; opts: BackendOptions[] }
   /** a batch buffer the main thread has finished with, back for reuse */
   | { cmd: "recycle"; buf: ArrayBuffer }
@@ -35,12 +36,6 @@ const post = (m: FromWorker, transfer?: ArrayBuffer[]) => self.postMessage(m, tr
 
 /** 64 KiB: above the largest datagram the kernel builds for a dump (32 KiB) */
 const RECV_BUF = 65536;
-const nowNs = (() => {
-  // one wall-clock reading, then the monotonic clock: ns resolution without a syscall per datagram
-  const wall = BigInt(Date.now()) * 1000000n;
-  const mono = process.hrtime.bigint();
-  return () => wall + (process.hrtime.bigint() - mono);
-})();
 
 let driver: SocketDriver = legacyDriver;
 let sockets: { sock: RecvSocket; opts: BackendOptions; batcher?: Batcher }[] = [];
@@ -239,6 +234,8 @@ self.onmessage = (e: MessageEvent<ToWorker>) => {
   if (m.cmd === "start" || m.cmd === "open") {
     try {
       if (m.cmd === "start") {
+        // the main thread's clock base, so receive stamps and its own readings are on one scale
+        setClockBase(m.clock);
         driver = m.driver === "libnl" ? libnlDriver : legacyDriver;
         if (m.driver === "libnl") library = libnlDriver.load(m.libnlLibrary);
         loopParams = { batchBytes: m.batchBytes, pollMs: m.pollMs };

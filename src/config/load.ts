@@ -1,5 +1,7 @@
 import { readFileSync } from "node:fs";
-import Ajv, { type ErrorObject, type ValidateFunction } from "ajv";
+import type { ErrorObject, ValidateFunction } from "ajv";
+// compiled from schema.json by scripts/gen-validator.ts: no ajv compiler at run time
+import { validate as generatedValidator } from "./validate.gen.js";
 import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Scalar } from "yaml";
 import defaultYaml from "../../config/nlmon.yaml" with { type: "text" };
 import schema from "./schema.json";
@@ -232,8 +234,7 @@ function schemaTypeAt(segs: readonly Seg[]): string | undefined {
 let validator: ValidateFunction | undefined;
 
 function getValidator(): ValidateFunction {
-  // Compiled on first use so importing this module (e.g. for the types) costs nothing.
-  validator ??= new Ajv({ useDefaults: true, allErrors: true, strict: true, verbose: true }).compile(schema);
+  validator ??= generatedValidator as unknown as ValidateFunction;
   return validator;
 }
 

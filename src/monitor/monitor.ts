@@ -147,10 +147,53 @@ export class Monitor {
     if (!this.o.pull) this.process();
   }
 
+  private sinceGc = 0;
+  private gcTimer: ReturnType<typeof setTimeout> | undefined;
+
+  /**
+   * After a burst, collect garbage once things are quiet: the collector otherwise keeps the
+   * burst's dead objects (and their pages) for a long time, which a router's memory notices.
+   */
+  private noteWork(messages: number) {
+    this.sinceGc += messages;
+    if (this.sinceGc < 20000) return;
+    if (this.gcTimer) clearTimeout(this.gcTimer);
+    this.gcTimer = setTimeout(() => {
+      this.gcTimer = undefined;
+      this.sinceGc = 0;
+      Bun.gc(true);
+    }, 1000);
+  }
+
+  private draining = false;
+
+  /**
+   * One batch per turn of the event loop, so exports get to write between batches: a burst then
+   * flows through instead of piling up as queued lines.
+   */
+  private scheduleDrain() {
+    if (this.draining) return;
+    this.draining = true;
+    setImmediate(() => this.drainStep());
+  }
+
+  private drainStep() {
+    if (!this.ready || this.stopped) {
+      this.draining = false;
+      return;
+    }
+    this.processBatches(this.held.splice(0, 1));
+    if (this.held.length) setImmediate(() => this.drainStep());
+    else this.draining = false;
+  }
+
   /** Decode what has arrived. In pull mode the API calls this; otherwise it runs on arrival. */
   process(): number {
     if (!this.ready) return 0;
-    const batches = this.held.splice(0);
+    return this.processBatches(this.held.splice(0));
+  }
+
+  private processBatches(batches: DatagramBatch[]): number {
     let n = 0;
     for (const b of batches) {
       const before = this.pipeline.decodedMessages;
@@ -159,6 +202,7 @@ export class Monitor {
       // events hold no views into the batch (exports copy what they keep), so its buffer can go back
       this.backend.recycle(b);
     }
+    if (n) this.noteWork(n);
     return n;
   }
 
@@ -188,7 +232,7 @@ export class Monitor {
         }
         this.held.push(ev.batch);
         for (const w of this.waiters.splice(0)) w();
-        if (this.ready && !this.o.pull) this.process();
+        if (this.ready && !this.o.pull) this.scheduleDrain();
         break;
       case "overrun":
         this.overruns++;
@@ -312,13 +356,10 @@ export class Monitor {
   private collect() {
     const m = this.metrics;
     for (const k of this.caches.kinds()) m.cacheObjects.set({ cache: k }, this.caches.get(k)!.size);
-    const routes = this.caches.get("route");
-    if (routes) {
+    const counts = this.caches.get("route")?.routeCounts;
+    if (counts) {
       for (const s of m.routes.series.values()) s.value = 0;
-      for (const ev of routes.objects.values()) {
-        const r = ev.netlink.route!;
-        m.routes.slot({ family: r.family, table: String(r.table), protocol: r.protocol_name }).value++;
-      }
+      for (const c of counts.values()) m.routes.slot({ family: c.family, table: c.table, protocol: c.protocol }).value = c.n;
       m.routes.prune();
     }
   }
@@ -333,6 +374,7 @@ export class Monitor {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.resyncTimer) clearTimeout(this.resyncTimer);
+    if (this.gcTimer) clearTimeout(this.gcTimer);
     await this.backend.stop();
     this.process();
     for (const ex of this.pipeline.exporters) await ex.close().catch((e) => this.log.warn("export", `${ex.name}: ${(e as Error).message}`));
