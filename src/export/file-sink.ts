@@ -20,6 +20,8 @@ export interface FileSinkOptions {
   compress: boolean;
   /** written at the start of every new file (pcap's global header) */
   header?: Uint8Array;
+  /** written after the header of every new file: state a reader of that file alone needs */
+  preamble?: () => Uint8Array;
   log: Logger;
 }
 
@@ -37,6 +39,8 @@ export class FileSink {
   private rotatedFiles = -1;
 
   constructor(private readonly o: FileSinkOptions) {}
+
+  private base = 0;
 
   get path() {
     return this.o.path;
@@ -66,7 +70,12 @@ export class FileSink {
         }
       }
       this.fh = fh;
-      if (this.o.header && this.size === 0) await this.writeAll(this.o.header);
+      const fresh = this.size === 0;
+      if (this.o.header && fresh) await this.writeAll(this.o.header);
+      const pre = fresh ? this.o.preamble?.() : undefined;
+      if (pre?.length) await this.writeAll(pre);
+      // what a file holds before its first record: rotation never leaves a file with only this
+      this.base = fresh ? this.size : (this.o.header?.length ?? 0);
     } catch (e) {
       if (this.fh !== fh) await fh.close().catch(() => {});
       this.fh = undefined;
@@ -94,8 +103,9 @@ export class FileSink {
         await this.closeFile();
       }
       await this.open();
-      const base = this.o.header?.length ?? 0;
       while (done < chunks.length) {
+        // after a rotation the new file's own start counts (header and preamble)
+        const base = this.base;
         let end = done;
         let bytes = 0;
         const limit = this.o.maxSize > 0 && this.regular ? this.o.maxSize : Infinity;

@@ -12,7 +12,8 @@
  * Timestamps use the nanosecond-resolution magic, so the kernel-side receive time survives.
  */
 import type { PipelineEvent } from "../event/model.ts";
-import { ARPHRD_NETLINK, NLMSG_ALIGNTO } from "../uapi/linux.gen.ts";
+import { ARPHRD_NETLINK, NETLINK_ROUTE, NLM_F_MULTI, NLMSG_ALIGNTO, OFFSETOF, RTM_DELLINK, RTM_NEWLINK, SIZEOF } from "../uapi/linux.gen.ts";
+import { nowNs } from "../clock.ts";
 import type { Exporter } from "./types.ts";
 import { FileSink } from "./file-sink.ts";
 import { ErrorReporter, Pump, stderrLog, type ExportMetrics, type Logger } from "./queue.ts";
@@ -23,7 +24,7 @@ export const PCAP_MAGIC_US = 0xa1b2c3d4;
 export const COOKED_HDR_LEN = 16;
 /** snaplen: larger than any netlink message the kernel sends (dumps use up to 32 KiB pages) */
 export const SNAPLEN = 262144;
-export const NLMSG_HDRLEN = 16;
+export const NLMSG_HDRLEN = SIZEOF.nlmsghdr;
 
 const LE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
@@ -104,6 +105,7 @@ export class PcapExporter implements Exporter {
       keep: opts.rotate?.keep ?? 0,
       compress: false,
       header: pcapGlobalHeader(),
+      preamble: () => this.linkPreamble(),
       log: (m) => log(`export ${name}: ${m}`),
     });
     this.pump = new Pump<Uint8Array>(opts.queue_size, name, metrics, log, this.errors, (b) => this.sink.write(b));
@@ -120,10 +122,43 @@ export class PcapExporter implements Exporter {
   /** Records come from pushRaw, which sees every datagram; decoded events add nothing to a capture. */
   push(_ev: PipelineEvent, _line: string) {}
 
+  /** the newest RTM_NEWLINK seen per ifindex, so each new file of a rotated capture can name devices */
+  private readonly links = new Map<number, Uint8Array>();
+
+  private trackLink(protocol: number, m: Uint8Array) {
+    if (protocol !== NETLINK_ROUTE || m.length < NLMSG_HDRLEN + SIZEOF.ifinfomsg) return;
+    const v = new DataView(m.buffer, m.byteOffset, m.byteLength);
+    const type = v.getUint16(OFFSETOF["nlmsghdr.nlmsg_type"], LE);
+    if (type !== RTM_NEWLINK && type !== RTM_DELLINK) return;
+    const ifindex = v.getInt32(NLMSG_HDRLEN + OFFSETOF["ifinfomsg.ifi_index"], LE);
+    if (type === RTM_DELLINK) this.links.delete(ifindex);
+    else this.links.set(ifindex, m.slice());
+  }
+
+  /**
+   * A file that rotation or SIGHUP starts begins with the links known so far, flagged NLM_F_MULTI
+   * like the dump nlmon starts from, so --replay of that file alone names devices as live did.
+   */
+  private linkPreamble(): Uint8Array {
+    if (!this.links.size) return new Uint8Array(0);
+    const ts = nowNs();
+    const recs = [...this.links.keys()].sort((a, b) => a - b).map((i) => {
+      const m = this.links.get(i)!.slice();
+      const v = new DataView(m.buffer);
+      v.setUint16(OFFSETOF["nlmsghdr.nlmsg_flags"], v.getUint16(OFFSETOF["nlmsghdr.nlmsg_flags"], LE) | NLM_F_MULTI, LE);
+      return pcapRecord(NETLINK_ROUTE, ts, m);
+    });
+    const out = new Uint8Array(recs.reduce((a, r) => a + r.length, 0));
+    let o = 0;
+    for (const r of recs) { out.set(r, o); o += r.length; }
+    return out;
+  }
+
   pushRaw(protocol: number, tsNs: bigint, datagram: Uint8Array) {
     try {
       const { msgs, malformed } = splitNetlink(datagram);
       if (malformed) this.metrics.exportErrors.inc({ export: this.name });
+      for (const m of msgs) this.trackLink(protocol, m);
       // copy now: the receive buffer is reused for the next datagram
       for (const m of msgs) this.pump.push(pcapRecord(protocol, tsNs, m));
     } catch {

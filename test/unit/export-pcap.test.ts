@@ -7,7 +7,7 @@ import {
   LINKTYPE_NETLINK, PcapExporter, pcapGlobalHeader, pcapRecord, splitNetlink,
 } from "../../src/export/pcap.ts";
 import { CaptureFormatError, readCapture, readCaptureFile, type CapturedMessage } from "../../src/export/pcap-read.ts";
-import { ARPHRD_NETLINK, NETLINK_ROUTE, NETLINK_GENERIC, RTM_NEWLINK } from "../../src/uapi/linux.gen.ts";
+import { ARPHRD_NETLINK, NETLINK_ROUTE, NETLINK_GENERIC, NLM_F_MULTI, OFFSETOF, RTM_DELLINK, RTM_NEWLINK, RTM_NEWROUTE, SIZEOF } from "../../src/uapi/linux.gen.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "nlmon-pcap-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -94,7 +94,7 @@ describe("round trip", () => {
     const file = join(dir, "rot.pcap");
     const exp = new PcapExporter({ file, queue_size: 10000, rotate: { max_size: 2000, keep: 3 } }, nlmonMetrics());
     await exp.start();
-    for (let i = 0; i < 200; i++) exp.pushRaw(NETLINK_ROUTE, BigInt(i), nlmsg(64, RTM_NEWLINK, i));
+    for (let i = 0; i < 200; i++) exp.pushRaw(NETLINK_ROUTE, BigInt(i), nlmsg(64, RTM_NEWROUTE, i));
     await exp.close();
     const seqs: number[] = [];
     for (const f of [`${file}.3`, `${file}.2`, `${file}.1`, file]) {
@@ -104,6 +104,34 @@ describe("round trip", () => {
     }
     expect(seqs.at(-1)).toBe(199);
     for (let i = 1; i < seqs.length; i++) expect(seqs[i]).toBe(seqs[i - 1]! + 1);
+  });
+});
+
+describe("rotated files carry the links", () => {
+  const link = (ifindex: number, type = RTM_NEWLINK, seq = 0) => {
+    const m = nlmsg(SIZEOF.nlmsghdr + SIZEOF.ifinfomsg, type, seq);
+    new DataView(m.buffer).setInt32(SIZEOF.nlmsghdr + OFFSETOF["ifinfomsg.ifi_index"], ifindex, true);
+    return m;
+  };
+  test("each new file starts with the newest RTM_NEWLINK per device, flagged NLM_F_MULTI; deleted links are gone", async () => {
+    const file = join(dir, "links.pcap");
+    const exp = new PcapExporter({ file, queue_size: 10000, rotate: { max_size: 3000, keep: 50 } }, nlmonMetrics());
+    await exp.start();
+    exp.pushRaw(NETLINK_ROUTE, 1n, link(2));
+    exp.pushRaw(NETLINK_ROUTE, 2n, link(3));
+    exp.pushRaw(NETLINK_ROUTE, 3n, link(3, RTM_NEWLINK, 77));
+    exp.pushRaw(NETLINK_ROUTE, 4n, link(2, RTM_DELLINK));
+    for (let i = 0; i < 100; i++) exp.pushRaw(NETLINK_ROUTE, BigInt(10 + i), nlmsg(64, RTM_NEWROUTE, 1000 + i));
+    await exp.close();
+    // the live file was started by a rotation: it opens with link 3 (its newest message, seq 77) only
+    const first = [...readCapture(new Uint8Array(await Bun.file(file).arrayBuffer()))][0]!;
+    const v = new DataView(first.message.buffer, first.message.byteOffset);
+    expect(v.getUint16(OFFSETOF["nlmsghdr.nlmsg_type"], true)).toBe(RTM_NEWLINK);
+    expect(v.getUint32(OFFSETOF["nlmsghdr.nlmsg_seq"], true)).toBe(77);
+    expect(v.getUint16(OFFSETOF["nlmsghdr.nlmsg_flags"], true) & NLM_F_MULTI).toBe(NLM_F_MULTI);
+    expect(v.getInt32(SIZEOF.nlmsghdr + OFFSETOF["ifinfomsg.ifi_index"], true)).toBe(3);
+    const second = [...readCapture(new Uint8Array(await Bun.file(file).arrayBuffer()))][1]!;
+    expect(new DataView(second.message.buffer, second.message.byteOffset).getUint16(OFFSETOF["nlmsghdr.nlmsg_type"], true)).toBe(RTM_NEWROUTE);
   });
 });
 

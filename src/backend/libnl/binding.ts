@@ -22,6 +22,7 @@ import {
   SO_RCVBUF,
   SO_RCVBUFFORCE,
   SO_SNDBUF,
+  SIZEOF,
 } from "../../uapi/linux.gen.ts";
 import {
   LIBC_SYMBOLS,
@@ -31,13 +32,14 @@ import {
   type LibnlSymbolName,
 } from "./symbols.ts";
 
+/** the largest C int: libnl's buffer-size arguments are ints */
 const INT_MAX = 0x7fffffff;
 
 /** what LibraryHandle.func returns (koffi does not export the name) */
 type KoffiFunction = ReturnType<LibraryHandle["func"]>;
-/** libnl-tiny's struct nl_sock: s_local (12 bytes), s_peer (12 bytes), then int s_fd */
-const NL_SOCK_FD_OFFSET = 24;
-const SOCKADDR_NL_SIZE = 12;
+/** libnl-tiny's struct nl_sock: s_local and s_peer (struct sockaddr_nl each), then int s_fd */
+const SOCKADDR_NL_SIZE = SIZEOF.sockaddr_nl;
+const NL_SOCK_FD_OFFSET = 2 * SOCKADDR_NL_SIZE;
 
 /** one candidate: the files that together must provide every symbol, core part first */
 interface Candidate {

@@ -1,7 +1,7 @@
 /** RTM_NEWROUTE / RTM_DELROUTE: struct rtmsg + RTA_* attributes, shaped like `ip -j route`. */
 import {
   AF_INET, AF_INET6, ICMPV6_ROUTER_PREF_HIGH, ICMPV6_ROUTER_PREF_LOW, ICMPV6_ROUTER_PREF_MEDIUM,
-  NAMES, OFFSETOF, RTA_DST, RTA_ENCAP_TYPE, RTA_FLOW, RTA_GATEWAY, RTA_IIF, RTA_MARK, RTA_METRICS,
+  FLAGS, NAMES, OFFSETOF, RTA_DST, RTA_ENCAP_TYPE, RTA_FLOW, RTA_GATEWAY, RTA_IIF, RTA_MARK, RTA_METRICS,
   RTA_MULTIPATH, RTA_NH_ID, RTA_OIF, RTA_PREF, RTA_PREFSRC, RTA_PRIORITY, RTA_SRC, RTA_TABLE,
   RTA_TTL_PROPAGATE, RTA_VIA, RTAX_CC_ALGO, RTAX_FEATURES, RTAX_LOCK, SIZEOF,
 } from "../../uapi/linux.gen.ts";
@@ -98,6 +98,9 @@ const ROUTE_ATTRS = knownTable("rta", [
   [RTA_NH_ID, "nhid", "u32"],
 ]);
 
+/** rtm_flags carries the nexthop flags (RTNH_F_*) in its low bits and RTM_F_* above them */
+const RTNH_MASK = FLAGS.rtnh_f.reduce((m, [bit]) => m | bit, 0);
+
 const PREF_NAMES = new Map<number, string>([
   [ICMPV6_ROUTER_PREF_LOW, "low"], [ICMPV6_ROUTER_PREF_MEDIUM, "medium"], [ICMPV6_ROUTER_PREF_HIGH, "high"],
 ]);
@@ -144,7 +147,7 @@ export function decodeRoute(dv: DataView, off: number, end: number, ctx: DecodeC
     protocol_name: ctx.names.protocol(protocol),
     scope,
     scope_name: ctx.names.scopeName(scope),
-    flags: [...flagsToNames(flags & 0xff, ctx.names.rtnhF), ...flagsToNames(flags & ~0xff, ctx.names.rtmF)],
+    flags: [...flagsToNames(flags & RTNH_MASK, ctx.names.rtnhF), ...flagsToNames(flags & ~RTNH_MASK, ctx.names.rtmF)],
     flags_raw: flags,
   };
   if (typeof a.src === "string") body.src = `${a.src}/${srcLen}`;
