@@ -108,6 +108,10 @@ const GROUPS: GroupSpec[] = [
   { name: "netconfa", headers: ["linux/netconf.h"], enumFirst: "NETCONFA_UNSPEC" },
   { name: "netconfa_ifindex", headers: ["linux/netconf.h"], match: /^NETCONFA_IFINDEX_/, definesOnly: true },
 
+  // network namespace ids (RTM_NEWNSID) and IPv6 prefixes (RTM_NEWPREFIX)
+  { name: "netnsa", headers: ["linux/net_namespace.h"], enumFirst: "NETNSA_NONE" },
+  { name: "prefix", headers: ["linux/rtnetlink.h"], enumFirst: "PREFIX_UNSPEC" },
+
   // misc route-related
   { name: "lwtunnel_encap", headers: ["linux/lwtunnel.h"], enumTag: "lwtunnel_encap_types" },
   { name: "icmpv6_router_pref", headers: ["linux/icmpv6.h"], match: /^ICMPV6_ROUTER_PREF_/ },
@@ -149,7 +153,7 @@ const STRUCTS = [
   "nlmsghdr", "nlmsgerr", "nlattr", "sockaddr_nl",
   "rtgenmsg", "ifinfomsg", "ifaddrmsg", "ifa_cacheinfo", "rtmsg", "rtnexthop", "rtvia", "rta_cacheinfo",
   "ndmsg", "nda_cacheinfo", "fib_rule_hdr", "fib_rule_uid_range", "fib_rule_port_range",
-  "nhmsg", "nexthop_grp", "netconfmsg", "genlmsghdr", "prefixmsg",
+  "nhmsg", "nexthop_grp", "netconfmsg", "genlmsghdr", "prefixmsg", "prefix_cacheinfo",
 ];
 
 // ---------------------------------------------------------------------------

@@ -183,6 +183,26 @@ export interface NetconfBody {
   input?: number;
 }
 
+export interface NsidBody {
+  family: string;
+  nsid?: number;
+  pid?: number;
+  fd?: number;
+  target_nsid?: number;
+  current_nsid?: number;
+}
+
+export interface PrefixBody {
+  family: string;
+  ifindex: number;
+  dev?: string;
+  prefix?: string;
+  type: number;
+  flags_raw: number;
+  preferred_life_time?: number;
+  valid_life_time?: number;
+}
+
 export interface ErrorBody {
   error: number;
   error_name: string;
@@ -222,6 +242,8 @@ export interface NetlinkInfo {
   rule?: RuleBody;
   nexthop?: NexthopObjBody;
   netconf?: NetconfBody;
+  nsid?: NsidBody;
+  prefix?: PrefixBody;
   error?: ErrorBody;
   genl?: GenlBody;
   raw?: string;

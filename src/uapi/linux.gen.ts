@@ -10,6 +10,7 @@
 //   <linux/fib_rules.h>
 //   <linux/nexthop.h>
 //   <linux/netconf.h>
+//   <linux/net_namespace.h>
 //   <linux/lwtunnel.h>
 //   <linux/icmpv6.h>
 //   <linux/genetlink.h>
@@ -703,6 +704,19 @@ export const NETCONFA_BC_FORWARDING = 8;
 export const NETCONFA_IFINDEX_DEFAULT = -2;
 export const NETCONFA_IFINDEX_ALL = -1;
 
+// ---- netnsa (<linux/net_namespace.h>) ----
+export const NETNSA_NONE = 0;
+export const NETNSA_NSID = 1;
+export const NETNSA_PID = 2;
+export const NETNSA_FD = 3;
+export const NETNSA_TARGET_NSID = 4;
+export const NETNSA_CURRENT_NSID = 5;
+
+// ---- prefix (<linux/rtnetlink.h>) ----
+export const PREFIX_UNSPEC = 0;
+export const PREFIX_ADDRESS = 1;
+export const PREFIX_CACHEINFO = 2;
+
 // ---- lwtunnel_encap (<linux/lwtunnel.h>) ----
 export const LWTUNNEL_ENCAP_NONE = 0;
 export const LWTUNNEL_ENCAP_MPLS = 1;
@@ -974,6 +988,8 @@ export type UapiGroup =
   | "nexthop_grp_type"
   | "netconfa"
   | "netconfa_ifindex"
+  | "netnsa"
+  | "prefix"
   | "lwtunnel_encap"
   | "icmpv6_router_pref"
   | "genl"
@@ -1650,6 +1666,19 @@ export const NAMES: { readonly [G in UapiGroup]: Readonly<Record<number, string>
     "-2": "NETCONFA_IFINDEX_DEFAULT",
     "-1": "NETCONFA_IFINDEX_ALL",
   },
+  netnsa: {
+    0: "NETNSA_NONE",
+    1: "NETNSA_NSID",
+    2: "NETNSA_PID",
+    3: "NETNSA_FD",
+    4: "NETNSA_TARGET_NSID",
+    5: "NETNSA_CURRENT_NSID",
+  },
+  prefix: {
+    0: "PREFIX_UNSPEC",
+    1: "PREFIX_ADDRESS",
+    2: "PREFIX_CACHEINFO",
+  },
   lwtunnel_encap: {
     0: "LWTUNNEL_ENCAP_NONE",
     1: "LWTUNNEL_ENCAP_MPLS",
@@ -2023,6 +2052,7 @@ export const SIZEOF = {
   netconfmsg: 1,
   genlmsghdr: 4,
   prefixmsg: 12,
+  prefix_cacheinfo: 8,
 } as const;
 
 /** offsetof(struct X, field), keyed "X.field". */
@@ -2124,4 +2154,6 @@ export const OFFSETOF = {
   "prefixmsg.prefix_len": 9,
   "prefixmsg.prefix_flags": 10,
   "prefixmsg.prefix_pad3": 11,
+  "prefix_cacheinfo.preferred_time": 0,
+  "prefix_cacheinfo.valid_time": 4,
 } as const;

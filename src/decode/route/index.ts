@@ -6,6 +6,7 @@ import {
   OFFSETOF, RTM_DELADDR, RTM_DELLINK, RTM_DELNEIGH, RTM_DELNETCONF, RTM_DELNEXTHOP, RTM_DELROUTE, RTM_DELRULE,
   RTM_GETADDR, RTM_GETLINK, RTM_GETNEIGH, RTM_GETNETCONF, RTM_GETNEXTHOP, RTM_GETROUTE, RTM_GETRULE,
   RTM_NEWADDR, RTM_NEWLINK, RTM_NEWNEIGH, RTM_NEWNETCONF, RTM_NEWNEXTHOP, RTM_NEWROUTE, RTM_NEWRULE,
+  RTM_DELNSID, RTM_NEWNSID, RTM_NEWPREFIX,
   RTNLGRP_IPV4_IFADDR, RTNLGRP_IPV4_MROUTE, RTNLGRP_IPV4_NETCONF, RTNLGRP_IPV4_ROUTE, RTNLGRP_IPV4_RULE,
   RTNLGRP_IPV6_IFADDR, RTNLGRP_IPV6_MROUTE, RTNLGRP_IPV6_NETCONF, RTNLGRP_IPV6_PREFIX, RTNLGRP_IPV6_ROUTE,
   RTNLGRP_IPV6_RULE, RTNLGRP_LINK, RTNLGRP_NEIGH, RTNLGRP_NEXTHOP, RTNLGRP_NSID, SIZEOF,
@@ -21,6 +22,8 @@ import { decodeNetconf } from "./netconf.ts";
 import { decodeNexthop } from "./nexthop.ts";
 import { decodeRoute } from "./route.ts";
 import { decodeRule } from "./rule.ts";
+import { decodeNsid } from "./nsid.ts";
+import { decodePrefix } from "./prefix.ts";
 
 type Decode = (dv: DataView, off: number, end: number, ctx: DecodeContext, isDelete: boolean) => object | undefined;
 
@@ -41,11 +44,16 @@ const OBJECTS: [number[], EventType, Decode][] = [
   }],
 ];
 
+OBJECTS.push([[RTM_NEWNSID, RTM_DELNSID], "nsid", decodeNsid]);
+
 const BY_TYPE = new Map<number, { type: EventType; decode: Decode; isDelete: boolean }>();
 for (const [[add, del], type, decode] of OBJECTS) {
   BY_TYPE.set(add!, { type, decode, isDelete: false });
   BY_TYPE.set(del!, { type, decode, isDelete: true });
 }
+
+// the kernel never deletes a prefix by message: an expired one is not announced
+BY_TYPE.set(RTM_NEWPREFIX, { type: "prefix", decode: decodePrefix, isDelete: false });
 
 /** Groups for "everything `ip monitor all` shows", by the names config's multicast_groups uses. */
 export const ROUTE_GROUPS: Record<string, number> = {
