@@ -133,6 +133,7 @@ export class ObjectCache {
 /** An event carrying a cached body, as the kernel would have sent it with this type and flags. */
 export function cachedEvent(kind: CacheKind, bodyJson: string, msgType: number, flags: number): NlEvent {
   const ev: NlEvent = {
+    timestamp: undefined,
     type: kind as EventType,
     protocol: 0,
     msg_type: msgType,

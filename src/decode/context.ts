@@ -33,14 +33,18 @@ export class BasicContext implements DecodeContext {
     if (name === undefined) this.ifnames.delete(index);
     else this.ifnames.set(index, name);
   }
+  /** every problem counted so far, unknown attributes included: a cheap "anything new?" */
+  total = 0;
   error(kind: DecodeErrorKind, detail: string) {
     this.counts[kind]++;
+    this.total++;
     this.problems.push(detail);
     if (this.recent.length >= 32) this.recent.shift();
     this.recent.push(detail);
   }
   unknownAttr(where: string, type: number) {
     this.counts.unknown_attr++;
+    this.total++;
     let s = this.unknownAttrs.get(where);
     if (!s) this.unknownAttrs.set(where, (s = new Set()));
     s.add(type);

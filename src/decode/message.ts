@@ -86,7 +86,8 @@ export function decodeMessage(protocol: number, hdr: NlMsgHeader, dv: DataView, 
     netlink.genl_family_name = netlink.msg_type_name;
   }
   if (key && body) (netlink as unknown as Record<string, unknown>)[key] = body;
-  const ev: NlEvent = { type, protocol, msg_type: hdr.type, netlink };
+  // timestamp is set later but kept first, so it leads the serialised line (undefined is left out)
+  const ev: NlEvent = { timestamp: undefined, type, protocol, msg_type: hdr.type, netlink };
   if (!body && type !== "error") {
     // what could not be decoded is still shown, as bytes, with the reason
     netlink.raw = hex(new Uint8Array(dv.buffer, dv.byteOffset + off, end - off));

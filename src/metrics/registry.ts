@@ -58,10 +58,11 @@ export class Histogram {
   constructor(readonly name: string, readonly help: string, readonly buckets: readonly number[]) {
     this.counts = new Array(buckets.length).fill(0);
   }
-  observe(v: number) {
-    this.sum += v;
-    this.count++;
-    for (let i = 0; i < this.buckets.length; i++) if (v <= this.buckets[i]!) { this.counts[i]!++; break; }
+  /** n observations of the same value (events that arrived together) */
+  observe(v: number, n = 1) {
+    this.sum += v * n;
+    this.count += n;
+    for (let i = 0; i < this.buckets.length; i++) if (v <= this.buckets[i]!) { this.counts[i]! += n; break; }
   }
 }
 

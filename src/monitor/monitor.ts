@@ -258,6 +258,8 @@ export class Monitor {
     }
   }
 
+  private readonly routeChangeSeries = new Map<string, { value: number }>();
+
   /** Keep caches from live events; notice what the kernel changes without saying. */
   private observe(pe: PipelineEvent) {
     const ev = pe.event;
@@ -266,7 +268,13 @@ export class Monitor {
     if (ev.type === "route" && ev.netlink.route) {
       const r = ev.netlink.route;
       const op = ev.netlink.msg_type_name === "RTM_DELROUTE" ? "del" : change?.op === "change" ? "change" : "add";
-      this.metrics.routeChanges.slot({ family: r.family, table: String(r.table), protocol: r.protocol_name, op }).value++;
+      const k = `${r.family}|${r.table}|${r.protocol}|${op}`;
+      let series = this.routeChangeSeries.get(k);
+      if (!series) {
+        series = this.metrics.routeChanges.slot({ family: r.family, table: String(r.table), protocol: r.protocol_name, op });
+        this.routeChangeSeries.set(k, series);
+      }
+      series.value++;
     }
     if (this.caches.has("route") || this.caches.has("neigh")) {
       // a link going down or an address going away takes routes with it, and the kernel sends no

@@ -57,22 +57,41 @@ export class Pipeline {
     }
   }
 
+  /** counter series by (protocol, msg_type): label objects and keys are built once, not per message */
+  private readonly msgSeries = new Map<number, { value: number }>();
+  private readonly eventSeries = new Map<string, { value: number }>();
+  private exported = 0;
+
+  private countMessage(protocol: number, type: number, name: string | undefined) {
+    const k = protocol * 65536 + type;
+    let s = this.msgSeries.get(k);
+    if (!s) {
+      s = this.o.metrics.messages.slot({ protocol: protocolName(protocol), msg_type: name ?? String(type) });
+      this.msgSeries.set(k, s);
+    }
+    s.value++;
+  }
+
   ingestDatagram(protocol: number, dv: DataView, start: number, end: number, tsNs: bigint, recvMono = 0): void {
-    const m = this.o.metrics;
+    const errorsBefore = this.ctx.total;
+    const exportedBefore = this.exported;
     walkMessages(dv, start, end, {
       message: (hdr, dv2, bodyOff, mEnd, msgOff) => {
         this.decodedMessages++;
         const ev = decodeMessage(protocol, hdr, dv2, bodyOff, mEnd, this.ctx, { deterministic: this.o.deterministic });
-        m.messages.slot({ protocol: protocolName(protocol), msg_type: ev?.netlink.msg_type_name ?? "NLMSG_DONE" }).value++;
+        this.countMessage(protocol, hdr.type, ev?.netlink.msg_type_name ?? "NLMSG_DONE");
         if (!ev) return;
         const raw = this.o.keepRaw ? new Uint8Array(dv2.buffer, dv2.byteOffset + msgOff, hdr.len) : undefined;
-        this.emit({ event: ev, tsNs, recvMono, raw });
+        this.emit({ event: ev, tsNs, recvMono, raw }, false);
       },
       framingError: (kind, off) => {
         this.ctx.error(kind === "bad_length" ? "bad_length" : "truncated", `datagram: ${kind} at byte ${off - start}`);
       },
     });
-    this.syncErrorCounters(protocol);
+    // one clock reading per datagram: its messages were received together
+    const n = this.exported - exportedBefore;
+    if (n) this.o.metrics.latency.observe(Number(nowNs() - tsNs) / 1e9, n);
+    if (this.ctx.total !== errorsBefore) this.syncErrorCounters(protocol);
   }
 
   private syncErrorCounters(protocol: number) {
@@ -88,28 +107,46 @@ export class Pipeline {
     this.lastErrCounts = { ...c };
   }
 
-  /** Filter, serialise once, export. Also the entry for events the monitor makes itself (resync, implicit). */
-  emit(pe: PipelineEvent): void {
+  private isoFor = -1n;
+  private iso = "";
+
+  /** Filter, serialise once, export. `latency`: observe it here (events not from a datagram). */
+  emit(pe: PipelineEvent, latency = true): void {
     for (const l of this.observers) l(pe);
     const ev = pe.event;
     if (this.o.filter && !this.o.filter(ev)) {
       this.o.metrics.filterDropped.inc();
       return;
     }
-    if (!this.o.deterministic && ev.timestamp === undefined) ev.timestamp = isoNs(pe.tsNs);
-    this.o.metrics.events.slot({ protocol: ev.netlink.protocol_name, type: ev.type }).value++;
+    if (!this.o.deterministic && ev.timestamp === undefined) {
+      // messages of one datagram share a receive time: format it once
+      if (pe.tsNs !== this.isoFor) {
+        this.isoFor = pe.tsNs;
+        this.iso = isoNs(pe.tsNs);
+      }
+      ev.timestamp = this.iso;
+    }
+    const ek = `${ev.protocol}\u0000${ev.type}`;
+    let es = this.eventSeries.get(ek);
+    if (!es) {
+      es = this.o.metrics.events.slot({ protocol: ev.netlink.protocol_name, type: ev.type });
+      this.eventSeries.set(ek, es);
+    }
+    es.value++;
     for (const l of this.listeners) l(pe);
     if (this.exporters.length) {
       const line = serialise(ev);
       for (const ex of this.exporters) ex.push(pe, line);
-      this.o.metrics.latency.observe(Number(nowNs() - pe.tsNs) / 1e9);
+      this.exported++;
+      if (latency) this.o.metrics.latency.observe(Number(nowNs() - pe.tsNs) / 1e9);
     }
   }
 }
 
-/** timestamp first, as readers of a log expect; the rest in the model's order */
+/**
+ * Timestamp first, as readers of a log expect: every event is built with `timestamp` as its first
+ * key (decodeMessage, cachedEvent), so plain JSON.stringify keeps that order.
+ */
 export function serialise(ev: NlEvent): string {
-  if (ev.timestamp === undefined) return JSON.stringify(ev);
-  const { timestamp, ...rest } = ev;
-  return `{"timestamp":${JSON.stringify(timestamp)},${JSON.stringify(rest).slice(1)}`;
+  return JSON.stringify(ev);
 }
