@@ -1,8 +1,7 @@
 /** NDJSON export: one event per line, to stdout or a rotated file. */
 import type { PipelineEvent } from "../event/model.ts";
-import { FileSink } from "./file-sink.ts";
-import { ErrorReporter, errText, Pump, stderrLog, type ExportMetrics, type Logger } from "./queue.ts";
-import type { Exporter } from "./types.ts";
+import { FileExport } from "./file-export.ts";
+import { stderrLog, type ExportMetrics, type Logger } from "./queue.ts";
 
 export interface JsonExportOptions {
   /** "-" = standard output */
@@ -14,32 +13,14 @@ export interface JsonExportOptions {
 
 const enc = new TextEncoder();
 
-export class JsonExporter implements Exporter {
-  readonly name: string;
-  private readonly sink: FileSink;
-  private readonly pump: Pump<string>;
-  private readonly errors: ErrorReporter;
-
+export class JsonExporter extends FileExport<string> {
   constructor(private readonly opts: JsonExportOptions, metrics: ExportMetrics, log: Logger = stderrLog, name = "json") {
-    this.name = name;
-    this.errors = new ErrorReporter(name, metrics, log);
-    this.sink = new FileSink({
+    super(name, {
       path: opts.file,
       maxSize: opts.rotate?.max_size ?? 0,
       keep: opts.rotate?.keep ?? 0,
       compress: opts.rotate?.compress ?? false,
-      log: (m) => log(`export ${name}: ${m}`),
-    });
-    this.pump = new Pump<string>(opts.queue_size, name, metrics, log, this.errors, (b) => this.flush(b));
-  }
-
-  async start() {
-    try {
-      await this.sink.open();
-    } catch (e) {
-      // the monitor runs on without this export; the pump retries the open with every batch
-      this.errors.error(`cannot open ${this.opts.file}: ${errText(e)} (will retry)`);
-    }
+    }, opts.queue_size, metrics, log);
   }
 
   push(_ev: PipelineEvent, line: string) {
@@ -50,7 +31,7 @@ export class JsonExporter implements Exporter {
     }
   }
 
-  private async flush(lines: string[]) {
+  protected async flush(lines: string[]) {
     const chunks = new Array<Uint8Array>(lines.length);
     for (let i = 0; i < lines.length; i++) {
       let s = lines[i]!;
@@ -64,20 +45,5 @@ export class JsonExporter implements Exporter {
       chunks[i] = enc.encode(s + "\n");
     }
     await this.sink.write(chunks);
-  }
-
-  reopen() {
-    this.sink.reopen();
-    this.pump.kick();
-  }
-
-  /** events still queued */
-  get queued() {
-    return this.pump.length;
-  }
-
-  async close() {
-    await this.pump.drain(5000);
-    await this.sink.close();
   }
 }

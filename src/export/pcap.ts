@@ -14,9 +14,8 @@
 import type { PipelineEvent } from "../event/model.ts";
 import { ARPHRD_NETLINK, NETLINK_ROUTE, NLM_F_MULTI, NLMSG_ALIGNTO, OFFSETOF, RTM_DELLINK, RTM_NEWLINK, SIZEOF } from "../uapi/linux.gen.ts";
 import { nowNs } from "../clock.ts";
-import type { Exporter } from "./types.ts";
-import { FileSink } from "./file-sink.ts";
-import { ErrorReporter, Pump, stderrLog, type ExportMetrics, type Logger } from "./queue.ts";
+import { FileExport } from "./file-export.ts";
+import { stderrLog, type ExportMetrics, type Logger } from "./queue.ts";
 
 export const LINKTYPE_NETLINK = 253;
 export const PCAP_MAGIC_NS = 0xa1b23c4d;
@@ -90,33 +89,20 @@ export interface PcapExportOptions {
   rotate: { max_size: number; keep: number };
 }
 
-export class PcapExporter implements Exporter {
-  readonly name: string;
-  private readonly sink: FileSink;
-  private readonly pump: Pump<Uint8Array>;
-  private readonly errors: ErrorReporter;
-
-  constructor(private readonly opts: PcapExportOptions, private readonly metrics: ExportMetrics, log: Logger = stderrLog, name = "pcap") {
-    this.name = name;
-    this.errors = new ErrorReporter(name, metrics, log);
-    this.sink = new FileSink({
+export class PcapExporter extends FileExport<Uint8Array> {
+  constructor(opts: PcapExportOptions, private readonly metrics: ExportMetrics, log: Logger = stderrLog, name = "pcap") {
+    super(name, {
       path: opts.file,
       maxSize: opts.rotate?.max_size ?? 0,
       keep: opts.rotate?.keep ?? 0,
       compress: false,
       header: pcapGlobalHeader(),
       preamble: () => this.linkPreamble(),
-      log: (m) => log(`export ${name}: ${m}`),
-    });
-    this.pump = new Pump<Uint8Array>(opts.queue_size, name, metrics, log, this.errors, (b) => this.sink.write(b));
+    }, opts.queue_size, metrics, log);
   }
 
-  async start() {
-    try {
-      await this.sink.open();
-    } catch (e) {
-      this.errors.error(`cannot open ${this.opts.file}: ${e instanceof Error ? e.message : String(e)} (will retry)`);
-    }
+  protected flush(records: Uint8Array[]) {
+    return this.sink.write(records);
   }
 
   /** Records come from pushRaw, which sees every datagram; decoded events add nothing to a capture. */
@@ -164,19 +150,5 @@ export class PcapExporter implements Exporter {
     } catch {
       // push must never throw into the receive path
     }
-  }
-
-  reopen() {
-    this.sink.reopen();
-    this.pump.kick();
-  }
-
-  get queued() {
-    return this.pump.length;
-  }
-
-  async close() {
-    await this.pump.drain(5000);
-    await this.sink.close();
   }
 }

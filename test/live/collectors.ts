@@ -78,6 +78,25 @@ export interface SyslogRecord {
 const SEP = "\u001f";
 
 /**
+ * An rsyslogd configuration for tests: imuxsock on a private socket (the system one off), imudp
+ * and imtcp on 127.0.0.1, every message written to `out` through a template of `fields`.
+ */
+export function rsyslogConfig(o: { dir: string; socket: string; udpPort: number; tcpPort: number; out: string; fields: string }): string {
+  return [
+    `global(workDirectory="${o.dir}" maxMessageSize="64k")`,
+    `module(load="imuxsock" SysSock.Use="off")`,
+    `input(type="imuxsock" Socket="${o.socket}" IgnoreTimestamp="off" UseSpecialParser="off" RateLimit.Interval="0")`,
+    `module(load="imudp")`,
+    `input(type="imudp" address="127.0.0.1" port="${o.udpPort}")`,
+    `module(load="imtcp")`,
+    `input(type="imtcp" address="127.0.0.1" port="${o.tcpPort}")`,
+    `template(name="fields" type="string" string="${o.fields}\\n")`,
+    `action(type="omfile" file="${o.out}" template="fields")`,
+    "",
+  ].join("\n");
+}
+
+/**
  * rsyslogd in the namespace: imuxsock on `dir/log.sock` (the system socket off), imudp and imtcp on
  * 127.0.0.1 of the namespace, everything written to `dir/received.log`, one record a line, fields
  * split by the unit separator so a message may hold any printable character.
@@ -88,18 +107,7 @@ export async function startRsyslog(ns: string, dir: string, udpPort = 5514, tcpP
   const conf = join(dir, "rsyslog.conf");
   const fields = ["%inputname%", "%pri%", "%syslogfacility-text%", "%syslogseverity%", "%timereported:::date-rfc3339%",
     "%hostname%", "%app-name%", "%procid%", "%msgid%", "%msg%"].join(SEP);
-  writeFileSync(conf, [
-    `global(workDirectory="${dir}" maxMessageSize="64k")`,
-    `module(load="imuxsock" SysSock.Use="off")`,
-    `input(type="imuxsock" Socket="${socket}" IgnoreTimestamp="off" UseSpecialParser="off" RateLimit.Interval="0")`,
-    `module(load="imudp")`,
-    `input(type="imudp" address="127.0.0.1" port="${udpPort}")`,
-    `module(load="imtcp")`,
-    `input(type="imtcp" address="127.0.0.1" port="${tcpPort}")`,
-    `template(name="e2e" type="string" string="${fields}\\n")`,
-    `action(type="omfile" file="${out}" template="e2e")`,
-    "",
-  ].join("\n"));
+  writeFileSync(conf, rsyslogConfig({ dir, socket, udpPort, tcpPort, out, fields }));
   const bin = Bun.which("rsyslogd", { PATH: "/usr/sbin:/sbin:/usr/bin:/bin" });
   if (!bin) throw new Error("rsyslogd not found");
   const c = spawnInNs(ns, [bin, "-n", "-f", conf, "-i", join(dir, "rsyslogd.pid")]);

@@ -10,17 +10,8 @@ import { join } from "node:path";
 import type { PipelineEvent } from "../../src/event/model.ts";
 import { nlmonMetrics } from "../../src/metrics/registry.ts";
 import { JsonExporter } from "../../src/export/json.ts";
+import { ensureTool } from "./lib.ts";
 
-function ensureTool(bin: string, pkg: string) {
-  if (Bun.which(bin)) return;
-  const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
-  const install = () => Bun.spawnSync(["apt-get", "install", "-y", "--no-install-recommends", pkg], { env, stdout: "ignore", stderr: "ignore" });
-  if (install().exitCode !== 0) {
-    Bun.spawnSync(["apt-get", "update"], { env, stdout: "ignore", stderr: "ignore" });
-    install();
-  }
-  if (!Bun.which(bin)) throw new Error(`${bin} is missing and apt-get install ${pkg} failed`);
-}
 
 const dir = mkdtempSync(join(tmpdir(), "nlmon-json-live-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -11,21 +11,12 @@ import { join } from "node:path";
 import { nlmonMetrics } from "../../src/metrics/registry.ts";
 import { PcapExporter } from "../../src/export/pcap.ts";
 import { CaptureFormatError, readCaptureFile } from "../../src/export/pcap-read.ts";
+import { ensureTool } from "./lib.ts";
 import {
   AF_INET, ARPHRD_LOOPBACK, IFF_UP, IFLA_IFNAME, IFLA_MTU, NETLINK_ROUTE, RTA_DST, RTA_OIF, RTM_NEWLINK, RTM_NEWROUTE,
   RTN_UNICAST, RTPROT_BOOT, RT_SCOPE_UNIVERSE, RT_TABLE_MAIN, NLM_F_MULTI,
 } from "../../src/uapi/linux.gen.ts";
 
-function ensureTool(bin: string, pkg: string) {
-  if (Bun.which(bin)) return;
-  const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
-  const install = () => Bun.spawnSync(["apt-get", "install", "-y", "--no-install-recommends", pkg], { env, stdout: "ignore", stderr: "ignore" });
-  if (install().exitCode !== 0) {
-    Bun.spawnSync(["apt-get", "update"], { env, stdout: "ignore", stderr: "ignore" });
-    install();
-  }
-  if (!Bun.which(bin)) throw new Error(`${bin} is missing and apt-get install ${pkg} failed`);
-}
 
 const enc = new TextEncoder();
 function cat(...p: Uint8Array[]) {

@@ -11,17 +11,8 @@ import { join } from "node:path";
 import type { Subprocess } from "bun";
 import { nlmonMetrics } from "../../src/metrics/registry.ts";
 import { PrometheusExporter } from "../../src/export/prometheus.ts";
+import { ensureTool } from "./lib.ts";
 
-function ensureTool(bin: string, pkg: string) {
-  if (Bun.which(bin)) return;
-  const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
-  const install = () => Bun.spawnSync(["apt-get", "install", "-y", "--no-install-recommends", pkg], { env, stdout: "ignore", stderr: "ignore" });
-  if (install().exitCode !== 0) {
-    Bun.spawnSync(["apt-get", "update"], { env, stdout: "ignore", stderr: "ignore" });
-    install();
-  }
-  if (!Bun.which(bin)) throw new Error(`${bin} is missing and apt-get install ${pkg} failed`);
-}
 
 const dir = mkdtempSync(join(tmpdir(), "nlmon-prom-"));
 const m = nlmonMetrics();

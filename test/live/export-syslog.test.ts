@@ -13,17 +13,9 @@ import type { Subprocess } from "bun";
 import type { PipelineEvent } from "../../src/event/model.ts";
 import { nlmonMetrics } from "../../src/metrics/registry.ts";
 import { SyslogExporter, type SyslogExportOptions } from "../../src/export/syslog.ts";
+import { ensureTool } from "./lib.ts";
+import { rsyslogConfig } from "./collectors.ts";
 
-function ensureTool(bin: string, pkg: string) {
-  if (Bun.which(bin) || Bun.which(bin, { PATH: "/usr/sbin:/sbin" })) return;
-  const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
-  const install = () => Bun.spawnSync(["apt-get", "install", "-y", "--no-install-recommends", pkg], { env, stdout: "ignore", stderr: "ignore" });
-  if (install().exitCode !== 0) {
-    Bun.spawnSync(["apt-get", "update"], { env, stdout: "ignore", stderr: "ignore" });
-    install();
-  }
-  if (!Bun.which(bin, { PATH: "/usr/sbin:/sbin:/usr/bin" })) throw new Error(`${bin} is missing and apt-get install ${pkg} failed`);
-}
 
 const dir = mkdtempSync(join(tmpdir(), "nlmon-syslog-"));
 const sockPath = join(dir, "log.sock");
@@ -137,18 +129,10 @@ beforeAll(async () => {
   ensureTool("rsyslogd", "rsyslog");
   udpPort = await freeUdpPort();
   tcpPort = await freeTcpPort();
-  writeFileSync(conf, [
-    `global(workDirectory="${dir}" maxMessageSize="64k")`,
-    `module(load="imuxsock" SysSock.Use="off")`,
-    `input(type="imuxsock" Socket="${sockPath}" IgnoreTimestamp="off" UseSpecialParser="off" RateLimit.Interval="0")`,
-    `module(load="imudp")`,
-    `input(type="imudp" address="127.0.0.1" port="${udpPort}")`,
-    `module(load="imtcp")`,
-    `input(type="imtcp" address="127.0.0.1" port="${tcpPort}")`,
-    `template(name="fields" type="string" string="%inputname%|%pri%|%syslogfacility-text%|%syslogseverity%|%timereported:::date-rfc3339%|%hostname%|%app-name%|%procid%|%msgid%|%structured-data%|%msg%\\n")`,
-    `action(type="omfile" file="${outFile}" template="fields")`,
-    "",
-  ].join("\n"));
+  writeFileSync(conf, rsyslogConfig({
+    dir, socket: sockPath, udpPort, tcpPort, out: outFile,
+    fields: "%inputname%|%pri%|%syslogfacility-text%|%syslogseverity%|%timereported:::date-rfc3339%|%hostname%|%app-name%|%procid%|%msgid%|%structured-data%|%msg%",
+  }));
   await startRsyslog();
 }, { timeout: 600_000 });
 

@@ -105,10 +105,13 @@ export function ensureLibnl(): void {
   if (run(["dpkg", "-s", ...pkgs]).code !== 0) throw new Error("apt-get install libnl-3-200 libnl-genl-3-200 failed");
 }
 
+/** daemons (rsyslogd) live in sbin, which a non-login PATH may lack */
+const TOOL_PATH = `${process.env.PATH ?? ""}:/usr/sbin:/sbin:/usr/bin:/bin`;
+
 export function ensureTool(bin: string, pkg: string): void {
-  if (Bun.which(bin)) return;
+  if (Bun.which(bin, { PATH: TOOL_PATH })) return;
   aptInstall([pkg]);
-  if (!Bun.which(bin)) throw new Error(`${bin} is missing and apt-get install ${pkg} failed`);
+  if (!Bun.which(bin, { PATH: TOOL_PATH })) throw new Error(`${bin} is missing and apt-get install ${pkg} failed`);
 }
 
 // ---------------------------------------------------------------------------------------------
