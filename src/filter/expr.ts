@@ -26,7 +26,10 @@ function tokenize(src: string): { t: string; at: number }[] {
     if (/^\s*$/.test(src.slice(pos))) break;
     TOKEN.lastIndex = pos;
     const m = TOKEN.exec(src);
-    if (!m) throw new FilterError(`filter: unexpected character at column ${pos + 1}: ${JSON.stringify(src.slice(pos, pos + 10))}`);
+    if (!m) {
+      const at = pos + (/^\s*/.exec(src.slice(pos))?.[0].length ?? 0);
+      throw new FilterError(`filter: unexpected character at column ${at + 1}: ${JSON.stringify(src.slice(at, at + 10))}`);
+    }
     out.push({ t: m[1]!, at: m.index + m[0].length - m[1]!.length });
     pos = TOKEN.lastIndex;
   }
