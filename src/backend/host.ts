@@ -40,6 +40,12 @@ export class WorkerBackend implements Backend {
   private st: BackendStats = { datagrams: 0, bytes: 0, batches: 0, enobufs: 0, recv_errors: 0, reconnects: 0, oversize: 0 };
   /** what the Worker reported once its sockets were open */
   sockets: { protocol: number; fd: number; rcvbuf: number; forced: boolean }[] = [];
+  /**
+   * What handing batches from the receive thread to this one costs: the time from the Worker's
+   * postMessage to this thread seeing the batch (most of it is this thread being busy), and how
+   * much a batch carries. Bounded: a sample of the last 4096 batches.
+   */
+  readonly handover = { batches: 0, datagrams: 0, bytes: 0, maxMs: 0, recentMs: new Float64Array(4096) };
   library: string | undefined;
   dumpRetries = 0;
 
@@ -79,12 +85,20 @@ export class WorkerBackend implements Backend {
         this.library = m.library;
         this.resolveStarted?.();
         break;
-      case "batch":
+      case "batch": {
         this.st.batches++;
         this.st.datagrams += m.batch.offsets.length - 1;
         this.st.bytes += m.batch.data.length;
+        const h = this.handover;
+        const ms = performance.timeOrigin + performance.now() - m.batch.sentMono;
+        h.recentMs[h.batches % h.recentMs.length] = ms;
+        h.batches++;
+        h.datagrams += m.batch.offsets.length - 1;
+        h.bytes += m.batch.data.length;
+        if (ms > h.maxMs) h.maxMs = ms;
         this.listener({ kind: "batch", batch: m.batch });
         break;
+      }
       case "overrun":
         this.st.enobufs++;
         this.listener({ kind: "overrun", protocol: m.protocol, count: m.count });
@@ -158,6 +172,20 @@ export class WorkerBackend implements Backend {
   recycle(batch: DatagramBatch): void {
     const buf = batch.data.buffer as ArrayBuffer;
     if (this.worker && buf.byteLength > 0) this.worker.postMessage({ cmd: "recycle", buf } satisfies ToWorker, [buf]);
+  }
+
+  /** Hand-over figures for reports: batch sizes and post-to-receipt time (p50/p99 of recent batches). */
+  handoverStats() {
+    const h = this.handover;
+    const n = Math.min(h.batches, h.recentMs.length);
+    const sorted = Array.from(h.recentMs.subarray(0, n)).sort((a, b) => a - b);
+    const q = (p: number) => (n ? sorted[Math.min(n - 1, Math.floor(p * n))]! : 0);
+    return {
+      batches: h.batches,
+      datagrams_per_batch: h.batches ? h.datagrams / h.batches : 0,
+      bytes_per_batch: h.batches ? h.bytes / h.batches : 0,
+      handover_p50_ms: q(0.5), handover_p99_ms: q(0.99), handover_max_ms: h.maxMs,
+    };
   }
 
   stats(): BackendStats {

@@ -4,6 +4,7 @@
  * SIGTERM it stops exactly as the monitor does (draining the exports), then writes what only the
  * process itself knows to NLMON_BENCH_STATS.
  */
+import type { WorkerBackend } from "../backend/host.ts";
 import { writeFileSync } from "node:fs";
 import { selectBackend } from "../backend/select.ts";
 import { buildExporters } from "../cli/exporters.ts";
@@ -56,6 +57,7 @@ export interface ChildStats {
   cached_routes?: number;
   latency: { samples: number; seen: number; p50_ms?: number; p99_ms?: number; max_ms: number; negative: number };
   histogram: { buckets: readonly number[]; counts: number[]; count: number };
+  handover: ReturnType<WorkerBackend["handoverStats"]>;
 }
 
 function timed(ex: Exporter, r: Reservoir, neg: { n: number }): Exporter {
@@ -109,6 +111,7 @@ export async function runMonitorRole(cfg: NlmonConfig, log: Log): Promise<number
       cached_routes: mon.caches.get("route")?.size,
       latency: { samples: s.length, seen: res.seen, p50_ms: quantile(s, 0.5), p99_ms: quantile(s, 0.99), max_ms: res.max, negative: neg.n },
       histogram: { buckets: m.latency.buckets, counts: [...m.latency.counts], count: m.latency.count },
+      handover: backend.handoverStats(),
     };
     writeFileSync(statsPath, JSON.stringify(stats));
   }

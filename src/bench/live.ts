@@ -256,6 +256,8 @@ export interface ListenerResult {
   resyncs?: number;
   export_dropped?: number;
   latency?: LatencyResult;
+  /** receive thread → main thread: batch sizes and hand-over time */
+  handover?: ChildStats["handover"];
   cpu_s?: number;
   peak_rss_mib?: number;
   drained: boolean;
@@ -295,6 +297,7 @@ export async function finishListener(l: Listener, c: ChurnResult, drained: boole
       p50_ms: s.latency.p50_ms, p99_ms: s.latency.p99_ms, max_ms: s.latency.max_ms,
       samples: s.latency.samples, events: s.latency.seen, negative: s.latency.negative,
     } : undefined,
+    handover: s?.handover,
     cpu_s: cpu,
     peak_rss_mib: hwm,
     drained,
