@@ -316,7 +316,7 @@ function inner(): number {
     const dumpSock = legacyDriver.openDump(NETLINK_ROUTE, 4 << 20);
     try {
       const dump = (req: Uint8Array): Uint8Array[] => {
-        dumpSock.send(req);
+        dumpSock.request(req);
         const dgrams: Uint8Array[] = [];
         for (let tries = 0; tries < 200; tries++) {
           const n = dumpSock.recvInto(buf);

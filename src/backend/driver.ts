@@ -16,7 +16,12 @@ export interface RecvSocket {
 
 export interface DumpSocket {
   readonly fd: number;
-  send(msg: Uint8Array): void;
+  /**
+   * Send one request (a complete message from the codec). Returns the sequence number the replies
+   * will carry, or undefined when the transport numbers requests itself (libnl): the dump socket
+   * carries one request at a time, so every reply on it belongs to that request.
+   */
+  request(msg: Uint8Array): number | undefined;
   recvInto(buf: Uint8Array): number;
   close(): void;
 }

@@ -173,10 +173,9 @@ async function receiveLoop(batchBytes: number, pollMs: number) {
 /** One dump request on its own socket, collected up to NLMSG_DONE; retried if the kernel says it was interrupted. */
 function runDump(sock: DumpSocket, req: Uint8Array): { datagrams: Uint8Array[]; interrupted: boolean; error?: string } {
   const L = libc();
-  const mySeq = seq++;
   const msg = req.slice();
-  setNlmsgSeq(msg, mySeq);
-  sock.send(msg);
+  setNlmsgSeq(msg, seq++);
+  const mySeq = sock.request(msg);
   const datagrams: Uint8Array[] = [];
   const buf = new Uint8Array(RECV_BUF);
   const pfd = new Uint8Array(8);
@@ -203,7 +202,7 @@ function runDump(sock: DumpSocket, req: Uint8Array): { datagrams: Uint8Array[]; 
     for (let off = 0; off + NLMSG_HDRLEN <= d.length;) {
       const h = readHeader(dv, off);
       if (h.len < NLMSG_HDRLEN) break;
-      if (h.seq === mySeq) {
+      if (mySeq === undefined || h.seq === mySeq) {
         keep = true;
         if (h.flags & NLM_F_DUMP_INTR) interrupted = true;
         if (h.type === NLMSG_DONE) done = true;

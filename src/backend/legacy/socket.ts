@@ -6,6 +6,7 @@ import {
   SIZEOF, SO_RCVBUF, SO_RCVBUFFORCE, SO_SNDBUF, SO_SNDBUFFORCE, SOCK_CLOEXEC, SOCK_RAW, SOL_NETLINK, SOL_SOCKET,
 } from "../../uapi/linux.gen.ts";
 import { getIntOpt, intOpt, libc } from "../../ffi/libc.ts";
+import { nlmsgSeq } from "../../codec/nlmsg.ts";
 import type { DumpSocket, RecvSocket, SocketDriver } from "../driver.ts";
 
 export class SysError extends Error {
@@ -70,8 +71,9 @@ class RawSocket implements RecvSocket, DumpSocket {
     const e = libc().errno();
     return e === EAGAIN ? 0 : -e;
   }
-  send(msg: Uint8Array): void {
+  request(msg: Uint8Array): number {
     check("send", libc().writev(this.fd, msg));
+    return nlmsgSeq(msg);
   }
   close(): void {
     libc().close(this.fd);

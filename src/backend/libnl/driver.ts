@@ -4,6 +4,7 @@
  */
 import { EIO, ENOBUFS, NETLINK_EXT_ACK, SOL_NETLINK } from "../../uapi/linux.gen.ts";
 import { intOpt, libc } from "../../ffi/libc.ts";
+import { NLMSG_HDRLEN, readHeader } from "../../codec/nlmsg.ts";
 import type { DumpSocket, RecvSocket, SocketDriver } from "../driver.ts";
 import { isOverrun, LibnlError, type LibnlHandle, LibnlSocket, loadLibnl } from "./binding.ts";
 
@@ -50,8 +51,11 @@ class LibnlRecv implements RecvSocket, DumpSocket {
     buf.set(d.subarray(0, Math.min(d.length, buf.length)));
     return d.length;
   }
-  send(msg: Uint8Array): void {
-    this.s.sendRaw(msg);
+  /** libnl numbers the request (sequence, port) and completes its header: nl_send_simple */
+  request(msg: Uint8Array): undefined {
+    const h = readHeader(new DataView(msg.buffer, msg.byteOffset, msg.byteLength), 0);
+    this.s.sendSimple(h.type, h.flags, msg.subarray(NLMSG_HDRLEN, h.len));
+    return undefined;
   }
   close(): void {
     this.s.close();
