@@ -312,7 +312,10 @@ export async function finishListener(l: Listener, c: ChurnResult, drained: boole
 export interface MemoryResult {
   backend: BackendName;
   idle_rss_mib?: number;
+  /** the private part of RSS (RssAnon): what the process costs beyond the binary's shared, reclaimable pages */
+  idle_anon_mib?: number;
   cache_rss_mib?: number;
+  cache_anon_mib?: number;
   cache_peak_rss_mib?: number;
   cached_routes?: number;
   cache_routes_added: number;
@@ -329,16 +332,19 @@ export async function measureMemory(ns: string, dir: string, cfg: NlmonConfig, b
     if (!(await syncMark(ns, ls, 20_000))) throw new Error("memory: monitors did not start within 20 s");
     await sleep(1000);
     const idle = ls.map((l) => vmMiB(l.pid, "VmRSS"));
+    const idleAnon = ls.map((l) => vmMiB(l.pid, "RssAnon"));
     ipBatch(ns, writeBatch(dir, "cache-routes", cacheLines()));
     const seen = await syncMark(ns, ls, 40_000, 40_000);
     await sleep(1000);
     const cache = ls.map((l) => vmMiB(l.pid, "VmRSS"));
+    const cacheAnon = ls.map((l) => vmMiB(l.pid, "RssAnon"));
     const peak = ls.map((l) => vmMiB(l.pid, "VmHWM"));
     const out: MemoryResult[] = [];
     for (let i = 0; i < ls.length; i++) {
       const r = await ls[i]!.stop();
       out.push({
-        backend: backends[i]!, idle_rss_mib: idle[i], cache_rss_mib: cache[i], cache_peak_rss_mib: peak[i],
+        backend: backends[i]!, idle_rss_mib: idle[i], idle_anon_mib: idleAnon[i], cache_rss_mib: cache[i],
+        cache_anon_mib: cacheAnon[i], cache_peak_rss_mib: peak[i],
         cached_routes: r.stats?.cached_routes, cache_routes_added: CACHE_ROUTES, seen_all: seen,
       });
     }

@@ -125,7 +125,9 @@ export function formatHuman(r: BenchReport): string {
     out.push("Memory (route cache on; RSS read from /proc/PID/status)");
     out.push(...table(["", ...r.memory.map((m) => m.backend)], [
       ["idle RSS (MiB)", ...r.memory.map((m) => mib(m.idle_rss_mib))],
+      ["  of which private (RssAnon)", ...r.memory.map((m) => mib(m.idle_anon_mib))],
       [`RSS with ${r.memory[0]!.cache_routes_added / 1000}k routes cached (MiB)`, ...r.memory.map((m) => mib(m.cache_rss_mib))],
+      ["  of which private (RssAnon)", ...r.memory.map((m) => mib(m.cache_anon_mib))],
       ["peak RSS (MiB)", ...r.memory.map((m) => mib(m.cache_peak_rss_mib))],
       ["routes in the cache", ...r.memory.map((m) => int(m.cached_routes))],
     ]));

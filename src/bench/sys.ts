@@ -180,7 +180,7 @@ export function cpuSeconds(pid: number): number | undefined {
 }
 
 /** a VmXXX line of /proc/PID/status, in MiB */
-export function vmMiB(pid: number, field: "VmRSS" | "VmHWM"): number | undefined {
+export function vmMiB(pid: number, field: "VmRSS" | "VmHWM" | "RssAnon"): number | undefined {
   try {
     const s = readFileSync(`/proc/${pid}/status`, "utf8");
     const m = new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(s);
