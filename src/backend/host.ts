@@ -68,7 +68,8 @@ export class WorkerBackend implements Backend {
       this.rejectStarted?.(err);
       for (const p of this.pending.values()) p.reject(err);
       this.pending.clear();
-      this.listener({ kind: "error", protocol: -1, message: err.message });
+      // the thread is gone: the monitor must start a new one
+      this.listener({ kind: "failed", protocol: -1, message: err.message });
     };
     const msg: ToWorker = {
       cmd: "start", clock: clockBase(), driver: this.o.driver, libnlLibrary: this.o.libnlLibrary, opts,
@@ -196,16 +197,22 @@ export class WorkerBackend implements Backend {
     const w = this.worker;
     if (!w) return;
     this.worker = undefined;
+    let timer: ReturnType<typeof setTimeout> | undefined;
     const stopped = new Promise<void>((res) => {
       const prev = w.onmessage;
       w.onmessage = (e: MessageEvent<FromWorker>) => {
+        // the batches flushed on the way out still count
         if (e.data.kind === "stopped") res();
         else prev?.call(w, e);
       };
-      setTimeout(res, 1000);
+      timer = setTimeout(res, 1000);
     });
     w.postMessage({ cmd: "stop" } satisfies ToWorker);
     await stopped;
+    clearTimeout(timer);
     w.terminate();
+    const err = new BackendError("backend stopped");
+    for (const p of this.pending.values()) p.reject(err);
+    this.pending.clear();
   }
 }

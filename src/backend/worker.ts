@@ -150,6 +150,7 @@ async function receiveLoop(batchBytes: number, pollMs: number) {
             }
             if (-got === EINTR) continue;
             // anything else means the socket is unusable: stop reading and let the monitor reconnect
+            flushAll();
             post({ kind: "failed", protocol: opts.protocol, message: `recv: ${driver.describe?.(-got) ?? L.strerror(-got)}` });
             running = false;
             break;
@@ -238,12 +239,22 @@ function dump(protocol: number, requests: Uint8Array[], rcvbuf: number) {
 
 let library: string | undefined;
 
+/** hand over what has been read, so nothing received is lost when reading stops */
+function flushAll() {
+  for (const s of sockets) s.batcher?.flush();
+}
+
 function open(opts: BackendOptions[]) {
   for (const o of opts) sockets.push({ sock: driver.openMonitor(o), opts: o });
   post({ kind: "started", sockets: sockets.map((s) => ({ protocol: s.opts.protocol, fd: s.sock.fd, rcvbuf: s.sock.rcvbuf, forced: s.sock.rcvbufForced })), library });
   if (!running && sockets.length > 0) {
     running = true;
-    void receiveLoop(loopParams.batchBytes, loopParams.pollMs);
+    // a throw in the loop (a driver bug, a failed post) is a socket failure, not a silent stop
+    receiveLoop(loopParams.batchBytes, loopParams.pollMs).catch((e) => {
+      running = false;
+      flushAll();
+      post({ kind: "failed", protocol: -1, message: `receive thread: ${(e as Error).message ?? e}` });
+    });
   }
 }
 
@@ -274,6 +285,7 @@ self.onmessage = (e: MessageEvent<ToWorker>) => {
     }
   } else if (m.cmd === "stop") {
     running = false;
+    flushAll();
     for (const s of sockets) s.sock.close();
     sockets = [];
     post({ kind: "stopped" });

@@ -33,6 +33,24 @@ export interface CacheChange {
   /** body JSON before and after */
   before?: string;
   after?: string;
+  /** a delete for an object the cache did not have: it has drifted from the kernel */
+  miss?: true;
+}
+
+/**
+ * What a comparison with a dump looks at: the body without values the kernel changes on its own
+ * without a notification (an address's remaining lifetimes count down by the second).
+ */
+function stateOf(kind: CacheKind, json: string): string {
+  if (kind !== "addr" || !json.includes("_life_time")) return json;
+  const b = JSON.parse(json) as Record<string, unknown>;
+  delete b.valid_life_time;
+  delete b.preferred_life_time;
+  return JSON.stringify(b);
+}
+
+function isGatewayRoute(json: string): boolean {
+  return json.includes('"gateway":') || json.includes('"nexthops":');
 }
 
 /** Route counts per (family, table, protocol), kept as routes come and go, for nlmon_routes. */
@@ -85,16 +103,22 @@ export class ObjectCache {
     if (key === undefined) return undefined;
     const before = this.objects.get(key);
     if (isDelete(ev)) {
-      if (before === undefined) return undefined;
+      if (before === undefined) return { kind: this.kind, op: "del", miss: true };
       this.delete(key);
       return { kind: this.kind, op: "del", before };
     }
-    if (this.kind === "route" && before === undefined && ev.netlink.route?.family === "inet6" && ev.netlink.msg_flags & NLM_F_REPLACE) {
-      // the replaced route had another nexthop, so another key; the kernel sends no delete for it
-      const p = routePrefixKey(ev);
-      for (const k of [...this.objects.keys()]) if (k.startsWith(p + "|")) this.delete(k);
-    }
     const body = bodyOf(ev);
+    if (this.kind === "route" && before === undefined) {
+      // the route this one replaces (or merges with) had another nexthop, so another key, and the
+      // kernel sends no delete for it
+      const r = ev.netlink.route!;
+      const replace = (ev.netlink.msg_flags & NLM_F_REPLACE) !== 0;
+      const merges = r.family === "inet6" && (r.gateway !== undefined || r.nexthops !== undefined);
+      if (replace || merges) {
+        const p = routePrefixKey(ev) + "|";
+        for (const [k, v] of [...this.objects]) if (k.startsWith(p) && (replace || isGatewayRoute(v))) this.delete(k);
+      }
+    }
     const after = JSON.stringify(body);
     if (after === before) return undefined;
     this.set(key, after, body);
@@ -115,7 +139,7 @@ export class ObjectCache {
     for (const [k, old] of this.objects) {
       const now = fresh.get(k);
       if (now === undefined) out.push({ kind: this.kind, op: "del", before: old });
-      else if (now !== old) out.push({ kind: this.kind, op: "change", before: old, after: now });
+      else if (now !== old && stateOf(this.kind, now) !== stateOf(this.kind, old)) out.push({ kind: this.kind, op: "change", before: old, after: now });
     }
     for (const [k, now] of fresh) if (!this.objects.has(k)) out.push({ kind: this.kind, op: "add", after: now });
     this.objects.clear();

@@ -16,9 +16,11 @@ export function objectKey(ev: NlEvent): string | undefined {
       return a ? `${a.family}|${a.ifindex}|${a.local ?? a.address}|${a.prefixlen}` : undefined;
     }
     case "route": {
+      // the nexthop is part of the identity: IPv4 keeps appended routes (same prefix, tos and
+      // metric, another nexthop) side by side, IPv6 keeps fe80::/64 once per link
       const r = n.route;
       if (!r) return undefined;
-      return `${routePrefixKey(ev)}${r.family === "inet6" ? `|${r.dev ?? r.oif ?? ""}|${r.gateway ?? ""}|${r.nexthops ? "mp" : ""}` : ""}`;
+      return `${routePrefixKey(ev)}|${r.oif ?? ""}|${r.gateway ?? r.via?.host ?? ""}|${r.nexthops ? "mp" : ""}`;
     }
     case "neigh": {
       const x = n.neigh;
@@ -36,10 +38,9 @@ export function objectKey(ev: NlEvent): string | undefined {
 }
 
 /**
- * The part of a route's identity that a replace keeps. IPv4 finds a route by table, destination,
- * tos and priority; IPv6 keeps several routes for one prefix and metric when their nexthops differ
- * (fe80::/64 on every link), so its full key adds the nexthop, and a replace drops the routes that
- * share this prefix key.
+ * The part of a route's identity a replace keeps: table, destination, source, tos and priority.
+ * A replace (NLM_F_REPLACE) drops the routes that share it; so does a new IPv6 route with a
+ * gateway, which the kernel merges with its gateway siblings into one multipath route.
  */
 export function routePrefixKey(ev: NlEvent): string {
   const r = ev.netlink.route!;

@@ -10,7 +10,8 @@ import { log } from "../log.ts";
 import { parseArgs, UsageError, usage } from "./args.ts";
 import { runDumpEvents } from "./dump.ts";
 import { GenlResolveError } from "../monitor/genl.ts";
-import { routeGroups } from "../monitor/monitor.ts";
+import { NothingToMonitor, routeGroups } from "../monitor/monitor.ts";
+import { ExportConfigError } from "../export/types.ts";
 import { runReplay } from "./replay.ts";
 import { runDumpCache, runMonitor } from "./run.ts";
 
@@ -75,12 +76,27 @@ export async function main(argv: string[]): Promise<number> {
   } catch (e) {
     process.stderr.write(`nlmon: ${(e as Error).message}\n`);
     await backend.stop().catch(() => {});
-    // a family the config names but the kernel lacks is the config's problem
-    return e instanceof GenlResolveError ? 2 : 1;
+    // a family the kernel lacks, a port in use, nothing to listen to: the config's problem
+    return e instanceof GenlResolveError || e instanceof ExportConfigError || e instanceof NothingToMonitor ? 2 : 1;
   }
 }
 
 if (import.meta.main) {
-  const rc = await main(process.argv.slice(2));
+  // nothing may end in a stack trace through the bundled source: say what failed, and go on
+  // where going on is safe (a stray rejection) or stop cleanly where it is not
+  process.on("unhandledRejection", (e) => {
+    process.stderr.write(`nlmon: internal error (continuing): ${e instanceof Error ? e.message : String(e)}\n`);
+  });
+  process.on("uncaughtException", (e) => {
+    process.stderr.write(`nlmon: internal error: ${e instanceof Error ? e.message : String(e)}\n`);
+    process.exit(1);
+  });
+  let rc: number;
+  try {
+    rc = await main(process.argv.slice(2));
+  } catch (e) {
+    process.stderr.write(`nlmon: internal error: ${e instanceof Error ? e.message : String(e)}\n`);
+    rc = 1;
+  }
   process.exit(rc);
 }

@@ -13,33 +13,46 @@ export async function runMonitor(cfg: NlmonConfig, backend: WorkerBackend, log: 
   const metrics = nlmonMetrics();
   const exporters = buildExporters(cfg, metrics, log.as("export", "warn"));
   const mon = new Monitor(cfg, backend, log, { exporters, metrics });
-  await mon.start();
-  const tracker = cfg.monitoring.resource_tracking ? trackResources(log, mon) : undefined;
-  return await new Promise<number>((resolve) => {
-    let stopping = false;
-    const stop = async (sig: string) => {
-      if (stopping) return;
-      stopping = true;
-      log.debug("main", `${sig}: stopping`);
-      if (tracker) clearInterval(tracker);
-      await mon.stop();
-      resolve(0);
-    };
-    process.on("SIGINT", () => void stop("SIGINT"));
-    process.on("SIGTERM", () => void stop("SIGTERM"));
-    // the live caches, for comparing with `ip route show` without stopping the monitor
-    process.on("SIGUSR1", () => {
-      const path = process.env.NLMON_CACHE_DUMP || `${process.env.TMPDIR || "/tmp"}/nlmon-cache.${process.pid}.json`;
-      const lines = sortedLines(mon.cacheEvents());
-      void Bun.write(path, lines.length ? lines.join("\n") + "\n" : "").then(
-        () => log.info("cache", `SIGUSR1: ${lines.length} cached objects written to ${path}`),
-        (e) => log.warn("cache", `SIGUSR1: cannot write ${path}: ${(e as Error).message}`));
-    });
-    process.on("SIGHUP", () => {
-      log.info("main", "SIGHUP: reopening export files");
-      for (const ex of exporters) ex.reopen?.();
-    });
+  // handlers first: start-up (a full table's dump) can take seconds, and a signal's default action
+  // then would kill nlmon without flushing (SIGTERM) or for nothing (logrotate's SIGHUP)
+  let started = false;
+  let tracker: ReturnType<typeof setInterval> | undefined;
+  let stopRequested: string | undefined;
+  let finish: (rc: number) => void = () => {};
+  const done = new Promise<number>((r) => (finish = r));
+  let stopping = false;
+  const stop = async (sig: string) => {
+    if (!started) {
+      stopRequested ??= sig;
+      return;
+    }
+    if (stopping) return;
+    stopping = true;
+    log.debug("main", `${sig}: stopping`);
+    if (tracker) clearInterval(tracker);
+    await mon.stop();
+    finish(0);
+  };
+  process.on("SIGINT", () => void stop("SIGINT"));
+  process.on("SIGTERM", () => void stop("SIGTERM"));
+  // the live caches, for comparing with `ip route show` without stopping the monitor
+  process.on("SIGUSR1", () => {
+    if (!started) return;
+    const path = process.env.NLMON_CACHE_DUMP || `${process.env.TMPDIR || "/tmp"}/nlmon-cache.${process.pid}.json`;
+    const lines = sortedLines(mon.cacheEvents());
+    void Bun.write(path, lines.length ? lines.join("\n") + "\n" : "", { createPath: false }).then(
+      () => log.info("cache", `SIGUSR1: ${lines.length} cached objects written to ${path}`),
+      (e) => log.warn("cache", `SIGUSR1: cannot write ${path}: ${(e as Error).message}`));
   });
+  process.on("SIGHUP", () => {
+    log.info("main", "SIGHUP: reopening export files");
+    for (const ex of exporters) ex.reopen?.();
+  });
+  await mon.start();
+  started = true;
+  tracker = cfg.monitoring.resource_tracking ? trackResources(log, mon) : undefined;
+  if (stopRequested) void stop(stopRequested);
+  return await done;
 }
 
 /** --dump-cache: fill the caches the config enables and print them as --dump-events does. */

@@ -6,7 +6,7 @@
 import * as fsp from "node:fs/promises";
 import type { PipelineEvent } from "../event/model.ts";
 import type { Counter, Gauge, Histogram, Labels, Registry } from "../metrics/registry.ts";
-import type { Exporter } from "./types.ts";
+import { type Exporter, ExportConfigError } from "./types.ts";
 import { errText, stderrLog, type Logger } from "./queue.ts";
 
 export interface PrometheusExportOptions {
@@ -197,7 +197,7 @@ export class PrometheusExporter implements Exporter {
       });
     } catch (e) {
       // a port clash is a configuration error the operator must see at start, not a silent gap later
-      throw new Error(`prometheus export: cannot listen on ${this.opts.address}:${this.opts.port}: ${errText(e)}`);
+      throw new ExportConfigError(`export.prometheus: cannot listen on ${this.opts.address}:${this.opts.port}: ${errText(e)}`);
     }
   }
 

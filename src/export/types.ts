@@ -15,3 +15,6 @@ export interface Exporter {
   reopen?(): void;
   close(): Promise<void>;
 }
+
+/** An export cannot start because of its configuration (a port in use, an address not ours). */
+export class ExportConfigError extends Error {}

@@ -19,6 +19,7 @@ import type { Log } from "../log.ts";
 import { type NlmonMetrics, nlmonMetrics } from "../metrics/registry.ts";
 import { Pipeline } from "../pipeline/pipeline.ts";
 import { NETLINK_GENERIC, NETLINK_ROUTE } from "../uapi/linux.gen.ts";
+import { protocolName } from "../decode/message.ts";
 import type { GenlFamily } from "../decode/genl/index.ts";
 import { resolveFamilies } from "./genl.ts";
 import { changeEvent } from "./resync.ts";
@@ -41,6 +42,9 @@ export function cacheKinds(cfg: NlmonConfig): CacheKind[] {
   if (c.route_cache) k.push("route");
   return k;
 }
+
+/** The configuration leaves nothing to listen to: a config problem. */
+export class NothingToMonitor extends Error {}
 
 export interface MonitorOptions {
   exporters?: Exporter[];
@@ -93,6 +97,13 @@ export class Monitor {
     const opts: BackendOptions[] = [];
     if (this.cfg.netlink.protocols.route) opts.push(this.socketOptions(NETLINK_ROUTE, routeGroups(this.cfg)));
     if (this.cfg.netlink.protocols.generic) opts.push(await this.genericOptions(this.cfg.netlink.generic_families));
+    for (const p of ["sock_diag", "netfilter"] as const) {
+      if (this.cfg.netlink.protocols[p]) this.log.warn("netlink", `protocols.${p}: not decoded by this version; ignored`);
+    }
+    if (!opts.length && !this.o.pull) throw new NothingToMonitor("no protocol nlmon decodes is enabled (netlink.protocols.route or .generic)");
+    if (this.cfg.netlink.generic_families.length && !this.cfg.netlink.protocols.generic) {
+      this.log.warn("genl", "netlink.generic_families is set but protocols.generic is off: the families are not monitored");
+    }
     await this.backend.start(opts, (ev) => this.onBackend(ev));
     this.opened = opts;
     this.reportSockets();
@@ -143,6 +154,10 @@ export class Monitor {
     for (const ex of this.pipeline.exporters) if (ex.pushRaw) for (const d of datagrams) ex.pushRaw(NETLINK_ROUTE, ts, d);
     const snap = decodeDump(datagrams, this.ctx);
     for (const k of this.caches.kinds()) this.caches.get(k)!.replace(snap.events.filter((e) => e.type === k));
+    for (const e of snap.events) {
+      const l = e.netlink.link;
+      if (l) this.linkUp.set(l.ifindex, l.flags.includes("UP") && l.flags.includes("LOWER_UP"));
+    }
     this.ready = true;
     if (!this.o.pull) this.process();
   }
@@ -187,10 +202,15 @@ export class Monitor {
     else this.draining = false;
   }
 
+  /** events a resync found while the application was not processing (pull mode) */
+  private deferred: PipelineEvent[] = [];
+
   /** Decode what has arrived. In pull mode the API calls this; otherwise it runs on arrival. */
   process(): number {
     if (!this.ready) return 0;
-    return this.processBatches(this.held.splice(0));
+    const n = this.processBatches(this.held.splice(0));
+    for (const pe of this.deferred.splice(0)) this.pipeline.emit(pe);
+    return n;
   }
 
   private processBatches(batches: DatagramBatch[]): number {
@@ -236,20 +256,21 @@ export class Monitor {
         break;
       case "overrun":
         this.overruns++;
-        this.metrics.errors.inc({ protocol: "NETLINK_ROUTE", kind: "enobufs" });
+        this.metrics.errors.inc({ protocol: protocolName(ev.protocol), kind: "enobufs" });
         if (this.overrunsLogged < 10 || ev.count % 100 === 0) {
           const kinds = this.caches.kinds();
           this.log.warn("netlink", `receive queue overrun (ENOBUFS #${ev.count}): the kernel dropped notifications; ${kinds.length ? `re-dumping ${kinds.join(", ")} to repair the caches` : "no cache is enabled, so lost changes cannot be recovered (enable netlink.caching)"}; consider a larger netlink.buffer_size.receive`);
           this.overrunsLogged++;
         }
-        this.scheduleResync("resync", 20);
+        // the caches hold rtnetlink objects; lost generic messages have nothing to repair
+        if (ev.protocol === NETLINK_ROUTE) this.scheduleResync("resync", 20);
         break;
       case "error":
-        this.metrics.errors.inc({ protocol: ev.protocol >= 0 ? "NETLINK_ROUTE" : "none", kind: "recv" });
+        this.metrics.errors.inc({ protocol: ev.protocol >= 0 ? protocolName(ev.protocol) : "none", kind: "recv" });
         this.log.warn("netlink", ev.message);
         break;
       case "failed":
-        this.metrics.errors.inc({ protocol: "NETLINK_ROUTE", kind: "socket" });
+        this.metrics.errors.inc({ protocol: ev.protocol >= 0 ? protocolName(ev.protocol) : "none", kind: "socket" });
         this.log.error("netlink", `socket failed: ${ev.message}`);
         void this.reconnect();
         break;
@@ -259,6 +280,8 @@ export class Monitor {
   }
 
   private readonly routeChangeSeries = new Map<string, { value: number }>();
+  /** whether each link was usable (UP and LOWER_UP) when last seen */
+  private readonly linkUp = new Map<number, boolean>();
 
   /** Keep caches from live events; notice what the kernel changes without saying. */
   private observe(pe: PipelineEvent) {
@@ -276,13 +299,22 @@ export class Monitor {
       }
       series.value++;
     }
-    if (this.caches.has("route") || this.caches.has("neigh")) {
-      // a link going down or an address going away takes routes with it, and the kernel sends no
-      // RTM_DELROUTE for them: compare with a fresh dump
-      const l = ev.netlink.link;
-      const down = ev.type === "link" && (ev.netlink.msg_type_name === "RTM_DELLINK" || (l && !(l.flags.includes("UP") && l.flags.includes("LOWER_UP"))));
+    const l = ev.netlink.link;
+    let linkMoved = false;
+    if (l) {
+      // a link's usable state (UP and LOWER_UP) changing either way changes its routes silently
+      const up = ev.netlink.msg_type_name !== "RTM_DELLINK" && l.flags.includes("UP") && l.flags.includes("LOWER_UP");
+      linkMoved = this.linkUp.get(l.ifindex) !== up;
+      if (ev.netlink.msg_type_name === "RTM_DELLINK") this.linkUp.delete(l.ifindex);
+      else this.linkUp.set(l.ifindex, up);
+    }
+    if (this.caches.has("route")) {
+      // routes leave with their link or address (no RTM_DELROUTE for each), flags such as
+      // linkdown change without a notification, and a delete the cache cannot place means it has
+      // drifted: compare with a fresh dump
       const addrGone = ev.type === "addr" && ev.netlink.msg_type_name === "RTM_DELADDR";
-      if (down || addrGone) this.scheduleResync("implicit", 50);
+      const missed = ev.type === "route" && change?.miss === true;
+      if (linkMoved || addrGone || missed) this.scheduleResync("implicit", 50);
     }
   }
 
@@ -304,15 +336,16 @@ export class Monitor {
 
   /** Re-dump every cached kind and emit the differences, so each cache equals the kernel again. */
   async resync(why: "resync" | "implicit"): Promise<number> {
-    const kinds = this.caches.kinds().filter((k) => why === "resync" || k === "route" || k === "neigh");
+    const kinds = this.caches.kinds().filter((k) => why === "resync" || k === "route");
     if (!kinds.length || this.stopped) return 0;
     this.resyncRunning = true;
     let emitted = 0;
     try {
       const reqs = routeDumpRequests().filter((r) => (kinds as string[]).includes(r.type) || r.type === "link").map((r) => r.request);
       const datagrams = await this.backend.dump(NETLINK_ROUTE, reqs);
-      // batches that arrived before the dump's reply describe the kernel before the dump: apply them first
-      this.process();
+      // batches that arrived before the dump's reply describe the kernel before the dump: apply
+      // them first (in pull mode the application decides when events are processed)
+      if (!this.o.pull) this.process();
       const snap = decodeDump(datagrams, this.ctx);
       if (why === "resync") {
         this.resyncs++;
@@ -322,7 +355,9 @@ export class Monitor {
       for (const k of kinds) {
         const changes = this.caches.get(k)!.replace(snap.events.filter((e) => e.type === k));
         for (const c of changes) {
-          this.pipeline.emit({ event: changeEvent(c, why), tsNs: ts, recvMono: 0 });
+          const pe = { event: changeEvent(c, why), tsNs: ts, recvMono: 0 };
+          if (this.o.pull) this.deferred.push(pe);
+          else this.pipeline.emit(pe);
           emitted++;
         }
       }
@@ -343,7 +378,20 @@ export class Monitor {
   }
 
   /** The socket is gone: start a new backend thread, with backoff, and repair what was missed. */
+  private reconnecting = false;
+
   private async reconnect() {
+    // one failure event per socket: one reconnect serves them all
+    if (this.reconnecting) return;
+    this.reconnecting = true;
+    try {
+      await this.reconnectLoop();
+    } finally {
+      this.reconnecting = false;
+    }
+  }
+
+  private async reconnectLoop() {
     while (!this.stopped) {
       this.log.warn("netlink", `reconnecting in ${this.reconnectDelay} ms`);
       await new Promise((r) => setTimeout(r, this.reconnectDelay));
