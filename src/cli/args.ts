@@ -39,10 +39,26 @@ function distance(a: string, b: string): number {
   return d[a.length]![b.length]!;
 }
 
+/** `--flag` or `--flag=...` naming one of FLAGS, or -h / -V */
+function isKnownOption(s: string): boolean {
+  if (s === "-h" || s === "-V") return true;
+  if (!s.startsWith("--")) return false;
+  const eq = s.indexOf("=");
+  const name = eq > 0 ? s.slice(0, eq) : s;
+  return FLAGS.some((f) => f.name === name);
+}
+
 export function parseArgs(argv: string[]): Args {
   const a: Args = { help: false, version: false, dumpEvents: false, dumpCache: false, benchmark: false, duration: 10, compare: false, json: false };
+  let durationGiven = false;
   for (let i = 0; i < argv.length; i++) {
     const raw = argv[i]!;
+    // `--` ends the options; since nlmon takes no arguments, nothing may follow it
+    if (raw === "--") {
+      const next = argv[i + 1];
+      if (next !== undefined) throw new UsageError(`unexpected argument '${next}': nlmon takes no positional arguments`);
+      break;
+    }
     if (raw === "-h") { a.help = true; continue; }
     if (raw === "-V") { a.version = true; continue; }
     const eq = raw.indexOf("=");
@@ -51,12 +67,16 @@ export function parseArgs(argv: string[]): Args {
     if (!spec) {
       const best = FLAGS.map((f) => [f.name, distance(name, f.name)] as const).sort((x, y) => x[1] - y[1])[0]!;
       const hint = raw.startsWith("-") && best[1] <= 3 ? `; did you mean '${best[0]}'?` : "";
-      throw new UsageError(raw.startsWith("-") ? `unknown option '${raw}'${hint}` : `unexpected argument '${raw}'`);
+      throw new UsageError(raw.startsWith("-") ? `unknown option '${raw}'${hint}` : `unexpected argument '${raw}': nlmon takes no positional arguments`);
     }
     let value: string | undefined;
     if (spec.value) {
-      value = eq > 0 && raw.startsWith("--") ? raw.slice(eq + 1) : argv[++i];
+      const inline = eq > 0 && raw.startsWith("--");
+      value = inline ? raw.slice(eq + 1) : argv[++i];
       if (value === undefined || value === "") throw new UsageError(`option '${spec.name}' needs a value (${spec.metavar})`);
+      // `--config --dump-events` forgot the file; a file really named like that is `--config=--dump-events` or ./--dump-events
+      if (!inline && isKnownOption(value))
+        throw new UsageError(`option '${spec.name}' needs a value (${spec.metavar}); '${value}' is an option`);
     } else if (eq > 0 && raw.startsWith("--")) {
       throw new UsageError(`option '${spec.name}' takes no value`);
     }
@@ -64,9 +84,11 @@ export function parseArgs(argv: string[]): Args {
       case "--config": a.config = value; break;
       case "--replay": a.replay = value; break;
       case "--duration": {
-        const n = Number(value);
+        // plain decimal only: Number() would also take 0x10, 1e3 and " 5 "
+        const n = /^\d+(\.\d+)?$/.test(value!) ? Number(value) : NaN;
         if (!Number.isFinite(n) || n <= 0 || n > 86400) throw new UsageError(`--duration: expected seconds between 0 and 86400, got '${value}'`);
         a.duration = n;
+        durationGiven = true;
         break;
       }
       case "--dump-events": a.dumpEvents = true; break;
@@ -81,6 +103,7 @@ export function parseArgs(argv: string[]): Args {
   const modes = [a.dumpEvents, a.dumpCache, a.benchmark, a.replay !== undefined].filter(Boolean).length;
   if (modes > 1) throw new UsageError("--dump-events, --dump-cache, --benchmark and --replay are separate modes: choose one");
   if ((a.compare || a.json) && !a.benchmark) throw new UsageError("--compare and --json go with --benchmark");
+  if (durationGiven && !a.benchmark) throw new UsageError("--duration goes with --benchmark");
   return a;
 }
 

@@ -5,12 +5,11 @@
 import pkg from "../../package.json" with { type: "json" };
 import { BackendUnavailable, selectBackend } from "../backend/select.ts";
 import { ConfigError, loadConfig } from "../config/load.ts";
-import { FilterError, parseFilter } from "../filter/expr.ts";
 import { log } from "../log.ts";
 import { parseArgs, UsageError, usage } from "./args.ts";
 import { runDumpEvents } from "./dump.ts";
 import { GenlResolveError } from "../monitor/genl.ts";
-import { NothingToMonitor, routeGroups } from "../monitor/monitor.ts";
+import { NothingToMonitor } from "../monitor/monitor.ts";
 import { ExportConfigError } from "../export/types.ts";
 import { runReplay } from "./replay.ts";
 import { runDumpCache, runMonitor } from "./run.ts";
@@ -44,10 +43,8 @@ export async function main(argv: string[]): Promise<number> {
   try {
     cfg = loadConfig({ path: args.config });
     log.configure(cfg.logging.level, cfg.logging.modules);
-    if (cfg.filter) parseFilter(cfg.filter);
-    routeGroups(cfg);
   } catch (e) {
-    if (e instanceof ConfigError || e instanceof FilterError || (e instanceof Error && e.message.startsWith("netlink.multicast_groups"))) {
+    if (e instanceof ConfigError) {
       process.stderr.write(`nlmon: config error:\n${e.message}\n`);
       return 2;
     }

@@ -1,8 +1,9 @@
 import { readFileSync } from "node:fs";
 import type { ErrorObject, ValidateFunction } from "ajv";
+import { FilterError, parseFilter } from "../filter/expr.ts";
 // compiled from schema.json by scripts/gen-validator.ts: no ajv compiler at run time
 import { validate as generatedValidator } from "./validate.gen.js";
-import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Scalar } from "yaml";
+import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Scalar, type YAMLError } from "yaml";
 import defaultYaml from "../../config/nlmon.yaml" with { type: "text" };
 import schema from "./schema.json";
 import type { NlmonConfig } from "./types.ts";
@@ -47,13 +48,20 @@ export function loadConfig(opts: LoadConfigOptions = {}): NlmonConfig {
   if (opts.text !== undefined) {
     src = opts.text;
     label = opts.path ?? "<text>";
+    const nul = src.indexOf("\0");
+    if (nul >= 0) throw new ConfigError(`${label}: not a text file (NUL character at offset ${nul})`);
   } else if (opts.path !== undefined) {
     label = opts.path;
+    let bytes: Buffer;
     try {
-      src = readFileSync(opts.path, "utf8");
+      bytes = readFileSync(opts.path);
     } catch (e) {
       throw new ConfigError(`${label}: cannot read: ${readReason(e)}`);
     }
+    // A binary file would otherwise be parsed as one long scalar and echoed back in the message.
+    const nul = bytes.indexOf(0);
+    if (nul >= 0) throw new ConfigError(`${label}: not a text file (NUL byte at offset ${nul})`);
+    src = bytes.toString("utf8");
   } else {
     src = DEFAULT_CONFIG_TEXT;
     label = "<embedded default>";
@@ -64,7 +72,10 @@ export function loadConfig(opts: LoadConfigOptions = {}): NlmonConfig {
   const overrides = readOverrides(env);
 
   const lc = new LineCounter();
-  const doc = parseDocument(src, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
+  // resolveKnownTags: false keeps tags from other schemas (!!binary, !!set, !!timestamp, !!omap)
+  // from being resolved into values no setting takes; they come back as "Unresolved tag" warnings,
+  // which are reported like errors, as are tags nothing resolves (!!js/function, !foo).
+  const doc = parseDocument(src, { lineCounter: lc, prettyErrors: false, uniqueKeys: true, resolveKnownTags: false });
   const fail = (problems: Problem[]): never => {
     const lines = sortProblems(problems).map((p) => {
       if (p.offset < 0 || p.offset === Infinity) return `${label}: ${p.text}`;
@@ -74,14 +85,21 @@ export function loadConfig(opts: LoadConfigOptions = {}): NlmonConfig {
     throw new ConfigError(lines.join("\n"), lines);
   };
 
-  if (doc.errors.length > 0) fail(syntaxProblems(doc, lc));
+  if (doc.errors.length > 0 || doc.warnings.length > 0) fail(syntaxProblems(doc, lc));
 
   // Substituting in the parsed tree rather than the source text keeps every position exact and
   // keeps a variable's value from ever being parsed as YAML structure.
   const substProblems = substituteEnv(doc, src, env);
   if (substProblems.length > 0) fail(substProblems);
 
-  const data: unknown = doc.toJS() ?? {};
+  let data: unknown;
+  try {
+    data = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT }) ?? {};
+  } catch (e) {
+    // yaml throws a ReferenceError for an alias bomb ("billion laughs")
+    if (!(e instanceof ReferenceError)) throw e;
+    fail([{ offset: firstAlias(doc), text: `YAML aliases expand to too many nodes (more than ${MAX_ALIAS_COUNT} copies of anchored content); write the values out instead` }]);
+  }
   const validate = getValidator();
   if (!validate(data)) fail(schemaProblems(validate.errors ?? [], doc, data));
   const cfg = data as NlmonConfig;
@@ -92,6 +110,24 @@ export function loadConfig(opts: LoadConfigOptions = {}): NlmonConfig {
   const cross = crossChecks(cfg, doc);
   if (cross.length > 0) fail(cross);
   return cfg;
+}
+
+/** Longest value or key quoted in a message, in characters: a junk file must not be echoed whole. */
+const MAX_SHOWN = 60;
+
+/** yaml's own guard against alias bombs: nodes under an anchor times the aliases to it */
+const MAX_ALIAS_COUNT = 100;
+
+/** Offset of the first alias (`*name`) in the document, for the alias-bomb message. */
+function firstAlias(doc: Document): number {
+  let at = -1;
+  visit(doc, {
+    Alias(_key, node) {
+      at = rangeStart(node) ?? -1;
+      return visit.BREAK;
+    },
+  });
+  return at;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -198,8 +234,8 @@ function typeSubstituted(text: string, want: string | undefined): unknown {
     const b = parseBoolWord(text);
     if (b !== undefined) return b;
   }
-  const d = parseDocument(text, { prettyErrors: false });
-  if (d.errors.length === 0 && isScalar(d.contents)) return d.contents.value;
+  const d = parseDocument(text, { prettyErrors: false, resolveKnownTags: false });
+  if (d.errors.length === 0 && d.warnings.length === 0 && isScalar(d.contents)) return d.contents.value;
   return text;
 }
 
@@ -241,7 +277,11 @@ function getValidator(): ValidateFunction {
 function schemaProblems(errors: ErrorObject[], doc: Document, data: unknown): Problem[] {
   const out: Problem[] = [];
   const seen = new Set<string>();
+  // A value of the wrong type also fails its range, length and pattern checks; only the type
+  // error says what is wrong.
+  const wrongType = new Set(errors.filter((e) => e.keyword === "type").map((e) => e.instancePath));
   for (const e of errors) {
+    if (e.keyword !== "type" && wrongType.has(e.instancePath)) continue;
     const p = describeError(e, doc, data);
     if (p === undefined) continue;
     const key = `${p.offset}\0${p.text}`;
@@ -344,12 +384,25 @@ function typeName(t: string): string {
   return t;
 }
 
+function clip(s: string): string {
+  return s.length > MAX_SHOWN ? `${s.slice(0, MAX_SHOWN)}…` : s;
+}
+
 function show(v: unknown): string {
   if (v === null || v === undefined) return "nothing";
   if (Array.isArray(v)) return "a list";
   if (typeof v === "object") return v instanceof Uint8Array ? "binary data" : "a mapping";
-  if (typeof v === "string") return JSON.stringify(v);
-  return String(v);
+  if (typeof v === "string") {
+    // quoted and escaped, then cut at MAX_SHOWN characters of the quoted form (never inside an escape)
+    let q = "";
+    for (const ch of v) {
+      const e = JSON.stringify(ch).slice(1, -1);
+      if (q.length + e.length > MAX_SHOWN) return `"${q}…"`;
+      q += e;
+    }
+    return `"${q}"`;
+  }
+  return clip(String(v));
 }
 
 function pointerToSegs(pointer: string, data: unknown): Seg[] {
@@ -373,9 +426,12 @@ function pointerToSegs(pointer: string, data: unknown): Seg[] {
 function displayPath(segs: readonly Seg[]): string {
   if (segs.length === 0) return "top level";
   let out = "";
-  for (const s of segs) {
-    if (typeof s === "number") out += `[${s}]`;
-    else out += out === "" ? s : `.${s}`;
+  for (const seg of segs) {
+    if (typeof seg === "number") out += `[${seg}]`;
+    else {
+      const s = clip(seg);
+      out += out === "" ? s : `.${s}`;
+    }
   }
   return out;
 }
@@ -441,6 +497,16 @@ function crossChecks(cfg: NlmonConfig, doc: Document): Problem[] {
   const { json, pcap, syslog } = cfg.export;
   const nl = cfg.netlink;
 
+  // The filter is compiled again where events flow; here a mistake in it gets a place in the file.
+  if (cfg.filter) {
+    try {
+      parseFilter(cfg.filter);
+    } catch (e) {
+      if (!(e instanceof FilterError)) throw e;
+      at(["filter"], e.message.replace(/^filter: /, ""));
+    }
+  }
+
   if (!nl.protocols.route && !nl.protocols.generic && !nl.protocols.sock_diag && !nl.protocols.netfilter) {
     at(["netlink", "protocols"], "at least one protocol must be enabled");
   }
@@ -478,11 +544,11 @@ function syntaxProblems(doc: Document, lc: LineCounter): Problem[] {
   const MAX = 5;
   const out: Problem[] = [];
   const lines = new Set<number>();
-  for (const e of [...doc.errors].sort((a, b) => a.pos[0] - b.pos[0])) {
+  for (const e of [...doc.errors, ...doc.warnings].sort((a, b) => a.pos[0] - b.pos[0])) {
     const line = lc.linePos(e.pos[0]).line;
     if (lines.has(line)) continue;
     lines.add(line);
-    out.push({ offset: e.pos[0], text: e.message });
+    out.push({ offset: e.pos[0], text: yamlMessage(e) });
   }
   if (out.length > MAX) {
     const more = out.length - MAX;
@@ -490,6 +556,19 @@ function syntaxProblems(doc: Document, lc: LineCounter): Problem[] {
     out.push({ offset: Infinity, text: `(${more} more syntax error${more === 1 ? "" : "s"} on later lines)` });
   }
   return out;
+}
+
+/** The yaml library's wording where it speaks to a programmer rather than to whoever wrote the file. */
+function yamlMessage(e: YAMLError): string {
+  if (e.code === "MULTIPLE_DOCS") return "only one YAML document is allowed (remove the '---' line)";
+  if (e.code === "TAG_RESOLVE_FAILED") {
+    const m = /^Unresolved tag: (.*)$/.exec(e.message);
+    if (m) {
+      const tag = (m[1] as string).replace(/^tag:yaml\.org,2002:/, "!!");
+      return `unsupported YAML tag ${clip(tag)} (nlmon settings take plain values; remove the tag)`;
+    }
+  }
+  return e.message;
 }
 
 function readReason(e: unknown): string {

@@ -7,13 +7,14 @@
 export const LOG_LEVELS = ["error", "warn", "info", "debug", "trace"] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
-/** rtnetlink multicast groups by their RTNLGRP_* name, lower-cased, in kernel numbering order */
+/**
+ * The rtnetlink multicast groups nlmon decodes (ROUTE_GROUPS in src/decode/route/index.ts), by
+ * their RTNLGRP_* name, lower-cased, in kernel numbering order
+ */
 export const RTNL_GROUP_NAMES = [
-  "link", "notify", "neigh", "tc", "ipv4_ifaddr", "ipv4_mroute", "ipv4_route", "ipv4_rule",
-  "ipv6_ifaddr", "ipv6_mroute", "ipv6_route", "ipv6_ifinfo", "ipv6_prefix", "ipv6_rule",
-  "nd_useropt", "phonet_ifaddr", "phonet_route", "dcb", "ipv4_netconf", "ipv6_netconf", "mdb",
-  "mpls_route", "nsid", "mpls_netconf", "ipv4_mroute_r", "ipv6_mroute_r", "nexthop", "brvlan",
-  "mctp_ifaddr", "tunnel", "stats",
+  "link", "neigh", "ipv4_ifaddr", "ipv4_mroute", "ipv4_route", "ipv4_rule", "ipv6_ifaddr",
+  "ipv6_mroute", "ipv6_route", "ipv6_prefix", "ipv6_rule", "ipv4_netconf", "ipv6_netconf", "nsid",
+  "nexthop",
 ] as const;
 export type RtnlGroupName = (typeof RTNL_GROUP_NAMES)[number];
 

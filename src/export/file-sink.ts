@@ -77,8 +77,10 @@ export class FileSink {
       // what a file holds before its first record: rotation never leaves a file with only this
       this.base = fresh ? this.size : (this.o.header?.length ?? 0);
     } catch (e) {
-      if (this.fh !== fh) await fh.close().catch(() => {});
+      // this.fh may already be fh (the header or preamble write failed): close it either way, or
+      // every failed attempt leaks a descriptor until the garbage collector finds the handle
       this.fh = undefined;
+      await fh.close().catch(() => {});
       throw e;
     }
   }

@@ -1,7 +1,8 @@
 /**
  * Reads netlink captures for --replay: classic pcap (micro- and nanosecond magics, either byte
  * order) and pcapng (SHB, IDB, EPB, SPB and the obsolete PB, each interface with its own link type
- * and timestamp resolution). Records that are not netlink are skipped; anything malformed throws a
+ * and timestamp resolution). Records that are not netlink are skipped and counted in CaptureStats,
+ * so the caller can say so; anything malformed throws a
  * CaptureFormatError naming the byte offset, because a replay that silently skips garbage would
  * hide exactly the bug it is run to find.
  */
@@ -20,6 +21,21 @@ export interface CapturedMessage {
   message: Uint8Array;
   /** byte offset of the record in the file */
   offset: number;
+}
+
+/** What a read went through besides the messages it yielded. */
+export interface CaptureStats {
+  /** records that held netlink traffic */
+  records: number;
+  /**
+   * records skipped because they are not netlink, by link type; LINKTYPE_LINUX_SLL counts only
+   * the records of a device other than ARPHRD_NETLINK
+   */
+  skipped: Map<number, number>;
+}
+
+export function newCaptureStats(): CaptureStats {
+  return { records: 0, skipped: new Map() };
 }
 
 export class CaptureFormatError extends Error {
@@ -62,18 +78,20 @@ function* messages(payload: Uint8Array, protocol: number, tsNs: bigint, recOff: 
 }
 
 /** Strips the LINKTYPE_NETLINK/SLL pseudo-header; undefined for a record that is not netlink. */
-function* fromLinkLayer(linktype: number, data: Uint8Array, tsNs: bigint, recOff: number, dataOff: number): Generator<CapturedMessage> {
-  if (linktype !== LINKTYPE_NETLINK && linktype !== LINKTYPE_LINUX_SLL) return;
+function* fromLinkLayer(linktype: number, data: Uint8Array, tsNs: bigint, recOff: number, dataOff: number, stats: CaptureStats): Generator<CapturedMessage> {
+  const skip = () => stats.skipped.set(linktype, (stats.skipped.get(linktype) ?? 0) + 1);
+  if (linktype !== LINKTYPE_NETLINK && linktype !== LINKTYPE_LINUX_SLL) return skip();
   if (data.length < COOKED_HDR_LEN)
     throw new CaptureFormatError(dataOff, `record of ${data.length} bytes is shorter than the ${COOKED_HDR_LEN}-byte netlink pseudo-header`);
   const v = new DataView(data.buffer, data.byteOffset, data.byteLength);
   const hatype = v.getUint16(2, false);
-  if (linktype === LINKTYPE_LINUX_SLL && hatype !== ARPHRD_NETLINK) return;
+  if (linktype === LINKTYPE_LINUX_SLL && hatype !== ARPHRD_NETLINK) return skip();
+  stats.records++;
   const protocol = v.getUint16(14, false);
   yield* messages(data.subarray(COOKED_HDR_LEN), protocol, tsNs, recOff, dataOff + COOKED_HDR_LEN);
 }
 
-function* readPcap(buf: Uint8Array): Generator<CapturedMessage> {
+function* readPcap(buf: Uint8Array, stats: CaptureStats): Generator<CapturedMessage> {
   need(buf, 0, 24, "pcap global header");
   const v = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   let le: boolean;
@@ -97,7 +115,7 @@ function* readPcap(buf: Uint8Array): Generator<CapturedMessage> {
     if (incl > 0x4000000) throw new CaptureFormatError(off + 8, `implausible record length ${incl}`);
     need(buf, off + 16, incl, "pcap record data");
     const tsNs = BigInt(sec) * 1_000_000_000n + BigInt(nsRes ? frac : frac * 1000);
-    yield* fromLinkLayer(linktype, buf.subarray(off + 16, off + 16 + incl), tsNs, off, off + 16);
+    yield* fromLinkLayer(linktype, buf.subarray(off + 16, off + 16 + incl), tsNs, off, off + 16, stats);
     off += 16 + incl;
   }
 }
@@ -117,7 +135,7 @@ function tsToNs(ifc: Iface, ts: bigint): bigint {
   return ns + ifc.offsetSec * 1_000_000_000n;
 }
 
-function* readPcapng(buf: Uint8Array): Generator<CapturedMessage> {
+function* readPcapng(buf: Uint8Array, stats: CaptureStats): Generator<CapturedMessage> {
   const v = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   let le = true;
   let ifaces: Iface[] = [];
@@ -173,7 +191,7 @@ function* readPcapng(buf: Uint8Array): Generator<CapturedMessage> {
         const cap = v.getUint32(body + 12, le);
         if (cap > bodyEnd - (body + 20)) throw new CaptureFormatError(body + 12, `captured length ${cap} exceeds the block`);
         lastTs = tsToNs(ifc, ts);
-        yield* fromLinkLayer(ifc.linktype, buf.subarray(body + 20, body + 20 + cap), lastTs, off, body + 20);
+        yield* fromLinkLayer(ifc.linktype, buf.subarray(body + 20, body + 20 + cap), lastTs, off, body + 20, stats);
         break;
       }
       case PCAPNG_SPB: {
@@ -182,7 +200,7 @@ function* readPcapng(buf: Uint8Array): Generator<CapturedMessage> {
         const orig = v.getUint32(body, le);
         const cap = Math.min(orig, bodyEnd - (body + 4));
         // a simple packet block has no timestamp; the previous packet's is the best estimate
-        yield* fromLinkLayer(ifc.linktype, buf.subarray(body + 4, body + 4 + cap), lastTs, off, body + 4);
+        yield* fromLinkLayer(ifc.linktype, buf.subarray(body + 4, body + 4 + cap), lastTs, off, body + 4, stats);
         break;
       }
       default:
@@ -205,16 +223,19 @@ function* options(v: DataView, le: boolean, from: number, to: number): Generator
   }
 }
 
-/** Every netlink message in a capture held in memory. Throws CaptureFormatError. */
-export function* readCapture(buf: Uint8Array): Generator<CapturedMessage> {
+/**
+ * Every netlink message in a capture held in memory. Throws CaptureFormatError. `stats`, if
+ * given, counts the records read and skipped (complete once the generator is done).
+ */
+export function* readCapture(buf: Uint8Array, stats: CaptureStats = newCaptureStats()): Generator<CapturedMessage> {
   need(buf, 0, 4, "capture file magic");
   const v = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-  if (v.getUint32(0, true) === PCAPNG_SHB) yield* readPcapng(buf);
-  else yield* readPcap(buf);
+  if (v.getUint32(0, true) === PCAPNG_SHB) yield* readPcapng(buf, stats);
+  else yield* readPcap(buf, stats);
 }
 
 /** Reads a capture file; only errors of the input itself are CaptureFormatError, I/O errors pass through. */
-export async function* readCaptureFile(path: string): AsyncGenerator<CapturedMessage> {
+export async function* readCaptureFile(path: string, stats?: CaptureStats): AsyncGenerator<CapturedMessage> {
   const buf = new Uint8Array(await Bun.file(path).arrayBuffer());
-  yield* readCapture(buf);
+  yield* readCapture(buf, stats);
 }

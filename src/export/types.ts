@@ -13,6 +13,8 @@ export interface Exporter {
   pushRaw?(protocol: number, tsNs: bigint, datagram: Uint8Array): void;
   /** reopen files (SIGHUP) */
   reopen?(): void;
+  /** items waiting in the export's queue, for producers that can wait (replay) */
+  readonly queued?: number;
   close(): Promise<void>;
 }
 

@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ConfigError, DEFAULT_CONFIG_TEXT, loadConfig } from "../../src/config/load.ts";
 import schema from "../../src/config/schema.json";
+import { ROUTE_GROUPS } from "../../src/decode/route/index.ts";
 import { LOG_LEVELS, RTNL_GROUP_NAMES, SYSLOG_FACILITIES, type NlmonConfig } from "../../src/config/types.ts";
 
 const EXPECTED_DEFAULTS: NlmonConfig = {
@@ -62,6 +63,8 @@ describe("defaults", () => {
     const p = schema.properties;
     expect(p.logging.properties.level.enum).toEqual([...LOG_LEVELS]);
     expect(p.netlink.properties.multicast_groups.items.enum).toEqual([...RTNL_GROUP_NAMES]);
+    // exactly the groups nlmon decodes: joining any other would bring messages it cannot read
+    expect([...RTNL_GROUP_NAMES].sort() as string[]).toEqual(Object.keys(ROUTE_GROUPS).sort());
     expect(p.export.properties.syslog.properties.facility.enum).toEqual([...SYSLOG_FACILITIES]);
   });
 
@@ -270,5 +273,108 @@ describe("syntax and files", () => {
     const missing = join(dir, "absent.yaml");
     expect(errorOf({ path: missing, env: {} })).toBe(`${missing}: cannot read: ENOENT: no such file or directory`);
     expect(errorOf({ path: dir, env: {} })).toMatch(new RegExp(`^${dir.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}: cannot read: EISDIR`));
+  });
+});
+
+describe("hostile and odd input", () => {
+  test("an alias bomb is refused at its first alias, not expanded", () => {
+    const lines = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]'];
+    for (const [name, prev] of [["b", "a"], ["c", "b"], ["d", "c"], ["e", "d"], ["f", "e"], ["g", "f"], ["h", "g"], ["i", "h"], ["j", "i"]]) {
+      lines.push(`${name}: &${name} [${Array(9).fill(`*${prev}`).join(",")}]`);
+    }
+    expect(errorOf({ path: "bomb.yaml", text: lines.join("\n") + "\n", env: {} })).toBe(
+      "bomb.yaml:2:8: YAML aliases expand to too many nodes (more than 100 copies of anchored content); write the values out instead",
+    );
+  });
+
+  test("a few ordinary aliases still work", () => {
+    const cfg = loadConfig({ text: "logging:\n  level: &l debug\n  modules: {netlink: *l, export: *l}\n", env: {} });
+    expect(cfg.logging.modules).toEqual({ netlink: "debug", export: "debug" });
+  });
+
+  test("a binary file is refused by its first NUL byte, not echoed", () => {
+    const dir = mkdtempSync(join(tmpdir(), "nlmon-config-"));
+    const file = join(dir, "g.yaml");
+    const junk = new Uint8Array(4096).map((_, i) => (i * 131 + 7) & 0xff || 1);
+    junk[1234] = 0;
+    writeFileSync(file, junk);
+    expect(errorOf({ path: file, env: {} })).toBe(`${file}: not a text file (NUL byte at offset 1234)`);
+    expect(errorOf({ text: "filter: a\0b\n", env: {} })).toBe("<text>: not a text file (NUL character at offset 9)");
+  });
+
+  test("long values and keys are cut short in messages", () => {
+    const long = "x".repeat(500);
+    expect(errorOf({ text: `logging:\n  level: ${long}\n`, env: {} })).toBe(
+      `<text>:2:10: logging.level: must be one of error, warn, info, debug, trace, got "${"x".repeat(60)}…"`,
+    );
+    expect(errorOf({ text: `${long}: 1\n`, env: {} })).toBe(
+      `<text>:1:1: ${"x".repeat(60)}…: unknown key (allowed: netlink, logging, monitoring, filter, export)`,
+    );
+    // a whole junk file parsed as one scalar: one short line
+    expect(errorOf({ text: "\u0001".repeat(4000) + "\n", env: {} })).toBe(
+      `<text>:1:1: top level: must be a mapping, got "${"\\u0001".repeat(10)}…"`,
+    );
+  });
+
+  test("tags of other YAML schemas are refused where they are written", () => {
+    expect(errorOf({ path: "t.yaml", text: "!!binary aGVsbG8=\n", env: {} })).toBe(
+      "t.yaml:1:1: unsupported YAML tag !!binary (nlmon settings take plain values; remove the tag)",
+    );
+    expect(errorOf({ text: "netlink: !!set {a, b}\n", env: {} })).toBe(
+      "<text>:1:10: unsupported YAML tag !!set (nlmon settings take plain values; remove the tag)",
+    );
+    expect(errorOf({ text: 'netlink: !!js/function "function () {}"\n', env: {} })).toBe(
+      "<text>:1:10: unsupported YAML tag !!js/function (nlmon settings take plain values; remove the tag)",
+    );
+    expect(errorOf({ text: "filter: !custom x\n", env: {} })).toBe(
+      "<text>:1:9: unsupported YAML tag !custom (nlmon settings take plain values; remove the tag)",
+    );
+    expect(errorOf({ text: "logging:\n  level: !!timestamp 2001-01-01\n", env: {} })).toBe(
+      "<text>:2:10: unsupported YAML tag !!timestamp (nlmon settings take plain values; remove the tag)",
+    );
+  });
+
+  test("the core schema's own tags still work", () => {
+    const cfg = loadConfig({ text: "netlink: !!map\n  buffer_size: {receive: !!int '8192'}\nfilter: !!str ''\n", env: {} });
+    expect(cfg.netlink.buffer_size.receive).toBe(8192);
+  });
+
+  test("a tag that arrives through a variable stays text", () => {
+    expect(errorOf({ text: "netlink:\n  buffer_size: {receive: '${R}'}\n", env: { R: "!!binary aGVsbG8=" } })).toBe(
+      '<text>:2:26: netlink.buffer_size.receive: must be integer, got "!!binary aGVsbG8="',
+    );
+  });
+
+  test("a second YAML document is refused at its '---'", () => {
+    expect(errorOf({ path: "two.yaml", text: "logging: {level: info}\n---\nfilter: x\n", env: {} })).toBe(
+      "two.yaml:2:1: only one YAML document is allowed (remove the '---' line)",
+    );
+    // a leading '---' is just the start of the one document
+    expect(loadConfig({ text: "---\nlogging: {level: warn}\n", env: {} }).logging.level).toBe("warn");
+  });
+
+  test("a value of the wrong type reports only the type, not its range too", () => {
+    expect(errorOf({ text: "netlink:\n  buffer_size: {receive: 1.5}\n", env: {} })).toBe(
+      "<text>:2:26: netlink.buffer_size.receive: must be integer, got 1.5",
+    );
+    expect(errorOf({ text: "export:\n  prometheus: {port: 70000.5}\n", env: {} })).toBe(
+      "<text>:2:22: export.prometheus.port: must be integer, got 70000.5",
+    );
+  });
+
+  test("a filter syntax error is located at the filter", () => {
+    expect(errorOf({ path: "f.yaml", text: "logging: {level: info}\nfilter: 'type =='\n", env: {} })).toBe(
+      'f.yaml:2:9: filter: expected a value at column 8 of "type =="',
+    );
+    expect(loadConfig({ text: "filter: 'type == \"route\"'\n", env: {} }).filter).toBe('type == "route"');
+  });
+
+  test("multicast groups are the ones nlmon decodes", () => {
+    expect(errorOf({ path: "m.yaml", text: "netlink:\n  multicast_groups: [link, tc]\n", env: {} })).toBe(
+      'm.yaml:2:28: netlink.multicast_groups[1]: must be one of ' + RTNL_GROUP_NAMES.join(", ") + ', got "tc"',
+    );
+    expect(loadConfig({ text: "netlink:\n  multicast_groups: [link, nsid, nexthop]\n", env: {} }).netlink.multicast_groups).toEqual(
+      ["link", "nsid", "nexthop"],
+    );
   });
 });

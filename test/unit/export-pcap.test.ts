@@ -1,12 +1,18 @@
 import { afterAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { nlmonMetrics } from "../../src/metrics/registry.ts";
 import {
   LINKTYPE_NETLINK, PcapExporter, pcapGlobalHeader, pcapRecord, splitNetlink,
 } from "../../src/export/pcap.ts";
-import { CaptureFormatError, readCapture, readCaptureFile, type CapturedMessage } from "../../src/export/pcap-read.ts";
+import {
+  CaptureFormatError, LINKTYPE_LINUX_SLL, newCaptureStats, readCapture, readCaptureFile, type CapturedMessage,
+} from "../../src/export/pcap-read.ts";
+import { FileSink } from "../../src/export/file-sink.ts";
+import { runReplay } from "../../src/cli/replay.ts";
+import { loadConfig } from "../../src/config/load.ts";
+import type { Log } from "../../src/log.ts";
 import { ARPHRD_NETLINK, NETLINK_ROUTE, NETLINK_GENERIC, NLM_F_MULTI, OFFSETOF, RTM_DELLINK, RTM_NEWLINK, RTM_NEWROUTE, SIZEOF } from "../../src/uapi/linux.gen.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "nlmon-pcap-"));
@@ -212,9 +218,27 @@ describe("reader", () => {
         expect(got[0]!.protocol).toBe(NETLINK_ROUTE);
       });
 
-  test("records of other link types are skipped", () => {
-    const buf = classicPcap(true, false, [{ ts: [1, 0], data: new Uint8Array(60) }], 1);
-    expect([...readCapture(buf)]).toEqual([]);
+  test("records of other link types are skipped, and counted by link type", () => {
+    const buf = classicPcap(true, false, [{ ts: [1, 0], data: new Uint8Array(60) }, { ts: [2, 0], data: new Uint8Array(42) }], 1);
+    const stats = newCaptureStats();
+    expect([...readCapture(buf, stats)]).toEqual([]);
+    expect(stats).toEqual({ records: 0, skipped: new Map([[1, 2]]) });
+  });
+
+  test("Linux SLL records count as netlink only for ARPHRD_NETLINK", () => {
+    const ether = cooked(NETLINK_ROUTE, m1);
+    new DataView(ether.buffer, ether.byteOffset).setUint16(2, 1, false); // ARPHRD_ETHER
+    const buf = classicPcap(true, true, [{ ts: [1, 0], data: cooked(NETLINK_ROUTE, m1) }, { ts: [2, 0], data: ether }], LINKTYPE_LINUX_SLL);
+    const stats = newCaptureStats();
+    expect([...readCapture(buf, stats)].map((c) => c.message)).toEqual([m1]);
+    expect(stats).toEqual({ records: 1, skipped: new Map([[LINKTYPE_LINUX_SLL, 1]]) });
+  });
+
+  test("netlink records are counted, messages or not", () => {
+    const stats = newCaptureStats();
+    const buf = pcapng(true, undefined, [{ ts: 1n, data: cooked(NETLINK_ROUTE, cat(pad4(m1), m2)) }, { ts: 2n, data: cooked(NETLINK_ROUTE, new Uint8Array(0)) }]);
+    expect([...readCapture(buf, stats)].length).toBe(2);
+    expect(stats).toEqual({ records: 2, skipped: new Map() });
   });
 
   for (const le of [true, false])
@@ -274,5 +298,66 @@ describe("reader", () => {
         expect(e).toBeInstanceOf(CaptureFormatError);
       }
     }
+  });
+});
+
+describe("replay", () => {
+  /** a Log that keeps what it is told */
+  function recorder() {
+    const lines: string[] = [];
+    const log = {
+      error: (m: string, s: string) => lines.push(`error: ${m}: ${s}`),
+      warn: (m: string, s: string) => lines.push(`warn: ${m}: ${s}`),
+      info: () => {}, debug: () => {}, trace: () => {},
+      as: () => () => {},
+    } as unknown as Log;
+    return { lines, log };
+  }
+  const cfg = () => loadConfig({ text: "export:\n  json: {enabled: false}\n", env: {} });
+
+  test("a capture of another link type warns per link type and fails when nothing was replayed", async () => {
+    const file = join(dir, "ether.pcap");
+    writeFileSync(file, classicPcap(true, false, [{ ts: [1, 0], data: new Uint8Array(60) }, { ts: [2, 0], data: new Uint8Array(60) }], 1));
+    const { lines, log } = recorder();
+    expect(await runReplay(cfg(), file, log)).toBe(1);
+    expect(lines).toEqual([
+      `warn: replay: ${file}: 2 records skipped (link type 1 is not netlink)`,
+      `error: replay: ${file}: no netlink messages replayed`,
+    ]);
+  });
+
+  test("a mixed capture replays its netlink records and warns about the rest", async () => {
+    const file = join(dir, "mixed.pcap");
+    const ether = cooked(NETLINK_ROUTE, nlmsg(20));
+    new DataView(ether.buffer, ether.byteOffset).setUint16(2, 1, false);
+    writeFileSync(file, classicPcap(true, true, [{ ts: [1, 0], data: cooked(NETLINK_ROUTE, nlmsg(20)) }, { ts: [2, 0], data: ether }], LINKTYPE_LINUX_SLL));
+    const { lines, log } = recorder();
+    expect(await runReplay(cfg(), file, log)).toBe(0);
+    expect(lines).toEqual([`warn: replay: ${file}: 1 record skipped (link type 113 (Linux cooked capture) of a device that is not netlink)`]);
+  });
+
+  test("a path that cannot be read is a usage mistake: exit 2, the path said once", async () => {
+    const missing = join(dir, "absent.pcap");
+    const sub = join(dir, "a-directory");
+    mkdirSync(sub, { recursive: true });
+    const { lines, log } = recorder();
+    expect(await runReplay(cfg(), missing, log)).toBe(2);
+    expect(await runReplay(cfg(), sub, log)).toBe(2);
+    expect(lines).toEqual([
+      `error: replay: ${missing}: cannot read: ENOENT: no such file or directory`,
+      `error: replay: ${sub}: cannot read: EISDIR: illegal operation on a directory`,
+    ]);
+  });
+});
+
+describe("FileSink", () => {
+  test("a header write that fails closes the file it opened: no descriptor leaks over retries", async () => {
+    const sink = new FileSink({ path: "/dev/full", maxSize: 0, keep: 0, compress: false, header: pcapGlobalHeader(), log: () => {} });
+    const fds = () => readdirSync("/proc/self/fd").length;
+    await expect(sink.open()).rejects.toThrow(/ENOSPC/);
+    const before = fds();
+    for (let i = 0; i < 50; i++) await expect(sink.open()).rejects.toThrow(/ENOSPC/);
+    expect(fds()).toBe(before);
+    await sink.close();
   });
 });

@@ -1,0 +1,72 @@
+import { describe, expect, test } from "bun:test";
+import { parseArgs, UsageError } from "../../src/cli/args.ts";
+
+/** the UsageError message, or a failure if parsing succeeded */
+function usageErrorOf(argv: string[]): string {
+  try {
+    parseArgs(argv);
+  } catch (e) {
+    expect(e).toBeInstanceOf(UsageError);
+    return (e as Error).message;
+  }
+  throw new Error(`expected a UsageError for ${JSON.stringify(argv)}`);
+}
+
+describe("parseArgs", () => {
+  test("no arguments: monitor with defaults", () => {
+    expect(parseArgs([])).toEqual({
+      help: false, version: false, dumpEvents: false, dumpCache: false, benchmark: false, duration: 10, compare: false, json: false,
+    });
+  });
+
+  test("values by the next argument or after '='", () => {
+    expect(parseArgs(["--config", "a.yaml", "--dump-events"]).config).toBe("a.yaml");
+    expect(parseArgs(["--config=a.yaml"]).config).toBe("a.yaml");
+    expect(parseArgs(["--replay", "c.pcap"]).replay).toBe("c.pcap");
+    expect(usageErrorOf(["--config"])).toBe("option '--config' needs a value (FILE)");
+    expect(usageErrorOf(["--config="])).toBe("option '--config' needs a value (FILE)");
+    expect(usageErrorOf(["--dump-events=yes"])).toBe("option '--dump-events' takes no value");
+  });
+
+  test("a flag where a value belongs is not taken as the value", () => {
+    expect(usageErrorOf(["--config", "--dump-events"])).toBe("option '--config' needs a value (FILE); '--dump-events' is an option");
+    expect(usageErrorOf(["--replay", "--config=x.yaml"])).toBe("option '--replay' needs a value (FILE); '--config=x.yaml' is an option");
+    expect(usageErrorOf(["--config", "-h"])).toBe("option '--config' needs a value (FILE); '-h' is an option");
+    // a file that really has such a name can still be given
+    expect(parseArgs(["--config=--dump-events"]).config).toBe("--dump-events");
+    expect(parseArgs(["--config", "./--dump-events"]).config).toBe("./--dump-events");
+    // an unknown word starting with -- is left alone: it may be a file name
+    expect(parseArgs(["--config", "--odd-name.yaml"]).config).toBe("--odd-name.yaml");
+  });
+
+  test("'--' ends the options, and nothing may follow it", () => {
+    expect(parseArgs(["--dump-events", "--"]).dumpEvents).toBe(true);
+    expect(usageErrorOf(["--", "x.yaml"])).toBe("unexpected argument 'x.yaml': nlmon takes no positional arguments");
+    expect(usageErrorOf(["--", "--dump-events"])).toBe("unexpected argument '--dump-events': nlmon takes no positional arguments");
+    expect(usageErrorOf(["x.yaml"])).toBe("unexpected argument 'x.yaml': nlmon takes no positional arguments");
+  });
+
+  test("unknown options suggest the nearest", () => {
+    expect(usageErrorOf(["--dump-evnts"])).toBe("unknown option '--dump-evnts'; did you mean '--dump-events'?");
+    expect(usageErrorOf(["--no-such-flag-at-all"])).toBe("unknown option '--no-such-flag-at-all'");
+  });
+
+  test("--duration: plain decimal seconds, only with --benchmark", () => {
+    expect(parseArgs(["--benchmark", "--duration", "3"]).duration).toBe(3);
+    expect(parseArgs(["--benchmark", "--duration=2.5"]).duration).toBe(2.5);
+    expect(parseArgs(["--benchmark"]).duration).toBe(10);
+    for (const bad of ["0x10", "1e3", " 5", "5 ", "+5", "-1", "0", "0.0", "86401", ".5", "5.", "Infinity", "NaN"]) {
+      expect(usageErrorOf(["--benchmark", "--duration", bad])).toBe(`--duration: expected seconds between 0 and 86400, got '${bad}'`);
+    }
+    expect(usageErrorOf(["--duration", "5"])).toBe("--duration goes with --benchmark");
+    expect(usageErrorOf(["--dump-events", "--duration", "5"])).toBe("--duration goes with --benchmark");
+  });
+
+  test("modes exclude each other; --compare and --json need --benchmark", () => {
+    expect(usageErrorOf(["--dump-events", "--replay", "x"])).toBe(
+      "--dump-events, --dump-cache, --benchmark and --replay are separate modes: choose one",
+    );
+    expect(usageErrorOf(["--json"])).toBe("--compare and --json go with --benchmark");
+    expect(parseArgs(["--benchmark", "--compare", "--json"])).toMatchObject({ benchmark: true, compare: true, json: true });
+  });
+});
