@@ -433,6 +433,7 @@ export class Monitor {
     if (this.gcTimer) clearTimeout(this.gcTimer);
     await this.backend.stop();
     this.process();
+    if (this.overruns || this.resyncs) this.log.info("netlink", `at exit: ${this.overruns} receive-queue overruns, ${this.resyncs} resyncs`);
     for (const ex of this.pipeline.exporters) await ex.close().catch((e) => this.log.warn("export", `${ex.name}: ${(e as Error).message}`));
   }
 }
