@@ -4,7 +4,7 @@ ENTRY    := src/cli/main.ts
 WORKERS  := src/backend/worker.ts
 SOURCES  := $(shell find src config -type f 2>/dev/null) package.json
 # Debian packages the tests drive: the real tools users compare nlmon with
-TEST_DEBS := iproute2 jq curl gcc libc6-dev binutils libnl-3-200 libnl-genl-3-200 rsyslog prometheus tshark xz-utils qemu-user-static systemd
+TEST_DEBS := iproute2 jq curl gcc libc6-dev binutils libnl-3-200 libnl-genl-3-200 rsyslog prometheus tshark xz-utils qemu-user-static systemd gdb
 export DEBIAN_FRONTEND := noninteractive
 
 .PHONY: all build run test deps debs release footprint bench clean typecheck

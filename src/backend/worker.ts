@@ -4,7 +4,7 @@
  * the main thread's event loop never waits on the kernel. Datagrams are copied into a batch and
  * handed over with their buffers transferred, not cloned.
  */
-import { EINTR, ENOBUFS, NLM_F_DUMP_INTR, NLMSG_DONE, NLMSG_ERROR, POLLIN } from "../uapi/linux.gen.ts";
+import { EINTR, ENOBUFS, NLM_F_DUMP_INTR, NLMSG_DONE, NLMSG_ERROR, POLLERR, POLLIN, POLLNVAL } from "../uapi/linux.gen.ts";
 import { libc } from "../ffi/libc.ts";
 import { type ClockBase, nowNs, setClockBase } from "../clock.ts";
 import { NLMSG_HDRLEN, nlmsgAlign, readHeader, setNlmsgSeq } from "../codec/nlmsg.ts";
@@ -38,7 +38,7 @@ const post = (m: FromWorker, transfer?: ArrayBuffer[]) => self.postMessage(m, tr
 const RECV_BUF = 65536;
 
 let driver: SocketDriver = legacyDriver;
-let sockets: { sock: RecvSocket; opts: BackendOptions; batcher?: Batcher }[] = [];
+let sockets: { sock: RecvSocket; opts: BackendOptions; batcher?: Batcher; dead?: boolean }[] = [];
 let running = false;
 let loopParams = { batchBytes: 256 * 1024, pollMs: 200 };
 let seq = 1;
@@ -134,9 +134,20 @@ async function receiveLoop(batchBytes: number, pollMs: number) {
     }
     if (r > 0) {
       for (let i = 0; i < n; i++) {
-        if (!(pdv.getInt16(8 * i + 6, true) & POLLIN)) continue;
+        const revents = pdv.getInt16(8 * i + 6, true);
         const entry = sockets[i]!;
         const { sock, opts } = entry;
+        if (revents & POLLNVAL) {
+          // the descriptor is no longer open: nothing more will come from it, and its number may
+          // already belong to another file, so it must not be closed again
+          entry.dead = true;
+          flushAll();
+          post({ kind: "failed", protocol: opts.protocol, message: `socket fd ${sock.fd} is no longer valid (POLLNVAL)` });
+          running = false;
+          break;
+        }
+        // POLLERR too: a pending error (ENOBUFS) is reported by the next read
+        if (!(revents & (POLLIN | POLLERR))) continue;
         const b = (entry.batcher ??= new Batcher(opts.protocol, batchBytes));
         for (;;) {
           const got = sock.recvInto(b.space());
@@ -286,7 +297,7 @@ self.onmessage = (e: MessageEvent<ToWorker>) => {
   } else if (m.cmd === "stop") {
     running = false;
     flushAll();
-    for (const s of sockets) s.sock.close();
+    for (const s of sockets) if (!s.dead) s.sock.close();
     sockets = [];
     post({ kind: "stopped" });
   }
