@@ -45,7 +45,7 @@ export class WorkerBackend implements Backend {
    * postMessage to this thread seeing the batch (most of it is this thread being busy), and how
    * much a batch carries. Bounded: a sample of the last 4096 batches.
    */
-  readonly handover = { batches: 0, datagrams: 0, bytes: 0, maxMs: 0, recentMs: new Float64Array(4096) };
+  private readonly handover = { maxMs: 0, recentMs: new Float64Array(4096) };
   library: string | undefined;
   dumpRetries = 0;
 
@@ -92,10 +92,7 @@ export class WorkerBackend implements Backend {
         this.st.bytes += m.batch.data.length;
         const h = this.handover;
         const ms = performance.timeOrigin + performance.now() - m.batch.sentMono;
-        h.recentMs[h.batches % h.recentMs.length] = ms;
-        h.batches++;
-        h.datagrams += m.batch.offsets.length - 1;
-        h.bytes += m.batch.data.length;
+        h.recentMs[(this.st.batches - 1) % h.recentMs.length] = ms;
         if (ms > h.maxMs) h.maxMs = ms;
         this.listener({ kind: "batch", batch: m.batch });
         break;
@@ -178,13 +175,14 @@ export class WorkerBackend implements Backend {
   /** Hand-over figures for reports: batch sizes and post-to-receipt time (p50/p99 of recent batches). */
   handoverStats() {
     const h = this.handover;
-    const n = Math.min(h.batches, h.recentMs.length);
+    const st = this.st;
+    const n = Math.min(st.batches, h.recentMs.length);
     const sorted = Array.from(h.recentMs.subarray(0, n)).sort((a, b) => a - b);
     const q = (p: number) => (n ? sorted[Math.min(n - 1, Math.floor(p * n))]! : 0);
     return {
-      batches: h.batches,
-      datagrams_per_batch: h.batches ? h.datagrams / h.batches : 0,
-      bytes_per_batch: h.batches ? h.bytes / h.batches : 0,
+      batches: st.batches,
+      datagrams_per_batch: st.batches ? st.datagrams / st.batches : 0,
+      bytes_per_batch: st.batches ? st.bytes / st.batches : 0,
       handover_p50_ms: q(0.5), handover_p99_ms: q(0.99), handover_max_ms: h.maxMs,
     };
   }

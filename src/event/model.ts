@@ -272,6 +272,4 @@ export interface PipelineEvent {
   tsNs: bigint;
   /** monotonic ms (performance.now()) when the backend handed the bytes over; for latency */
   recvMono: number;
-  /** the raw netlink message, for the pcap export */
-  raw?: Uint8Array;
 }

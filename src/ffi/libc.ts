@@ -11,12 +11,9 @@ export interface Libc {
   connect(fd: number, addr: Uint8Array, len: number): number;
   setsockopt(fd: number, level: number, name: number, val: Uint8Array, len: number): number;
   getsockopt(fd: number, level: number, name: number, val: Uint8Array, len: Uint32Array): number;
-  getsockname(fd: number, addr: Uint8Array, len: Uint32Array): number;
-  recv(fd: number, buf: Uint8Array, len: number, flags: number): number;
   send(fd: number, buf: Uint8Array, len: number, flags: number): number;
   readv(fd: number, buf: Uint8Array): number;
   writev(fd: number, buf: Uint8Array): number;
-  sendto(fd: number, buf: Uint8Array, len: number, flags: number, addr: Uint8Array, alen: number): number;
   poll(fds: Uint8Array, nfds: number, timeout: number): number;
   close(fd: number): number;
   free(p: unknown): void;
@@ -46,12 +43,9 @@ export function libc(): Libc {
     connect: lib.func("int connect(int, const void *, uint32_t)"),
     setsockopt: lib.func("int setsockopt(int, int, int, const void *, uint32_t)"),
     getsockopt: lib.func("int getsockopt(int, int, int, _Out_ void *, _Inout_ uint32_t *)"),
-    getsockname: lib.func("int getsockname(int, _Out_ void *, _Inout_ uint32_t *)"),
-    recv: lib.func("intptr_t recv(int, _Out_ void *, size_t, int)"),
     send: lib.func("intptr_t send(int, const void *, size_t, int)"),
     readv: lib.func("intptr_t readv(int, const nlmon_iovec *, int)"),
     writev: lib.func("intptr_t writev(int, const nlmon_iovec *, int)"),
-    sendto: lib.func("intptr_t sendto(int, const void *, size_t, int, const void *, uint32_t)"),
     poll: lib.func("int poll(_Inout_ void *, unsigned long, int)"),
     close: lib.func("int close(int)"),
     free: lib.func("void free(void *)"),
@@ -63,12 +57,9 @@ export function libc(): Libc {
     connect: (fd, a, l) => f.connect(fd, a, l),
     setsockopt: (fd, lv, n, v, l) => f.setsockopt(fd, lv, n, v, l),
     getsockopt: (fd, lv, n, v, l) => f.getsockopt(fd, lv, n, v, l),
-    getsockname: (fd, a, l) => f.getsockname(fd, a, l),
-    recv: (fd, b, l, fl) => Number(f.recv(fd, b, l, fl)),
     send: (fd, b, l, fl) => Number(f.send(fd, b, l, fl)),
     readv: (fd, b) => Number(f.readv(fd, [{ base: b, len: b.length }], 1)),
     writev: (fd, b) => Number(f.writev(fd, [{ base: b, len: b.length }], 1)),
-    sendto: (fd, b, l, fl, a, al) => Number(f.sendto(fd, b, l, fl, a, al)),
     poll: (fds, n, t) => f.poll(fds, n, t),
     close: (fd) => f.close(fd),
     free: (p) => f.free(p),

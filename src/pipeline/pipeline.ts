@@ -21,8 +21,6 @@ export interface PipelineOptions {
   filter?: (ev: NlEvent) => boolean;
   exporters?: Exporter[];
   deterministic?: boolean;
-  /** keep the raw message on each event (pcap, replay) */
-  keepRaw?: boolean;
   log?: (msg: string) => void;
 }
 
@@ -76,13 +74,12 @@ export class Pipeline {
     const errorsBefore = this.ctx.total;
     const exportedBefore = this.exported;
     walkMessages(dv, start, end, {
-      message: (hdr, dv2, bodyOff, mEnd, msgOff) => {
+      message: (hdr, dv2, bodyOff, mEnd) => {
         this.decodedMessages++;
         const ev = decodeMessage(protocol, hdr, dv2, bodyOff, mEnd, this.ctx, { deterministic: this.o.deterministic });
         this.countMessage(protocol, hdr.type, ev?.netlink.msg_type_name ?? "NLMSG_DONE");
         if (!ev) return;
-        const raw = this.o.keepRaw ? new Uint8Array(dv2.buffer, dv2.byteOffset + msgOff, hdr.len) : undefined;
-        this.emit({ event: ev, tsNs, recvMono, raw }, false);
+        this.emit({ event: ev, tsNs, recvMono }, false);
       },
       framingError: (kind, off) => {
         this.ctx.error(kind === "bad_length" ? "bad_length" : "truncated", `datagram: ${kind} at byte ${off - start}`);
