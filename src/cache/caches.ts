@@ -3,39 +3,24 @@
  * repaired by comparing with a fresh dump when notifications were lost (overrun) or never sent
  * (routes the kernel drops silently when their link goes down).
  *
- * An object is kept as the JSON text of its body, not as the decoded object: a 100k-route table
- * then costs a few hundred bytes a route instead of a few kilobytes of JS objects, and comparing
- * an object with its state in a dump is a string comparison.
+ * Links, addresses and the other small kinds are kept as the JSON text of their bodies, so
+ * comparing an object with its state in a dump is a string comparison. Routes, which can number
+ * a full BGP table, are kept as the kernel's bytes (route-cache.ts).
  */
-import type { EventType, NlEvent } from "../event/model.ts";
+import type { BasicContext } from "../decode/context.ts";
+import type { NlEvent } from "../event/model.ts";
 import {
-  NAMES, NLM_F_MULTI, NLM_F_REPLACE, RTM_NEWADDR, RTM_NEWLINK, RTM_NEWNEIGH, RTM_NEWNEXTHOP, RTM_NEWROUTE, RTM_NEWRULE,
+  NLM_F_MULTI, RTM_NEWADDR, RTM_NEWLINK, RTM_NEWNEIGH, RTM_NEWNEXTHOP, RTM_NEWROUTE, RTM_NEWRULE,
 } from "../uapi/linux.gen.ts";
-import { type CacheKind, objectKey, routePrefixKey } from "./keys.ts";
+import { bodyOf, type CacheChange, cachedEvent, isDelete } from "./change.ts";
+import { type CacheKind, objectKey } from "./keys.ts";
+import { RouteCache } from "./route-cache.ts";
 
-const RTM = NAMES.rtm_type as Record<number, string>;
+export type { CacheChange, RouteCounts } from "./change.ts";
+
 const NEW_TYPE: Record<CacheKind, number> = {
   link: RTM_NEWLINK, addr: RTM_NEWADDR, route: RTM_NEWROUTE, neigh: RTM_NEWNEIGH, rule: RTM_NEWRULE, nexthop: RTM_NEWNEXTHOP,
 };
-
-export function isDelete(ev: NlEvent): boolean {
-  return (RTM[ev.msg_type] ?? "").startsWith("RTM_DEL");
-}
-
-/** The object body only: how it reached us (flags, seq, time) is not part of its state. */
-export function bodyOf(ev: NlEvent): object {
-  return (ev.netlink as unknown as Record<string, object>)[ev.type]!;
-}
-
-export interface CacheChange {
-  kind: CacheKind;
-  op: "add" | "change" | "del";
-  /** body JSON before and after */
-  before?: string;
-  after?: string;
-  /** a delete for an object the cache did not have: it has drifted from the kernel */
-  miss?: true;
-}
 
 /**
  * What a comparison with a dump looks at: the body without values the kernel changes on its own
@@ -49,52 +34,14 @@ function stateOf(kind: CacheKind, json: string): string {
   return JSON.stringify(b);
 }
 
-function isGatewayRoute(json: string): boolean {
-  return json.includes('"gateway":') || json.includes('"nexthops":');
-}
-
-/** Route counts per (family, table, protocol), kept as routes come and go, for nlmon_routes. */
-export type RouteCounts = Map<string, { family: string; table: string; protocol: string; n: number }>;
-
-function routeLabels(body: { family: string; table: number; protocol_name: string }) {
-  return { family: body.family, table: String(body.table), protocol: body.protocol_name };
-}
-
+/** Links, addresses and the other small object kinds: each kept as the JSON text of its body. */
 export class ObjectCache {
   private readonly objects = new Map<string, string>();
-  readonly routeCounts: RouteCounts | undefined;
 
-  constructor(readonly kind: CacheKind) {
-    if (kind === "route") this.routeCounts = new Map();
-  }
+  constructor(readonly kind: Exclude<CacheKind, "route">) {}
 
   get size() {
     return this.objects.size;
-  }
-
-  private count(json: string, by: number, body?: object) {
-    if (!this.routeCounts) return;
-    const l = routeLabels((body ?? JSON.parse(json)) as Parameters<typeof routeLabels>[0]);
-    const k = `${l.family}|${l.table}|${l.protocol}`;
-    const e = this.routeCounts.get(k);
-    if (e) {
-      e.n += by;
-      if (e.n <= 0) this.routeCounts.delete(k);
-    } else if (by > 0) this.routeCounts.set(k, { ...l, n: by });
-  }
-
-  private set(key: string, json: string, body?: object) {
-    const old = this.objects.get(key);
-    if (old !== undefined) this.count(old, -1);
-    this.objects.set(key, json);
-    this.count(json, +1, body);
-  }
-
-  private delete(key: string) {
-    const old = this.objects.get(key);
-    if (old === undefined) return;
-    this.objects.delete(key);
-    this.count(old, -1);
   }
 
   /** Apply one notification; returns what changed (nothing, if it repeated what we had). */
@@ -104,24 +51,12 @@ export class ObjectCache {
     const before = this.objects.get(key);
     if (isDelete(ev)) {
       if (before === undefined) return { kind: this.kind, op: "del", miss: true };
-      this.delete(key);
+      this.objects.delete(key);
       return { kind: this.kind, op: "del", before };
     }
-    const body = bodyOf(ev);
-    if (this.kind === "route" && before === undefined) {
-      // the route this one replaces (or merges with) had another nexthop, so another key, and the
-      // kernel sends no delete for it
-      const r = ev.netlink.route!;
-      const replace = (ev.netlink.msg_flags & NLM_F_REPLACE) !== 0;
-      const merges = r.family === "inet6" && (r.gateway !== undefined || r.nexthops !== undefined);
-      if (replace || merges) {
-        const p = routePrefixKey(ev) + "|";
-        for (const [k, v] of [...this.objects]) if (k.startsWith(p) && (replace || isGatewayRoute(v))) this.delete(k);
-      }
-    }
-    const after = JSON.stringify(body);
+    const after = JSON.stringify(bodyOf(ev));
     if (after === before) return undefined;
-    this.set(key, after, body);
+    this.objects.set(key, after);
     return { kind: this.kind, op: before === undefined ? "add" : "change", before, after };
   }
 
@@ -143,8 +78,7 @@ export class ObjectCache {
     }
     for (const [k, now] of fresh) if (!this.objects.has(k)) out.push({ kind: this.kind, op: "add", after: now });
     this.objects.clear();
-    this.routeCounts?.clear();
-    for (const [k, v] of fresh) this.set(k, v);
+    for (const [k, v] of fresh) this.objects.set(k, v);
     return out;
   }
 
@@ -154,32 +88,42 @@ export class ObjectCache {
   }
 }
 
-/** An event carrying a cached body, as the kernel would have sent it with this type and flags. */
-export function cachedEvent(kind: CacheKind, bodyJson: string, msgType: number, flags: number): NlEvent {
-  const ev: NlEvent = {
-    timestamp: undefined,
-    type: kind as EventType,
-    protocol: 0,
-    msg_type: msgType,
-    netlink: { protocol: 0, protocol_name: "NETLINK_ROUTE", msg_type: msgType, msg_type_name: RTM[msgType] ?? String(msgType), msg_flags: flags },
-  };
-  (ev.netlink as unknown as Record<string, unknown>)[kind] = JSON.parse(bodyJson);
-  return ev;
+export type Cache = ObjectCache | RouteCache;
+
+/** What a dump brought for the caches: decoded objects, and routes as their bytes (rtmsg + attributes). */
+export interface CacheSnapshot {
+  events: NlEvent[];
+  routes: Uint8Array[];
 }
 
 export class Caches {
-  readonly byKind = new Map<CacheKind, ObjectCache>();
-  constructor(kinds: CacheKind[]) {
-    for (const k of kinds) this.byKind.set(k, new ObjectCache(k));
+  readonly byKind = new Map<CacheKind, Cache>();
+  constructor(kinds: CacheKind[], ctx: BasicContext) {
+    for (const k of kinds) this.byKind.set(k, k === "route" ? new RouteCache(ctx) : new ObjectCache(k));
   }
   has(kind: string): kind is CacheKind {
     return this.byKind.has(kind as CacheKind);
   }
-  get(kind: CacheKind) {
+  get(kind: CacheKind): Cache | undefined {
     return this.byKind.get(kind);
   }
-  apply(ev: NlEvent): CacheChange | undefined {
-    return this.byKind.get(ev.type as CacheKind)?.apply(ev);
+  get route(): RouteCache | undefined {
+    const c = this.byKind.get("route");
+    return c instanceof RouteCache ? c : undefined;
+  }
+  /** One notification; routes need their bytes `b[off, end)` (rtmsg and attributes). */
+  apply(ev: NlEvent, b?: Uint8Array, off = 0, end = 0): CacheChange | undefined {
+    const c = this.byKind.get(ev.type as CacheKind);
+    if (!c) return undefined;
+    if (c instanceof RouteCache) return b ? c.apply(ev, b, off, end) : undefined;
+    return c.apply(ev);
+  }
+  /** Make one cache equal a dump; returns the differences. */
+  replace(kind: CacheKind, snap: CacheSnapshot): CacheChange[] {
+    const c = this.byKind.get(kind);
+    if (!c) return [];
+    if (c instanceof RouteCache) return c.replace(snap.routes);
+    return c.replace(snap.events.filter((e) => e.type === kind));
   }
   kinds(): CacheKind[] {
     return [...this.byKind.keys()];

@@ -16,6 +16,12 @@ export interface DecodeContext {
 
 export class BasicContext implements DecodeContext {
   private readonly ifnames = new Map<number, string>();
+  /**
+   * Names of links that are gone, newest last and bounded: cached routes that leave with their
+   * link are reported after it, and should still name it. The kernel does not hand a freed
+   * ifindex out again until its counter wraps.
+   */
+  private readonly former = new Map<number, string>();
   readonly counts: Record<DecodeErrorKind, number> = {
     truncated: 0, bad_attr_len: 0, bad_length: 0, unknown_msg_type: 0, unknown_attr: 0,
   };
@@ -30,8 +36,18 @@ export class BasicContext implements DecodeContext {
     return this.ifnames.get(index);
   }
   setIfname(index: number, name: string | undefined) {
-    if (name === undefined) this.ifnames.delete(index);
-    else this.ifnames.set(index, name);
+    if (name === undefined) {
+      const old = this.ifnames.get(index);
+      if (old === undefined) return;
+      this.ifnames.delete(index);
+      this.former.delete(index);
+      this.former.set(index, old);
+      if (this.former.size > 4096) this.former.delete(this.former.keys().next().value!);
+    } else this.ifnames.set(index, name);
+  }
+  /** the name a link had before it was deleted */
+  formerIfname(index: number) {
+    return this.former.get(index);
   }
   /** every problem counted so far, unknown attributes included: a cheap "anything new?" */
   total = 0;

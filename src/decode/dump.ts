@@ -12,20 +12,32 @@ export const TYPE_ORDER: EventType[] = ["link", "addr", "route", "neigh", "rule"
 
 export interface Snapshot {
   events: NlEvent[];
+  /** bodies of the message types asked to be kept undecoded, by type: views into the datagrams */
+  undecoded: Map<number, Uint8Array[]>;
   /** dumps the kernel refused (e.g. nexthop objects on a kernel without them) */
   refused: string[];
   decodeErrors: number;
 }
 
-/** Decode dump replies in request order: links first, so later objects can name their devices. */
-export function decodeDump(datagrams: Uint8Array[], ctx: BasicContext, protocol = NETLINK_ROUTE): Snapshot {
+/**
+ * Decode dump replies in request order: links first, so later objects can name their devices.
+ * Bodies of message types in `keep` are collected as bytes instead (a route cache decodes only
+ * the routes that differ).
+ */
+export function decodeDump(datagrams: Uint8Array[], ctx: BasicContext, protocol = NETLINK_ROUTE, keep: number[] = []): Snapshot {
   const events: NlEvent[] = [];
   const refused: string[] = [];
+  const undecoded = new Map<number, Uint8Array[]>(keep.map((t) => [t, []]));
   const before = Object.values(ctx.counts).reduce((a, b) => a + b, 0) - ctx.counts.unknown_attr;
   for (const d of datagrams) {
     const dv = new DataView(d.buffer, d.byteOffset, d.byteLength);
     walkMessages(dv, 0, d.length, {
       message: (hdr, dv2, off, end) => {
+        const raw = undecoded.get(hdr.type);
+        if (raw) {
+          raw.push(d.subarray(off, end));
+          return;
+        }
         const ev = decodeMessage(protocol, hdr, dv2, off, end, ctx, { deterministic: true });
         if (!ev) return;
         if (ev.type === "error") {
@@ -39,7 +51,7 @@ export function decodeDump(datagrams: Uint8Array[], ctx: BasicContext, protocol 
     });
   }
   const after = Object.values(ctx.counts).reduce((a, b) => a + b, 0) - ctx.counts.unknown_attr;
-  return { events, refused, decodeErrors: after - before };
+  return { events, undecoded, refused, decodeErrors: after - before };
 }
 
 export function sortedLines(events: NlEvent[]): string[] {

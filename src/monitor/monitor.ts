@@ -4,11 +4,11 @@
  */
 import type { WorkerBackend } from "../backend/host.ts";
 import type { BackendEvent, BackendOptions, DatagramBatch } from "../backend/types.ts";
-import { Caches } from "../cache/caches.ts";
+import { Caches, type CacheSnapshot } from "../cache/caches.ts";
 import type { CacheKind } from "../cache/keys.ts";
 import { nowNs } from "../clock.ts";
 import type { NlmonConfig } from "../config/types.ts";
-import { decodeDump } from "../decode/dump.ts";
+import { decodeDump, type Snapshot } from "../decode/dump.ts";
 import type { BasicContext } from "../decode/context.ts";
 import { Names } from "../decode/names.ts";
 import { ROUTE_GROUPS, routeDumpRequests } from "../decode/route/index.ts";
@@ -18,7 +18,7 @@ import { parseFilter } from "../filter/expr.ts";
 import type { Log } from "../log.ts";
 import { type NlmonMetrics, nlmonMetrics } from "../metrics/registry.ts";
 import { Pipeline } from "../pipeline/pipeline.ts";
-import { NETLINK_GENERIC, NETLINK_ROUTE } from "../uapi/linux.gen.ts";
+import { NETLINK_GENERIC, NETLINK_ROUTE, RTM_NEWROUTE } from "../uapi/linux.gen.ts";
 import { protocolName } from "../decode/message.ts";
 import type { GenlFamily } from "../decode/genl/index.ts";
 import { resolveFamilies } from "./genl.ts";
@@ -71,12 +71,12 @@ export class Monitor {
 
   constructor(readonly cfg: NlmonConfig, public backend: WorkerBackend, readonly log: Log, private readonly o: MonitorOptions = {}) {
     this.metrics = o.metrics ?? nlmonMetrics();
-    this.caches = new Caches(cacheKinds(cfg));
     this.pipeline = new Pipeline({
       names: new Names(), metrics: this.metrics, filter: cfg.filter ? parseFilter(cfg.filter) : undefined,
       exporters: o.exporters ?? [], log: log.as("decode", "warn"),
     });
-    this.pipeline.observe((pe) => this.observe(pe));
+    this.caches = new Caches(cacheKinds(cfg), this.pipeline.ctx);
+    this.pipeline.observe((pe, b, off, end) => this.observe(pe, b, off, end));
     this.metrics.registry.beforeCollect(() => this.collect());
   }
 
@@ -152,8 +152,8 @@ export class Monitor {
     // a capture starts with the state nlmon started from, so a replay can name devices as live did
     const ts = nowNs();
     for (const ex of this.pipeline.exporters) if (ex.pushRaw) for (const d of datagrams) ex.pushRaw(NETLINK_ROUTE, ts, d);
-    const snap = decodeDump(datagrams, this.ctx);
-    for (const k of this.caches.kinds()) this.caches.get(k)!.replace(snap.events.filter((e) => e.type === k));
+    const snap = this.decodeForCaches(datagrams);
+    for (const k of this.caches.kinds()) this.caches.replace(k, snap);
     for (const e of snap.events) {
       const l = e.netlink.link;
       if (l) this.linkUp.set(l.ifindex, l.flags.includes("UP") && l.flags.includes("LOWER_UP"));
@@ -283,11 +283,17 @@ export class Monitor {
   /** whether each link was usable (UP and LOWER_UP) when last seen */
   private readonly linkUp = new Map<number, boolean>();
 
+  /** A dump's objects for the caches: routes stay bytes (the route cache decodes only differences). */
+  private decodeForCaches(datagrams: Uint8Array[]): Snapshot & CacheSnapshot {
+    const snap = decodeDump(datagrams, this.ctx, NETLINK_ROUTE, this.caches.has("route") ? [RTM_NEWROUTE] : []);
+    return { ...snap, routes: snap.undecoded.get(RTM_NEWROUTE) ?? [] };
+  }
+
   /** Keep caches from live events; notice what the kernel changes without saying. */
-  private observe(pe: PipelineEvent) {
+  private observe(pe: PipelineEvent, b?: Uint8Array, off?: number, end?: number) {
     const ev = pe.event;
     if (ev.resync || ev.implicit) return;
-    const change = this.caches.apply(ev);
+    const change = this.caches.apply(ev, b, off, end);
     if (ev.type === "route" && ev.netlink.route) {
       const r = ev.netlink.route;
       const op = ev.netlink.msg_type_name === "RTM_DELROUTE" ? "del" : change?.op === "change" ? "change" : "add";
@@ -346,14 +352,14 @@ export class Monitor {
       // batches that arrived before the dump's reply describe the kernel before the dump: apply
       // them first (in pull mode the application decides when events are processed)
       if (!this.o.pull) this.process();
-      const snap = decodeDump(datagrams, this.ctx);
+      const snap = this.decodeForCaches(datagrams);
       if (why === "resync") {
         this.resyncs++;
         this.metrics.resyncs.inc();
       }
       const ts = nowNs();
       for (const k of kinds) {
-        const changes = this.caches.get(k)!.replace(snap.events.filter((e) => e.type === k));
+        const changes = this.caches.replace(k, snap);
         for (const c of changes) {
           const pe = { event: changeEvent(c, why), tsNs: ts, recvMono: 0 };
           if (this.o.pull) this.deferred.push(pe);
@@ -412,7 +418,7 @@ export class Monitor {
   private collect() {
     const m = this.metrics;
     for (const k of this.caches.kinds()) m.cacheObjects.set({ cache: k }, this.caches.get(k)!.size);
-    const counts = this.caches.get("route")?.routeCounts;
+    const counts = this.caches.route?.routeCounts;
     if (counts) {
       for (const s of m.routes.series.values()) s.value = 0;
       for (const c of counts.values()) m.routes.slot({ family: c.family, table: c.table, protocol: c.protocol }).value = c.n;

@@ -3,7 +3,7 @@
  * did without telling us (or told us while we could not listen), so it is reported as an event
  * like any other, marked with why it was found.
  */
-import { type CacheChange, cachedEvent } from "../cache/caches.ts";
+import { type CacheChange, cachedEvent } from "../cache/change.ts";
 import type { NlEvent } from "../event/model.ts";
 import {
   RTM_DELADDR, RTM_DELLINK, RTM_DELNEIGH, RTM_DELNEXTHOP, RTM_DELROUTE, RTM_DELRULE,

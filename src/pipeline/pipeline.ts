@@ -14,6 +14,11 @@ import type { Exporter } from "../export/types.ts";
 import type { NlmonMetrics } from "../metrics/registry.ts";
 
 export type EventListener = (pe: PipelineEvent) => void;
+/**
+ * Sees the message's body bytes too, `b[off, end)` (a view into a receive buffer that is reused:
+ * copy what must outlive the call). Events not decoded from a message come without them.
+ */
+export type EventObserver = (pe: PipelineEvent, b?: Uint8Array, off?: number, end?: number) => void;
 
 export interface PipelineOptions {
   names: Names;
@@ -29,7 +34,7 @@ export class Pipeline {
   readonly exporters: Exporter[];
   private readonly listeners: EventListener[] = [];
   /** sees every decoded event before filtering: caches must not depend on what the user filters out */
-  private readonly observers: EventListener[] = [];
+  private readonly observers: EventObserver[] = [];
   private lastErrCounts: Record<DecodeErrorKind, number>;
   decodedMessages = 0;
 
@@ -40,7 +45,7 @@ export class Pipeline {
   }
 
   onEvent(l: EventListener) { this.listeners.push(l); }
-  observe(l: EventListener) { this.observers.push(l); }
+  observe(l: EventObserver) { this.observers.push(l); }
 
   /** Every message of a batch, in order. */
   ingestBatch(b: DatagramBatch): void {
@@ -73,13 +78,14 @@ export class Pipeline {
   ingestDatagram(protocol: number, dv: DataView, start: number, end: number, tsNs: bigint, recvMono = 0): void {
     const errorsBefore = this.ctx.total;
     const exportedBefore = this.exported;
+    const bytes = this.observers.length ? new Uint8Array(dv.buffer, dv.byteOffset, dv.byteLength) : undefined;
     walkMessages(dv, start, end, {
       message: (hdr, dv2, bodyOff, mEnd) => {
         this.decodedMessages++;
         const ev = decodeMessage(protocol, hdr, dv2, bodyOff, mEnd, this.ctx, { deterministic: this.o.deterministic });
         this.countMessage(protocol, hdr.type, ev?.netlink.msg_type_name ?? "NLMSG_DONE");
         if (!ev) return;
-        this.emit({ event: ev, tsNs, recvMono }, false);
+        this.emit({ event: ev, tsNs, recvMono }, false, bytes, bodyOff, mEnd);
       },
       framingError: (kind, off) => {
         this.ctx.error(kind === "bad_length" ? "bad_length" : "truncated", `datagram: ${kind} at byte ${off - start}`);
@@ -107,9 +113,12 @@ export class Pipeline {
   private isoFor = -1n;
   private iso = "";
 
-  /** Filter, serialise once, export. `latency`: observe it here (events not from a datagram). */
-  emit(pe: PipelineEvent, latency = true): void {
-    for (const l of this.observers) l(pe);
+  /**
+   * Filter, serialise once, export. `latency`: observe it here (events not from a datagram).
+   * `b[off, end)`: the message body the event was decoded from, for observers.
+   */
+  emit(pe: PipelineEvent, latency = true, b?: Uint8Array, off?: number, end?: number): void {
+    for (const l of this.observers) l(pe, b, off, end);
     const ev = pe.event;
     if (this.o.filter && !this.o.filter(ev)) {
       this.o.metrics.filterDropped.inc();

@@ -1,0 +1,145 @@
+/**
+ * The route cache: the same rules as the other caches (caches.ts), kept over the kernel's own
+ * bytes (route-store.ts) because a route table can hold a full BGP feed. Bodies are decoded only
+ * when something asks for them: a difference to report, --dump-cache.
+ */
+import type { BasicContext, DecodeContext } from "../decode/context.ts";
+import { decodeRoute } from "../decode/route/route.ts";
+import type { NlEvent } from "../event/model.ts";
+import { NLM_F_MULTI, NLM_F_REPLACE, RTM_NEWROUTE } from "../uapi/linux.gen.ts";
+import { type CacheChange, cachedEventFromBody, isDelete, type RouteCounts } from "./change.ts";
+import { isIPv6, type RouteIdent, routeIdent, RouteStore } from "./route-store.ts";
+
+export class RouteCache {
+  readonly kind = "route" as const;
+  readonly routeCounts: RouteCounts = new Map();
+  private store = new RouteStore();
+  /** decodes stored routes: current names, and the names of links gone since; counts nothing twice */
+  private readonly view: DecodeContext;
+
+  constructor(ctx: BasicContext) {
+    this.view = {
+      names: ctx.names,
+      ifname: (i) => ctx.ifname(i) ?? ctx.formerIfname(i),
+      setIfname: () => {},
+      error: () => {},
+      unknownAttr: () => {},
+    };
+  }
+
+  get size(): number {
+    return this.store.count;
+  }
+
+  /** arena and index bytes */
+  get bytes(): number {
+    return this.store.bytes;
+  }
+
+  private body(s: RouteStore, o: number) {
+    const p = s.payload(o);
+    return decodeRoute(new DataView(p.buffer, p.byteOffset, p.byteLength), 0, p.length, this.view);
+  }
+
+  private json(s: RouteStore, o: number): string {
+    return JSON.stringify(this.body(s, o) ?? {});
+  }
+
+  private count(id: RouteIdent, by: number) {
+    const k = `${id.family}|${id.table}|${id.protocol}`;
+    const e = this.routeCounts.get(k);
+    if (e) {
+      e.n += by;
+      if (e.n <= 0) this.routeCounts.delete(k);
+    } else if (by > 0) {
+      const n = this.view.names;
+      this.routeCounts.set(k, { family: n.family(id.family), table: String(id.table), protocol: n.protocol(id.protocol), n: by });
+    }
+  }
+
+  private drop(o: number) {
+    this.count(this.store.ident(o), -1);
+    this.store.remove(o);
+  }
+
+  /**
+   * Apply one notification; `b[off, end)` is its rtmsg and attributes. Returns what changed
+   * (nothing, if it repeated what we had).
+   */
+  apply(ev: NlEvent, b: Uint8Array, off: number, end: number): CacheChange | undefined {
+    const id = routeIdent(b, off, end);
+    if (!id) return undefined;
+    const s = this.store;
+    const o = s.find(id);
+    if (isDelete(ev)) {
+      if (o < 0) return { kind: "route", op: "del", miss: true };
+      const before = this.json(s, o);
+      this.drop(o);
+      s.maybeCompact();
+      return { kind: "route", op: "del", before };
+    }
+    let before: string | undefined;
+    if (o >= 0) {
+      if (s.equals(o, b, off, end)) return undefined;
+      before = this.json(s, o);
+      this.drop(o);
+    } else if ((ev.netlink.msg_flags & NLM_F_REPLACE) !== 0 || (isIPv6(id) && id.viaGateway)) {
+      // the route this one replaces (or, in IPv6, merges with) had another nexthop, so another
+      // identity, and the kernel sends no delete for it
+      const replace = (ev.netlink.msg_flags & NLM_F_REPLACE) !== 0;
+      for (const c of s.chain(id.prefix)) if (replace || s.ident(c).viaGateway) this.drop(c);
+    }
+    s.insert(id, b, off, end);
+    this.count(id, +1);
+    s.maybeCompact();
+    const after = JSON.stringify((ev.netlink as { route?: object }).route ?? {});
+    if (after === before) return undefined;
+    return { kind: "route", op: before === undefined ? "add" : "change", before, after };
+  }
+
+  /**
+   * Make the cache equal a fresh dump (each entry a route's rtmsg and attributes). Returns the
+   * differences; only routes that differ are decoded.
+   */
+  replace(dumped: Uint8Array[]): CacheChange[] {
+    const fresh = new RouteStore();
+    for (const p of dumped) {
+      const id = routeIdent(p, 0, p.length);
+      if (!id) continue;
+      const dup = fresh.find(id);
+      if (dup >= 0) fresh.remove(dup);
+      fresh.insert(id, p, 0, p.length);
+    }
+    const old = this.store;
+    const out: CacheChange[] = [];
+    old.forEach((o) => {
+      const n = fresh.find(old.ident(o));
+      if (n < 0) out.push({ kind: "route", op: "del", before: this.json(old, o) });
+      else {
+        const p = old.payload(o);
+        if (fresh.equals(n, p, 0, p.length)) return;
+        const before = this.json(old, o);
+        const after = this.json(fresh, n);
+        if (before !== after) out.push({ kind: "route", op: "change", before, after });
+      }
+    });
+    fresh.forEach((n) => {
+      if (old.find(fresh.ident(n)) < 0) out.push({ kind: "route", op: "add", after: this.json(fresh, n) });
+    });
+    fresh.maybeCompact();
+    this.store = fresh;
+    this.routeCounts.clear();
+    fresh.forEach((n) => this.count(fresh.ident(n), +1));
+    return out;
+  }
+
+  /** The cached routes as events, in the form --dump-events prints (a dump reply: NLM_F_MULTI). */
+  values(): NlEvent[] {
+    const out: NlEvent[] = [];
+    this.store.forEach((o) => {
+      const body = this.body(this.store, o);
+      if (body) out.push(cachedEventFromBody("route", body, RTM_NEWROUTE, NLM_F_MULTI));
+    });
+    return out;
+  }
+}

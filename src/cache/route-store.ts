@@ -1,0 +1,276 @@
+/**
+ * Storage for the route cache: every route kept as the bytes the kernel sent for it (rtmsg and its
+ * attributes) in one growing arena, found through an open-addressing index on the route's
+ * identity. A BGP table of 100k routes then costs about the size of its messages (~60–120 bytes a
+ * route) and nothing the garbage collector has to trace; a JS Map alone costs ~90 bytes an entry
+ * before any key or value (bench/README.md, "route cache memory").
+ *
+ * Routes that share a prefix identity (table, family, destination, source, tos, priority) hang in
+ * one chain off one index slot: a replace drops the whole chain, and IPv4's appended routes and
+ * IPv6's per-link device routes sit side by side in it, told apart by their nexthop identity.
+ */
+import {
+  AF_INET6, NLA_ALIGNTO, NLA_TYPE_MASK, OFFSETOF, RTA_DST, RTA_GATEWAY, RTA_MULTIPATH, RTA_OIF, RTA_PRIORITY,
+  RTA_SRC, RTA_TABLE, RTA_VIA, SIZEOF,
+} from "../uapi/linux.gen.ts";
+
+export interface RouteIdent {
+  /** table, family, destination, source, tos, priority: what a replace keeps */
+  prefix: string;
+  /** output interface, gateway or via, multipath: what tells routes under one prefix apart */
+  nexthop: string;
+  /** has a gateway or nexthops (IPv6 merges such routes into one) */
+  viaGateway: boolean;
+  family: number;
+  table: number;
+  protocol: number;
+}
+
+const RTM = {
+  family: OFFSETOF["rtmsg.rtm_family"], dstLen: OFFSETOF["rtmsg.rtm_dst_len"], srcLen: OFFSETOF["rtmsg.rtm_src_len"],
+  tos: OFFSETOF["rtmsg.rtm_tos"], table: OFFSETOF["rtmsg.rtm_table"], protocol: OFFSETOF["rtmsg.rtm_protocol"],
+};
+const NLA_LEN = OFFSETOF["nlattr.nla_len"];
+const NLA_TYPE = OFFSETOF["nlattr.nla_type"];
+const NLA_HDR = SIZEOF.nlattr;
+
+function bytesText(b: Uint8Array, off: number, len: number): string {
+  let s = "";
+  for (let i = 0; i < len; i++) s += String.fromCharCode(b[off + i]!);
+  return s;
+}
+
+/**
+ * A route's identity from its bytes ([off, end) holds rtmsg and attributes). The same fields the
+ * kernel matches a delete or replace on; undefined if the message is too short to have them.
+ */
+export function routeIdent(b: Uint8Array, off: number, end: number): RouteIdent | undefined {
+  if (end - off < SIZEOF.rtmsg) return undefined;
+  const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  const family = b[off + RTM.family]!;
+  let table = b[off + RTM.table]!;
+  let dst = "", src = "", gw = "", prio = 0, oif = -1, multipath = false;
+  for (let a = off + SIZEOF.rtmsg; end - a >= NLA_HDR;) {
+    const len = dv.getUint16(a + NLA_LEN, true);
+    if (len < NLA_HDR || len > end - a) break;
+    const p = a + NLA_HDR, n = len - NLA_HDR;
+    switch (dv.getUint16(a + NLA_TYPE, true) & NLA_TYPE_MASK) {
+      case RTA_DST: dst = bytesText(b, p, n); break;
+      case RTA_SRC: src = bytesText(b, p, n); break;
+      case RTA_TABLE: if (n >= 4) table = dv.getUint32(p, true); break;
+      case RTA_PRIORITY: if (n >= 4) prio = dv.getUint32(p, true); break;
+      case RTA_OIF: if (n >= 4) oif = dv.getUint32(p, true); break;
+      case RTA_GATEWAY: gw = "g" + bytesText(b, p, n); break;
+      case RTA_VIA: if (!gw) gw = "v" + bytesText(b, p, n); break;
+      case RTA_MULTIPATH: multipath = true; break;
+    }
+    a += (len + NLA_ALIGNTO - 1) & ~(NLA_ALIGNTO - 1);
+  }
+  const prefix = `${family}|${table}|${b[off + RTM.dstLen]}|${dst}|${b[off + RTM.srcLen]}|${src}|${b[off + RTM.tos]}|${prio}`;
+  return {
+    prefix, nexthop: `${oif}|${gw}|${multipath ? "m" : ""}`, viaGateway: gw !== "" || multipath,
+    family, table, protocol: b[off + RTM.protocol]!,
+  };
+}
+
+export function isIPv6(id: RouteIdent): boolean {
+  return id.family === AF_INET6;
+}
+
+function hashText(s: string): number {
+  // FNV-1a: short keys, no adversary who controls the kernel's routes can do better than a flood
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  return h >>> 0;
+}
+
+/** record header: u32 payload length (top bit: deleted), u32 next record in the chain (+1; 0 = none), u32 prefix hash */
+const REC_HDR = 12;
+const DEAD = 0x80000000;
+const LEN_MASK = 0x7fffffff;
+const EMPTY = 0;
+const TOMBSTONE = -1;
+
+export class RouteStore {
+  private buf = new Uint8Array(1 << 16);
+  private dv = new DataView(this.buf.buffer);
+  /** arena bytes written, live or dead */
+  private used = 0;
+  private deadBytes = 0;
+  /** chain heads: record offset + 1; EMPTY or TOMBSTONE otherwise */
+  private slots = new Int32Array(1024);
+  /** slots that are not EMPTY: a probe stops only at an empty one */
+  private filled = 0;
+  count = 0;
+
+  /** bytes held: arena and index, for reports */
+  get bytes(): number {
+    return this.buf.byteLength + this.slots.byteLength;
+  }
+
+  private len(o: number) {
+    return this.dv.getUint32(o, true) & LEN_MASK;
+  }
+  private next(o: number) {
+    return this.dv.getUint32(o + 4, true) - 1;
+  }
+  private setNext(o: number, n: number) {
+    this.dv.setUint32(o + 4, n + 1, true);
+  }
+  private hashAt(o: number) {
+    return this.dv.getUint32(o + 8, true);
+  }
+  private recordSize(o: number) {
+    return (REC_HDR + this.len(o) + 3) & ~3;
+  }
+
+  /** the stored bytes of the record at o (a view: valid until the store next changes) */
+  payload(o: number): Uint8Array {
+    return this.buf.subarray(o + REC_HDR, o + REC_HDR + this.len(o));
+  }
+  ident(o: number): RouteIdent {
+    return routeIdent(this.buf, o + REC_HDR, o + REC_HDR + this.len(o))!;
+  }
+  equals(o: number, b: Uint8Array, off: number, end: number): boolean {
+    const n = this.len(o);
+    if (n !== end - off) return false;
+    const p = o + REC_HDR;
+    for (let i = 0; i < n; i++) if (this.buf[p + i] !== b[off + i]) return false;
+    return true;
+  }
+
+  /** the index slot of the chain for this prefix, or -1 */
+  private chainSlot(prefix: string, hash: number): number {
+    const mask = this.slots.length - 1;
+    for (let i = hash & mask; ; i = (i + 1) & mask) {
+      const s = this.slots[i]!;
+      if (s === EMPTY) return -1;
+      if (s !== TOMBSTONE && this.hashAt(s - 1) === hash && this.ident(s - 1).prefix === prefix) return i;
+    }
+  }
+
+  /** records under one prefix identity, in insertion order */
+  chain(prefix: string): number[] {
+    const slot = this.chainSlot(prefix, hashText(prefix));
+    const out: number[] = [];
+    if (slot >= 0) for (let o = this.slots[slot]! - 1; o >= 0; o = this.next(o)) out.push(o);
+    return out;
+  }
+
+  /** the record with exactly this identity, or -1 */
+  find(id: RouteIdent): number {
+    for (const o of this.chain(id.prefix)) if (this.ident(o).nexthop === id.nexthop) return o;
+    return -1;
+  }
+
+  /** Store a route (the caller has removed any record with the same identity). Returns its offset. */
+  insert(id: RouteIdent, b: Uint8Array, off: number, end: number): number {
+    const n = end - off;
+    const size = (REC_HDR + n + 3) & ~3;
+    if (this.used + size > this.buf.length) this.grow(size);
+    const o = this.used;
+    const hash = hashText(id.prefix);
+    this.dv.setUint32(o, n, true);
+    this.setNext(o, -1);
+    this.dv.setUint32(o + 8, hash, true);
+    this.buf.set(b.subarray(off, end), o + REC_HDR);
+    this.used += size;
+    this.count++;
+    const slot = this.chainSlot(id.prefix, hash);
+    if (slot >= 0) {
+      let t = this.slots[slot]! - 1;
+      while (this.next(t) >= 0) t = this.next(t);
+      this.setNext(t, o);
+      return o;
+    }
+    if ((this.filled + 1) * 2 > this.slots.length) this.rehash(this.count * 4);
+    this.placeHead(this.slots, o, hash);
+    return o;
+  }
+
+  private placeHead(slots: Int32Array, o: number, hash: number) {
+    const mask = slots.length - 1;
+    let i = hash & mask;
+    while (slots[i] !== EMPTY && slots[i] !== TOMBSTONE) i = (i + 1) & mask;
+    if (slots[i] === EMPTY) this.filled++;
+    slots[i] = o + 1;
+  }
+
+  /** Drop the record at o. */
+  remove(o: number): void {
+    const id = this.ident(o);
+    const slot = this.chainSlot(id.prefix, this.hashAt(o));
+    if (slot < 0) throw new Error("route store: record not indexed");
+    const head = this.slots[slot]! - 1;
+    if (head === o) {
+      const nx = this.next(o);
+      this.slots[slot] = nx >= 0 ? nx + 1 : TOMBSTONE;
+    } else {
+      let p = head;
+      while (this.next(p) !== o) p = this.next(p);
+      this.setNext(p, this.next(o));
+    }
+    this.dv.setUint32(o, this.len(o) | DEAD, true);
+    this.deadBytes += this.recordSize(o);
+    this.count--;
+  }
+
+  /**
+   * Reclaim deleted records once they are half the arena. Moves records: call it only when no
+   * offsets are held (removals in a loop over a chain must finish first).
+   */
+  maybeCompact(): void {
+    if (this.deadBytes > 1 << 20 && this.deadBytes * 2 > this.used) this.compact();
+  }
+
+  /** every live record, in arena order */
+  forEach(f: (o: number) => void): void {
+    for (let o = 0; o < this.used; o += this.recordSize(o)) if (!(this.dv.getUint32(o, true) & DEAD)) f(o);
+  }
+
+  private grow(need: number) {
+    let cap = this.buf.length * 2;
+    while (cap < this.used + need) cap *= 2;
+    const nb = new Uint8Array(cap);
+    nb.set(this.buf.subarray(0, this.used));
+    this.buf = nb;
+    this.dv = new DataView(nb.buffer);
+  }
+
+  /** Index size for `want` chains at most half full; tombstones go. */
+  private rehash(want: number) {
+    let cap = 1024;
+    while (cap < want) cap *= 2;
+    const slots = new Int32Array(cap);
+    this.filled = 0;
+    for (const s of this.slots) if (s > 0) this.placeHead(slots, s - 1, this.hashAt(s - 1));
+    this.slots = slots;
+  }
+
+  /** Copy the live records into a fresh arena sized for them, chain by chain; the index keeps its shape. */
+  private compact() {
+    let cap = 1 << 16;
+    while (cap < (this.used - this.deadBytes) * 2) cap *= 2;
+    const nb = new Uint8Array(cap);
+    const ndv = new DataView(nb.buffer);
+    let w = 0;
+    for (let i = 0; i < this.slots.length; i++) {
+      const s = this.slots[i]!;
+      if (s <= 0) continue;
+      let prev = -1;
+      for (let o = s - 1; o >= 0; o = this.next(o)) {
+        const size = this.recordSize(o);
+        nb.set(this.buf.subarray(o, o + size), w);
+        ndv.setUint32(w + 4, 0, true);
+        if (prev >= 0) ndv.setUint32(prev + 4, w + 1, true);
+        else this.slots[i] = w + 1;
+        prev = w;
+        w += size;
+      }
+    }
+    this.buf = nb;
+    this.dv = ndv;
+    this.used = w;
+    this.deadBytes = 0;
+  }
+}
