@@ -50,11 +50,31 @@ let seq = 1;
 const pool: ArrayBuffer[] = [];
 let poolSize = 0;
 let poolMisses = 0;
+/** fewest buffers the pool held since it was last trimmed: that many were not needed */
+let poolLow = 0;
+let poolTrimmedAt = 0;
 function takeBuffer(bytes: number): ArrayBuffer {
   const b = pool.pop();
+  if (pool.length < poolLow) poolLow = pool.length;
   if (b && b.byteLength === bytes) return b;
   poolMisses++;
   return new ArrayBuffer(bytes);
+}
+
+/**
+ * A burst leaves the pool holding every buffer that was in flight at its peak, each a few hundred
+ * KiB. Buffers that sat unused for a whole second go, and their memory with a collection here: a
+ * quiet receive thread allocates too little for the collector to run on its own.
+ */
+const POOL_TRIM_MS = 1000;
+function trimPool(now: number) {
+  if (now - poolTrimmedAt < POOL_TRIM_MS) return;
+  poolTrimmedAt = now;
+  const spare = poolLow;
+  poolLow = pool.length - spare;
+  if (spare === 0) return;
+  const bytes = pool.splice(0, spare).reduce((n, b) => n + b.byteLength, 0);
+  if (bytes >= 1 << 20) Bun.gc(true);
 }
 
 class Batcher {
@@ -177,6 +197,7 @@ async function receiveLoop(batchBytes: number, pollMs: number) {
     }
     const after = performance.now();
     for (const e of sockets) if (e.batcher && !e.batcher.empty && after - e.batcher.firstAt >= LINGER_MS) e.batcher.flush();
+    trimPool(after);
     // let the message handler run (stop, dump requests)
     await new Promise((res) => setImmediate(res));
   }

@@ -55,6 +55,8 @@ export interface ChildStats {
   events: number;
   export_dropped: number;
   cached_routes?: number;
+  /** the route cache's own storage (arena and index) */
+  route_cache_bytes?: number;
   latency: { samples: number; seen: number; p50_ms?: number; p99_ms?: number; max_ms: number; negative: number };
   histogram: { buckets: readonly number[]; counts: number[]; count: number };
   handover: ReturnType<WorkerBackend["handoverStats"]>;
@@ -109,6 +111,7 @@ export async function runMonitorRole(cfg: NlmonConfig, log: Log): Promise<number
       events,
       export_dropped: dropped,
       cached_routes: mon.caches.get("route")?.size,
+      route_cache_bytes: mon.caches.route?.bytes,
       latency: { samples: s.length, seen: res.seen, p50_ms: quantile(s, 0.5), p99_ms: quantile(s, 0.99), max_ms: res.max, negative: neg.n },
       histogram: { buckets: m.latency.buckets, counts: [...m.latency.counts], count: m.latency.count },
       handover: backend.handoverStats(),

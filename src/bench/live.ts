@@ -318,13 +318,14 @@ export interface MemoryResult {
   cache_anon_mib?: number;
   cache_peak_rss_mib?: number;
   cached_routes?: number;
+  route_cache_mib?: number;
   cache_routes_added: number;
   seen_all: boolean;
 }
 
 /**
  * Idle RSS after start-up and a quiet second; then 100k routes added with `ip -batch` and RSS once
- * the monitor has caught up and had a second to settle. All backends at once on the same routes.
+ * the monitor has caught up and had three seconds to settle. All backends at once on the same routes.
  */
 export async function measureMemory(ns: string, dir: string, cfg: NlmonConfig, backends: BackendName[]): Promise<MemoryResult[]> {
   const ls = backends.map((b) => startNlmon(ns, dir, `mem-${b}`, cfg, b, true));
@@ -335,7 +336,9 @@ export async function measureMemory(ns: string, dir: string, cfg: NlmonConfig, b
     const idleAnon = ls.map((l) => vmMiB(l.pid, "RssAnon"));
     ipBatch(ns, writeBatch(dir, "cache-routes", cacheLines()));
     const seen = await syncMark(ns, ls, 40_000, 40_000);
-    await sleep(1000);
+    // the monitor collects garbage and trims the route cache a second after a burst goes quiet:
+    // measure what it holds at rest, not the burst's litter
+    await sleep(3000);
     const cache = ls.map((l) => vmMiB(l.pid, "VmRSS"));
     const cacheAnon = ls.map((l) => vmMiB(l.pid, "RssAnon"));
     const peak = ls.map((l) => vmMiB(l.pid, "VmHWM"));
@@ -345,7 +348,8 @@ export async function measureMemory(ns: string, dir: string, cfg: NlmonConfig, b
       out.push({
         backend: backends[i]!, idle_rss_mib: idle[i], idle_anon_mib: idleAnon[i], cache_rss_mib: cache[i],
         cache_anon_mib: cacheAnon[i], cache_peak_rss_mib: peak[i],
-        cached_routes: r.stats?.cached_routes, cache_routes_added: CACHE_ROUTES, seen_all: seen,
+        cached_routes: r.stats?.cached_routes,
+        route_cache_mib: r.stats?.route_cache_bytes === undefined ? undefined : r.stats.route_cache_bytes / 1048576, cache_routes_added: CACHE_ROUTES, seen_all: seen,
       });
     }
     return out;

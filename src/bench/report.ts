@@ -130,6 +130,7 @@ export function formatHuman(r: BenchReport): string {
       ["  of which private (RssAnon)", ...r.memory.map((m) => mib(m.cache_anon_mib))],
       ["peak RSS (MiB)", ...r.memory.map((m) => mib(m.cache_peak_rss_mib))],
       ["routes in the cache", ...r.memory.map((m) => int(m.cached_routes))],
+      ["  route cache storage (MiB)", ...r.memory.map((m) => mib(m.route_cache_mib))],
     ]));
     out.push("");
   }

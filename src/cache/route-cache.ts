@@ -31,6 +31,11 @@ export class RouteCache {
     return this.store.count;
   }
 
+  /** after a burst: return the arena's slack */
+  trim(): void {
+    this.store.trim();
+  }
+
   /** arena and index bytes */
   get bytes(): number {
     return this.store.bytes;

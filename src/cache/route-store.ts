@@ -91,8 +91,13 @@ const LEN_MASK = 0x7fffffff;
 const EMPTY = 0;
 const TOMBSTONE = -1;
 
+const ARENA_MIN = 1 << 16;
+function roundUp(n: number) {
+  return Math.ceil(n / ARENA_MIN) * ARENA_MIN;
+}
+
 export class RouteStore {
-  private buf = new Uint8Array(1 << 16);
+  private buf = new Uint8Array(ARENA_MIN);
   private dv = new DataView(this.buf.buffer);
   /** arena bytes written, live or dead */
   private used = 0;
@@ -228,9 +233,24 @@ export class RouteStore {
     for (let o = 0; o < this.used; o += this.recordSize(o)) if (!(this.dv.getUint32(o, true) & DEAD)) f(o);
   }
 
+  /** arena growth by half: a table built route by route wastes at most a third of it */
   private grow(need: number) {
-    let cap = this.buf.length * 2;
-    while (cap < this.used + need) cap *= 2;
+    let cap = this.buf.length;
+    while (cap < this.used + need) cap = roundUp(cap * 1.5);
+    this.resize(cap);
+  }
+
+  /**
+   * Give back what a burst left: compact if anything was deleted, and shrink the arena to its
+   * records plus an eighth. For quiet moments (it copies every record).
+   */
+  trim(): void {
+    if (this.deadBytes) this.compact();
+    const want = Math.max(ARENA_MIN, roundUp(this.used * 1.125));
+    if (want < this.buf.length) this.resize(want);
+  }
+
+  private resize(cap: number) {
     const nb = new Uint8Array(cap);
     nb.set(this.buf.subarray(0, this.used));
     this.buf = nb;
@@ -247,11 +267,9 @@ export class RouteStore {
     this.slots = slots;
   }
 
-  /** Copy the live records into a fresh arena sized for them, chain by chain; the index keeps its shape. */
+  /** Copy the live records into a fresh arena with room to grow, chain by chain; the index keeps its shape. */
   private compact() {
-    let cap = 1 << 16;
-    while (cap < (this.used - this.deadBytes) * 2) cap *= 2;
-    const nb = new Uint8Array(cap);
+    const nb = new Uint8Array(Math.max(ARENA_MIN, roundUp((this.used - this.deadBytes) * 1.5)));
     const ndv = new DataView(nb.buffer);
     let w = 0;
     for (let i = 0; i < this.slots.length; i++) {

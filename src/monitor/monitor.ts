@@ -176,6 +176,7 @@ export class Monitor {
     this.gcTimer = setTimeout(() => {
       this.gcTimer = undefined;
       this.sinceGc = 0;
+      this.caches.route?.trim();
       Bun.gc(true);
     }, 1000);
   }
