@@ -7,7 +7,7 @@
  *   field libnl-tiny's inline nl_socket_get_fd reads; libnl-3 keeps that layout;
  * - receive-buffer forcing and poll() go through libc on that fd.
  *
- * nl_recv hands back the raw bytes of one datagram; they are copied into JS memory and freed at once,
+ * nl_recv hands back the raw bytes of one datagram; they are copied into the receive batch and freed at once,
  * so no native buffer outlives a call and decoding stays in TypeScript.
  */
 import type { LibraryHandle } from "koffi";
@@ -368,29 +368,36 @@ export class LibnlSocket {
   }
 
   /**
-   * One datagram (possibly several netlink messages), copied into JS memory; null when nothing is
-   * queued on a non-blocking socket (libnl-3 says -NLE_AGAIN, libnl-tiny returns 0) or on EOF.
-   * Throws LibnlError otherwise; see isOverrun for ENOBUFS.
+   * One datagram (possibly several netlink messages), copied into `dst` (at most its length);
+   * returns the datagram's size, or 0 when nothing is queued on a non-blocking socket (libnl-3
+   * says -NLE_AGAIN, libnl-tiny returns 0) or on EOF. Throws LibnlError otherwise; see isOverrun
+   * for ENOBUFS.
    */
-  recv(): Uint8Array | null {
+  recvInto(dst: Uint8Array): number {
     const sk = this.handle("recv");
-    const k = koffi();
     this.bufOut[0] = null;
     this.credOut[0] = null;
     const n = this.lib.fn.nl_recv(sk, this.peer, this.bufOut, this.credOut) as number;
-    const errno = n < 0 ? k.errno() : 0;
+    const errno = n < 0 ? koffi().errno() : 0;
     const buf = this.bufOut[0];
     const creds = this.credOut[0];
     if (creds) this.lib.libc.free(creds);
     if (n > 0) {
       if (!buf) throw new Error(`nl_recv returned ${n} bytes but no buffer`);
-      const out = new Uint8Array(k.view(buf, n)).slice();
+      this.lib.libc.memcpy(dst, buf, Math.min(n, dst.length));
       this.lib.libc.free(buf);
-      return out;
+      return n;
     }
     // on n <= 0 both libraries have already freed their buffer and left *buf NULL
-    if (n === 0 || n === -this.lib.nle.AGAIN) return null;
+    if (n === 0 || n === -this.lib.nle.AGAIN) return 0;
     this.fail("nl_recv", n, errno);
+  }
+
+  /** One datagram as its own copy (up to 64 KiB, above what the kernel builds); null when none. */
+  recv(): Uint8Array | null {
+    const b = new Uint8Array(65536);
+    const n = this.recvInto(b);
+    return n ? b.slice(0, Math.min(n, b.length)) : null;
   }
 
   /**

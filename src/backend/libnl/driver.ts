@@ -38,18 +38,14 @@ class LibnlRecv implements RecvSocket, DumpSocket {
     return this.s.fd;
   }
   recvInto(buf: Uint8Array): number {
-    let d: Uint8Array | null;
     try {
-      d = this.s.recv();
+      return this.s.recvInto(buf);
     } catch (e) {
       // libnl reports a receive-queue overrun as NLE_NOMEM; the backend speaks errno
       if (isOverrun(e)) return -ENOBUFS;
       if (e instanceof LibnlError) return -(e.errno || EIO);
       throw e;
     }
-    if (!d) return 0;
-    buf.set(d.subarray(0, Math.min(d.length, buf.length)));
-    return d.length;
   }
   /** libnl numbers the request (sequence, port) and completes its header: nl_send_simple */
   request(msg: Uint8Array): undefined {

@@ -62,6 +62,8 @@ export type LibnlSymbolName = (typeof LIBNL_SYMBOLS)[number]["name"];
 /** libc functions the binding needs next to libnl (libnl-tiny has no accessor for these jobs) */
 export const LIBC_SYMBOLS = [
   { name: "free", proto: "void free(void *ptr)" },
+  // nl_recv's datagram straight into the receive batch: no JS object per datagram
+  { name: "memcpy", proto: "void *memcpy(void *dest, void *src, size_t n)" },
   // struct pollfd is passed as 8 raw bytes: int fd, short events, short revents
   { name: "poll", proto: "int poll(void *fds, unsigned long nfds, int timeout)" },
   { name: "setsockopt", proto: "int setsockopt(int fd, int level, int optname, void *optval, uint32_t optlen)" },
