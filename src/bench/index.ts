@@ -15,7 +15,7 @@ import { runMonitorRole } from "./child.ts";
 import { CORPUS_ROUTES, captureCorpus, corpusTypes, runCaptureRole } from "./corpus.ts";
 import { benchDecode } from "./decode.ts";
 import {
-  type BackendName, churn, finishListener, type Listener, type ListenerResult, measureMemory, startIpMonitor, startNlmon, syncMark, writeConfig,
+  type BackendName, churn, finishListener, type Listener, type ListenerResult, measureFloor, measureMemory, startIpMonitor, startNlmon, syncMark, writeConfig,
 } from "./live.ts";
 import { type BenchReport, formatHuman, targets } from "./report.ts";
 import { addNamespace, basicTopology, cleanupAll, delNamespace, installSignalCleanup, namespaceExists, tempDir } from "./sys.ts";
@@ -86,6 +86,7 @@ async function benchmark(args: Args, cfg: NlmonConfig, log: Log): Promise<BenchR
 
   say(`memory: idle and with a 100k-route cache (${backends.join(", ")})`);
   const memory = await measureMemory(liveNs, dir, cfg, backends);
+  const memoryFloor = await measureFloor();
 
   delNamespace(liveNs);
   const namespaces = [corpusNs, liveNs];
@@ -116,6 +117,7 @@ async function benchmark(args: Args, cfg: NlmonConfig, log: Log): Promise<BenchR
         + "uniformly sampled into a 100k reservoir in each nlmon child; ip monitor has none",
     },
     memory,
+    memory_floor: memoryFloor,
     namespaces,
     namespaces_removed: namespaces.every((n) => !namespaceExists(n)),
   };

@@ -323,6 +323,23 @@ export interface MemoryResult {
   seen_all: boolean;
 }
 
+export interface FloorResult {
+  rss_mib?: number;
+  anon_mib?: number;
+}
+
+/** This binary with only its modules loaded and its receive thread running (runtimeFloor in cli/main.ts), two seconds after start. */
+export async function measureFloor(): Promise<FloorResult> {
+  const p = spawnTracked(selfCommand(), { env: { NLMON_BENCH_ROLE: "floor" } });
+  try {
+    await sleep(2000);
+    return { rss_mib: vmMiB(p.proc.pid, "VmRSS"), anon_mib: vmMiB(p.proc.pid, "RssAnon") };
+  } finally {
+    p.proc.kill("SIGTERM");
+    await p.proc.exited;
+  }
+}
+
 /**
  * Idle RSS after start-up and a quiet second; then 100k routes added with `ip -batch` and RSS once
  * the monitor has caught up and had three seconds to settle. All backends at once on the same routes.

@@ -3,7 +3,7 @@
  * from the issue next to the figure it is about.
  */
 import type { StageResult } from "./decode.ts";
-import type { ChurnResult, ListenerResult, MemoryResult } from "./live.ts";
+import type { ChurnResult, FloorResult, ListenerResult, MemoryResult } from "./live.ts";
 
 export interface Target {
   name: string;
@@ -40,6 +40,8 @@ export interface BenchReport {
     latency_method: string;
   };
   memory: MemoryResult[];
+  /** the same binary with only its receive thread: what the runtime costs before nlmon does anything */
+  memory_floor?: FloorResult;
   targets: Target[];
   namespaces: string[];
   namespaces_removed: boolean;
@@ -61,7 +63,8 @@ export function targets(r: Omit<BenchReport, "targets">): Target[] {
       pass: l.msgs_per_s >= min && l.lost === 0 });
   }
   for (const m of r.memory) {
-    t.push({ name: `${m.backend}: idle RSS`, target: "<= 35 MiB", measured: m.idle_rss_mib ?? null, unit: "MiB",
+    const floor = r.memory_floor?.rss_mib;
+    t.push({ name: `${m.backend}: idle RSS${floor === undefined ? "" : ` (runtime floor ${floor.toFixed(1)})`}`, target: "<= 35 MiB", measured: m.idle_rss_mib ?? null, unit: "MiB",
       pass: m.idle_rss_mib === undefined ? null : m.idle_rss_mib <= 35 });
     t.push({ name: `${m.backend}: RSS holding a ${m.cache_routes_added / 1000}k-route cache`, target: "<= 80 MiB", measured: m.cache_rss_mib ?? null, unit: "MiB",
       pass: m.cache_rss_mib === undefined || !m.seen_all ? null : m.cache_rss_mib <= 80 });
@@ -131,6 +134,8 @@ export function formatHuman(r: BenchReport): string {
       ["peak RSS (MiB)", ...r.memory.map((m) => mib(m.cache_peak_rss_mib))],
       ["routes in the cache", ...r.memory.map((m) => int(m.cached_routes))],
       ["  route cache storage (MiB)", ...r.memory.map((m) => mib(m.route_cache_mib))],
+      ["runtime floor: modules loaded, receive thread, nothing else (MiB)", ...r.memory.map(() => mib(r.memory_floor?.rss_mib))],
+      ["  of which private (RssAnon)", ...r.memory.map(() => mib(r.memory_floor?.anon_mib))],
     ]));
     out.push("");
   }

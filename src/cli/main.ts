@@ -3,6 +3,7 @@
  * user can fix in the command line or the config; 1 for failures at run time.
  */
 import pkg from "../../package.json" with { type: "json" };
+import { WorkerBackend } from "../backend/host.ts";
 import { BackendUnavailable, selectBackend } from "../backend/select.ts";
 import { ConfigError, loadConfig } from "../config/load.ts";
 import { log } from "../log.ts";
@@ -20,7 +21,21 @@ async function writeOut(s: string) {
   await Bun.write(Bun.stdout, s);
 }
 
+/**
+ * The floor under nlmon's memory, for `--benchmark` (src/bench/live.ts): this binary with its
+ * modules loaded and its receive thread running, but no flag parsed, no config read, no socket,
+ * cache, decoder or export. What the runtime costs before nlmon does anything.
+ */
+async function runtimeFloor(): Promise<number> {
+  const backend = new WorkerBackend({ driver: "legacy" });
+  await backend.start([], () => {});
+  await new Promise((resolve) => process.once("SIGTERM", resolve));
+  await backend.stop();
+  return 0;
+}
+
 export async function main(argv: string[]): Promise<number> {
+  if (process.env.NLMON_BENCH_ROLE === "floor") return await runtimeFloor();
   let args;
   try {
     args = parseArgs(argv);
