@@ -122,7 +122,8 @@ describe("json export, live", () => {
     while (Date.now() < end) {
       try {
         got = readFileSync(join(missingDir, "x.json"), "utf8");
-        if (got.split("\n").length > 10) break;
+        // the recovery is logged once the retried write has finished, which may be after the bytes land
+        if (got.split("\n").length > 10 && logs.some((l) => l.includes("export json: recovered"))) break;
       } catch {
         // not created yet
       }
