@@ -188,7 +188,8 @@ export class RouteStore {
       this.setNext(t, o);
       return o;
     }
-    if ((this.filled + 1) * 2 > this.slots.length) this.rehash(this.count * 4);
+    // linear probing stays short up to about 70% full; rehash to at most half full
+    if ((this.filled + 1) * 10 > this.slots.length * 7) this.rehash(this.count * 2);
     this.placeHead(this.slots, o, hash);
     return o;
   }
@@ -257,7 +258,7 @@ export class RouteStore {
     this.dv = new DataView(nb.buffer);
   }
 
-  /** Index size for `want` chains at most half full; tombstones go. */
+  /** An index of at least `want` slots (a power of two); tombstones go. */
   private rehash(want: number) {
     let cap = 1024;
     while (cap < want) cap *= 2;
