@@ -4,7 +4,7 @@ ENTRY    := src/cli/main.ts
 WORKERS  := src/backend/worker.ts
 SOURCES  := $(shell find src config -type f 2>/dev/null) package.json
 # Debian packages the tests drive: the real tools users compare nlmon with
-TEST_DEBS := iproute2 jq curl gcc libc6-dev binutils libnl-3-200 libnl-genl-3-200 rsyslog prometheus tshark xz-utils qemu-user-static systemd gdb
+TEST_DEBS := iproute2 jq curl gcc libc6-dev binutils libnl-3-200 libnl-genl-3-200 libnl-3-dev rsyslog prometheus tshark xz-utils qemu-user-static systemd gdb
 export DEBIAN_FRONTEND := noninteractive
 
 .PHONY: all build run test deps debs release footprint bench clean typecheck
@@ -31,7 +31,7 @@ build: dist/nlmon
 
 # the monitor on the embedded default config, events to stdout
 run: build
-	@dpkg -s libnl-3-200 libnl-genl-3-200 >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq libnl-3-200 libnl-genl-3-200 >/dev/null; }
+	@dpkg -s libnl-3-200 libnl-genl-3-200 libnl-3-dev >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq libnl-3-200 libnl-genl-3-200 >/dev/null; }
 	dist/nlmon
 
 typecheck: deps

@@ -23,6 +23,12 @@ export interface DumpSocket {
    */
   request(msg: Uint8Array): number | undefined;
   recvInto(buf: Uint8Array): number;
+  /**
+   * The whole reply to the last request, when the transport has a receive loop of its own (libnl:
+   * sequence check, multipart, errors): every message, whether the kernel marked the dump
+   * interrupted, and an error if the loop failed. Without it the thread reads datagrams itself.
+   */
+  replies?(timeoutMs: number): { messages: Uint8Array[]; interrupted: boolean; error?: string };
   close(): void;
 }
 

@@ -209,6 +209,10 @@ function runDump(sock: DumpSocket, req: Uint8Array): { datagrams: Uint8Array[]; 
   const msg = req.slice();
   setNlmsgSeq(msg, seq++);
   const mySeq = sock.request(msg);
+  if (sock.replies) {
+    const r = sock.replies(30000);
+    return { datagrams: r.messages, interrupted: r.interrupted, error: r.error };
+  }
   const datagrams: Uint8Array[] = [];
   const buf = new Uint8Array(RECV_BUF);
   const pfd = new Uint8Array(8);

@@ -12,9 +12,11 @@
  */
 import type { LibraryHandle } from "koffi";
 import { koffi } from "../../ffi/koffi.ts";
+import { readHeader } from "../../codec/nlmsg.ts";
 // Generated for the build host's ABI; these socket/poll values are the asm-generic ones, the same on
 // every target nlmon ships for (x86_64, arm64), but not on MIPS/SPARC/PA-RISC/Alpha.
 import {
+  NLM_F_DUMP_INTR,
   POLLERR,
   POLLHUP,
   POLLIN,
@@ -24,7 +26,9 @@ import {
   SO_SNDBUF,
   SIZEOF,
 } from "../../uapi/linux.gen.ts";
+import { NL_CB_CUSTOM, NL_CB_DEFAULT, NL_CB_FINISH, NL_CB_MSG_IN, NL_CB_VALID, NL_OK, NL_STOP, SIZEOF_UCRED } from "./constants.gen.ts";
 import {
+  CALLBACK_TYPES,
   LIBC_SYMBOLS,
   LIBNL_SYMBOLS,
   type LibcSymbolName,
@@ -159,6 +163,36 @@ function loadLibc(): LibnlHandle["libc"] {
 
 const handleCache = new Map<string, LibnlHandle>();
 
+/** koffi types by name are process-wide and may be declared once */
+let callbackTypes: { msg: unknown; err: unknown } | undefined;
+function declareCallbackTypes(k: ReturnType<typeof koffi>) {
+  callbackTypes ??= { msg: k.proto(CALLBACK_TYPES.nlmon_msg_cb), err: k.proto(CALLBACK_TYPES.nlmon_err_cb) };
+  return callbackTypes;
+}
+
+/**
+ * Where struct nl_msg keeps its struct nlmsghdr pointer (nlmsg_hdr() is a static inline in
+ * libnl-tiny, so it cannot be called): after int nm_protocol, int nm_flags, struct sockaddr_nl
+ * nm_src and nm_dst and struct ucred nm_creds, at the next pointer boundary. The same in libnl-3
+ * (test/unit/libnl-binding.test.ts checks it against libnl-3's nlmsg_hdr).
+ */
+export function nlMsgHeaderOffset(pointerSize: number): number {
+  const before = 4 + 4 + 2 * SOCKADDR_NL_SIZE + SIZEOF_UCRED;
+  return Math.ceil(before / pointerSize) * pointerSize;
+}
+
+/** What came back for one request through libnl's receive loop. */
+export interface Replies {
+  /** every message libnl accepted, each a whole netlink message, in order */
+  messages: Uint8Array[];
+  /** a reply carried NLM_F_DUMP_INTR: the kernel's state changed during the dump */
+  interrupted: boolean;
+  /** the request ended in NLMSG_ERROR (its message is the last in `messages`) */
+  refused: boolean;
+  /** libnl's receive loop failed (sequence mismatch, overrun, timeout); `messages` is incomplete */
+  error?: string;
+}
+
 function scanErrorCodes(geterror: (c: number) => string): NleCodes {
   const found: Partial<Record<NleName, number>> = {};
   const names = Object.keys(NLE_TEXTS) as NleName[];
@@ -182,6 +216,7 @@ function bindCandidate(c: Candidate, tried: string[]): LibnlHandle {
     return cached;
   }
   const k = koffi();
+  declareCallbackTypes(k);
   const fn = {} as Record<LibnlSymbolName, KoffiFunction>;
   for (const f of c.files) {
     tried.push(f.path);
@@ -398,6 +433,74 @@ export class LibnlSocket {
     const b = new Uint8Array(65536);
     const n = this.recvInto(b);
     return n ? b.slice(0, Math.min(n, b.length)) : null;
+  }
+
+  /**
+   * The replies to the request just sent, received the libnl way: nl_recvmsgs reads them, checks
+   * each sequence number against the request's (the socket must keep its sequence check), follows
+   * a multipart reply to NLMSG_DONE and ends on NLMSG_ERROR. Each message is copied out when
+   * libnl takes it in (NL_CB_MSG_IN) and kept once libnl has accepted it (NL_CB_VALID, or the
+   * error handler). The socket is non-blocking, so the loop waits in poll() between reads.
+   */
+  recvReplies(timeoutMs: number): Replies {
+    const sk = this.handle("recvReplies");
+    const k = koffi();
+    const f = this.lib.fn;
+    const types = declareCallbackTypes(k);
+    const nlhOffset = nlMsgHeaderOffset(k.sizeof("void *"));
+    const out: Replies = { messages: [], interrupted: false, refused: false };
+    let last: Uint8Array | undefined;
+    let done = false;
+    const keepLast = () => {
+      if (!last) return;
+      out.messages.push(last);
+      if (readHeader(new DataView(last.buffer), 0).flags & NLM_F_DUMP_INTR) out.interrupted = true;
+    };
+    const onIn = k.register((msg: unknown) => {
+      const hdr = k.decode(msg, nlhOffset, "void *");
+      const len = k.decode(hdr, 0, "uint32_t") as number;
+      last = new Uint8Array(len);
+      this.lib.libc.memcpy(last, hdr, len);
+      return NL_OK;
+    }, k.pointer(types.msg as never));
+    const onValid = k.register(() => {
+      keepLast();
+      return NL_OK;
+    }, k.pointer(types.msg as never));
+    const onFinish = k.register(() => {
+      done = true;
+      return NL_STOP;
+    }, k.pointer(types.msg as never));
+    const onError = k.register(() => {
+      keepLast();
+      out.refused = true;
+      done = true;
+      return NL_STOP;
+    }, k.pointer(types.err as never));
+    const cb = f.nl_cb_alloc(NL_CB_DEFAULT);
+    if (!cb) throw new LibnlError("nl_cb_alloc", -this.lib.nle.NOMEM, this.lib.geterror(this.lib.nle.NOMEM), 0, false);
+    try {
+      f.nl_cb_set(cb, NL_CB_MSG_IN, NL_CB_CUSTOM, onIn, null);
+      f.nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, onValid, null);
+      f.nl_cb_set(cb, NL_CB_FINISH, NL_CB_CUSTOM, onFinish, null);
+      f.nl_cb_err(cb, NL_CB_CUSTOM, onError, null);
+      const deadline = performance.now() + timeoutMs;
+      while (!done) {
+        if (performance.now() > deadline) return { ...out, error: `no complete reply within ${timeoutMs / 1000} s` };
+        if (!this.waitReadable(Math.min(1000, Math.max(0, deadline - performance.now())))) continue;
+        const rc = f.nl_recvmsgs(sk, cb) as number;
+        // after NLMSG_DONE or NLMSG_ERROR a negative code is the outcome (the error, or libnl-3's
+        // NLE_DUMP_INTR), already recorded; before, only "nothing queued yet" is not a failure
+        if (rc < 0 && !done && rc !== -this.lib.nle.AGAIN) {
+          const overrun = -rc === this.lib.nle.NOMEM;
+          return { ...out, error: `nl_recvmsgs: ${this.lib.geterror(-rc)}${overrun ? " (receive queue overrun)" : ""}` };
+        }
+      }
+      return out;
+    } finally {
+      f.nl_cb_put(cb);
+      for (const r of [onIn, onValid, onFinish, onError]) k.unregister(r);
+    }
   }
 
   /**

@@ -19,15 +19,16 @@ class LibnlRecv implements RecvSocket, DumpSocket {
   private readonly s: LibnlSocket;
   rcvbuf = 0;
   rcvbufForced = false;
-  constructor(protocol: number, groups: readonly number[], rcvbuf: number, sndbuf: number, extAck: boolean) {
-    this.s = new LibnlSocket(lib(), protocol);
+  /** `dump`: a socket for requests, whose replies libnl's receive loop checks against them */
+  constructor(protocol: number, groups: readonly number[], rcvbuf: number, sndbuf: number, dump: boolean) {
+    this.s = new LibnlSocket(lib(), protocol, { checkSeq: dump });
     try {
       this.s.connect();
       const b = this.s.setBufferSize(rcvbuf, sndbuf);
       this.rcvbuf = b.rcvbuf;
       this.rcvbufForced = b.forced;
       if (groups.length) this.s.addMemberships(groups);
-      if (extAck) libc().setsockopt(this.s.fd, SOL_NETLINK, NETLINK_EXT_ACK, intOpt(1), 4);
+      if (dump) libc().setsockopt(this.s.fd, SOL_NETLINK, NETLINK_EXT_ACK, intOpt(1), 4);
       this.s.setNonblocking();
     } catch (e) {
       this.s.close();
@@ -46,6 +47,9 @@ class LibnlRecv implements RecvSocket, DumpSocket {
       if (e instanceof LibnlError) return -(e.errno || EIO);
       throw e;
     }
+  }
+  replies(timeoutMs: number) {
+    return this.s.recvReplies(timeoutMs);
   }
   /** libnl numbers the request (sequence, port) and completes its header: nl_send_simple */
   request(msg: Uint8Array): undefined {

@@ -48,6 +48,13 @@ export const LIBNL_SYMBOLS = [
   },
   { name: "nl_sendto", part: "core", proto: "int nl_sendto(void *sk, void *buf, size_t size)" },
   { name: "nl_geterror", part: "core", proto: "const char *nl_geterror(int error)" },
+  // dump replies go through libnl's receive loop (sequence check, multipart, errors); the callback
+  // types are declared by the binding (CALLBACK_TYPES) before these are bound
+  { name: "nl_cb_alloc", part: "core", proto: "void *nl_cb_alloc(int kind)" },
+  { name: "nl_cb_set", part: "core", proto: "int nl_cb_set(void *cb, int type, int kind, nlmon_msg_cb *func, void *arg)" },
+  { name: "nl_cb_err", part: "core", proto: "int nl_cb_err(void *cb, int kind, nlmon_err_cb *func, void *arg)" },
+  { name: "nl_cb_put", part: "core", proto: "void nl_cb_put(void *cb)" },
+  { name: "nl_recvmsgs", part: "core", proto: "int nl_recvmsgs(void *sk, void *cb)" },
   { name: "genl_connect", part: "genl", proto: "int genl_connect(void *sk)" },
   { name: "genl_ctrl_resolve", part: "genl", proto: "int genl_ctrl_resolve(void *sk, const char *name)" },
   {
@@ -58,6 +65,12 @@ export const LIBNL_SYMBOLS = [
 ] as const satisfies readonly LibnlSymbol[];
 
 export type LibnlSymbolName = (typeof LIBNL_SYMBOLS)[number]["name"];
+
+/** koffi prototypes of the callbacks handed to nl_cb_set and nl_cb_err */
+export const CALLBACK_TYPES = {
+  nlmon_msg_cb: "int nlmon_msg_cb(void *msg, void *arg)",
+  nlmon_err_cb: "int nlmon_err_cb(void *nla, void *nlerr, void *arg)",
+} as const;
 
 /** libc functions the binding needs next to libnl (libnl-tiny has no accessor for these jobs) */
 export const LIBC_SYMBOLS = [
