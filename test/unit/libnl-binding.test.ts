@@ -254,10 +254,11 @@ describe("LibnlSocket on NETLINK_ROUTE", () => {
         expect(r.error).toBeUndefined();
         expect(r.refused).toBe(false);
         const msgs = r.messages.flatMap((m) => messages(m, C.NLMSGHDR_SIZE));
-        // one whole message per entry, every one a link (NLMSG_DONE is libnl's to consume)
+        // one whole message per entry: the links, then the NLMSG_DONE that ended them
         expect(msgs.length).toBe(r.messages.length);
-        expect(msgs.every((m) => m.type === C.RTM_NEWLINK)).toBe(true);
-        return msgs.map((m) => ifname(m.body, C));
+        expect(msgs[msgs.length - 1]!.type).toBe(C.NLMSG_DONE);
+        expect(msgs.slice(0, -1).every((m) => m.type === C.RTM_NEWLINK)).toBe(true);
+        return msgs.slice(0, -1).map((m) => ifname(m.body, C));
       };
       const first = links();
       expect(first).toContain("lo");

@@ -183,7 +183,7 @@ export function nlMsgHeaderOffset(pointerSize: number): number {
 
 /** What came back for one request through libnl's receive loop. */
 export interface Replies {
-  /** every message libnl accepted, each a whole netlink message, in order */
+  /** every message libnl accepted, each a whole netlink message, in order, NLMSG_DONE included */
   messages: Uint8Array[];
   /** a reply carried NLM_F_DUMP_INTR: the kernel's state changed during the dump */
   interrupted: boolean;
@@ -468,6 +468,8 @@ export class LibnlSocket {
       return NL_OK;
     }, k.pointer(types.msg as never));
     const onFinish = k.register(() => {
+      // NLMSG_DONE too: a capture of the dump shows where it ended, as the kernel sent it
+      keepLast();
       done = true;
       return NL_STOP;
     }, k.pointer(types.msg as never));
