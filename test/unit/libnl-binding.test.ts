@@ -157,6 +157,30 @@ function collectLinks(sock: LibnlSocket, c: Consts, seq?: number): string[] {
   throw new Error("no NLMSG_DONE");
 }
 
+/** an RTM_GETLINK dump request built by hand, with a sequence number libnl did not choose */
+function linkDumpRequest(c: Consts, seq: number): Uint8Array {
+  const len = c.NLMSGHDR_SIZE + c.IFINFOMSG_SIZE;
+  const req = new Uint8Array(len);
+  const dv = new DataView(req.buffer);
+  dv.setUint32(0, len, LE);
+  dv.setUint16(4, c.RTM_GETLINK, LE);
+  dv.setUint16(6, c.NLM_F_REQUEST | c.NLM_F_DUMP, LE);
+  dv.setUint32(8, seq, LE);
+  return req;
+}
+
+/** a connected, non-blocking request socket that keeps libnl's sequence check, closed afterwards */
+function withRequestSocket(f: (s: LibnlSocket) => void) {
+  const s = new LibnlSocket(lib, C.NETLINK_ROUTE, { checkSeq: true });
+  try {
+    s.connect();
+    s.setNonblocking();
+    f(s);
+  } finally {
+    s.close();
+  }
+}
+
 let dir = "";
 let C: Consts;
 let lib: LibnlHandle;
@@ -244,10 +268,7 @@ describe("LibnlSocket on NETLINK_ROUTE", () => {
   });
 
   test("recvReplies: libnl's receive loop takes a dump to NLMSG_DONE, checking sequence numbers", () => {
-    const s = new LibnlSocket(lib, C.NETLINK_ROUTE, { checkSeq: true });
-    try {
-      s.connect();
-      s.setNonblocking();
+    withRequestSocket((s) => {
       const links = () => {
         s.sendSimple(C.RTM_GETLINK, C.NLM_F_REQUEST | C.NLM_F_DUMP, new Uint8Array(C.IFINFOMSG_SIZE));
         const r = s.recvReplies(5000);
@@ -267,16 +288,11 @@ describe("LibnlSocket on NETLINK_ROUTE", () => {
       // and the kernel says the same when read datagram by datagram
       s.sendSimple(C.RTM_GETLINK, C.NLM_F_REQUEST | C.NLM_F_DUMP, new Uint8Array(C.IFINFOMSG_SIZE));
       expect(collectLinks(s, C)).toEqual(first as string[]);
-    } finally {
-      s.close();
-    }
+    });
   });
 
   test("recvReplies: a request the kernel refuses ends with its NLMSG_ERROR", () => {
-    const s = new LibnlSocket(lib, C.NETLINK_ROUTE, { checkSeq: true });
-    try {
-      s.connect();
-      s.setNonblocking();
+    withRequestSocket((s) => {
       const body = new Uint8Array(C.IFINFOMSG_SIZE);
       new DataView(body.buffer).setInt32(C.IFINFOMSG_INDEX_OFFSET, 0x7ffffff0, LE);
       s.sendSimple(C.RTM_GETLINK, C.NLM_F_REQUEST, body);
@@ -286,30 +302,16 @@ describe("LibnlSocket on NETLINK_ROUTE", () => {
       const last = messages(r.messages[r.messages.length - 1]!, C.NLMSGHDR_SIZE)[0]!;
       expect(last.type).toBe(C.NLMSG_ERROR);
       expect(new DataView(last.body.buffer, last.body.byteOffset).getInt32(0, LE)).toBe(-C.ENODEV);
-    } finally {
-      s.close();
-    }
+    });
   });
 
   test("recvReplies: a reply whose sequence number libnl did not hand out is rejected by libnl", () => {
-    const s = new LibnlSocket(lib, C.NETLINK_ROUTE, { checkSeq: true });
-    try {
-      s.connect();
-      s.setNonblocking();
-      const len = C.NLMSGHDR_SIZE + C.IFINFOMSG_SIZE;
-      const req = new Uint8Array(len);
-      const dv = new DataView(req.buffer);
-      dv.setUint32(0, len, LE);
-      dv.setUint16(4, C.RTM_GETLINK, LE);
-      dv.setUint16(6, C.NLM_F_REQUEST | C.NLM_F_DUMP, LE);
-      dv.setUint32(8, 7, LE);
-      s.sendRaw(req);
+    withRequestSocket((s) => {
+      s.sendRaw(linkDumpRequest(C, 7));
       const r = s.recvReplies(5000);
       expect(r.error).toMatch(/sequence/i);
       expect(r.messages).toEqual([]);
-    } finally {
-      s.close();
-    }
+    });
   });
 
   test("struct nl_msg's header pointer is where the binding reads it (libnl-3's nlmsg_hdr agrees)", () => {
@@ -333,15 +335,8 @@ describe("LibnlSocket on NETLINK_ROUTE", () => {
     const s = new LibnlSocket(lib, C.NETLINK_ROUTE);
     try {
       s.connect();
-      const len = C.NLMSGHDR_SIZE + C.IFINFOMSG_SIZE;
-      const req = new Uint8Array(len);
-      const dv = new DataView(req.buffer);
       const seq = 0x4e4c4d;
-      dv.setUint32(0, len, LE);
-      dv.setUint16(4, C.RTM_GETLINK, LE);
-      dv.setUint16(6, C.NLM_F_REQUEST | C.NLM_F_DUMP, LE);
-      dv.setUint32(8, seq, LE);
-      expect(s.sendRaw(req)).toBe(len);
+      expect(s.sendRaw(linkDumpRequest(C, seq))).toBe(C.NLMSGHDR_SIZE + C.IFINFOMSG_SIZE);
       expect(collectLinks(s, C, seq)).toContain("lo");
     } finally {
       s.close();
