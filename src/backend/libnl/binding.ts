@@ -181,9 +181,11 @@ export function nlMsgHeaderOffset(pointerSize: number): number {
   return Math.ceil(before / pointerSize) * pointerSize;
 }
 
+const DUMP_CHUNK = 65536;
+
 /** What came back for one request through libnl's receive loop. */
 export interface Replies {
-  /** every message libnl accepted, each a whole netlink message, in order, NLMSG_DONE included */
+  /** every message libnl accepted, in order, NLMSG_DONE included, packed as datagrams are (up to 64 KiB each) */
   messages: Uint8Array[];
   /** a reply carried NLM_F_DUMP_INTR: the kernel's state changed during the dump */
   interrupted: boolean;
@@ -449,18 +451,33 @@ export class LibnlSocket {
     const types = declareCallbackTypes(k);
     const nlhOffset = nlMsgHeaderOffset(k.sizeof("void *"));
     const out: Replies = { messages: [], interrupted: false, refused: false };
-    let last: Uint8Array | undefined;
+    // the message libnl is looking at, copied when it arrives (NL_CB_MSG_IN) into a reused buffer
+    let last = new Uint8Array(65536);
+    let lastLen = 0;
+    // accepted messages are packed back to back (each padded to 4 bytes, as in a datagram) into
+    // chunks: a 100k-route dump becomes a few hundred buffers to hand over, not 100k
+    let chunk = new Uint8Array(DUMP_CHUNK);
+    let used = 0;
     let done = false;
     const keepLast = () => {
-      if (!last) return;
-      out.messages.push(last);
-      if (readHeader(new DataView(last.buffer), 0).flags & NLM_F_DUMP_INTR) out.interrupted = true;
+      if (!lastLen) return;
+      const padded = (lastLen + 3) & ~3;
+      if (used + padded > chunk.length) {
+        if (used) out.messages.push(chunk.slice(0, used));
+        chunk = new Uint8Array(Math.max(DUMP_CHUNK, padded));
+        used = 0;
+      }
+      chunk.set(last.subarray(0, lastLen), used);
+      if (readHeader(new DataView(chunk.buffer), used).flags & NLM_F_DUMP_INTR) out.interrupted = true;
+      used += padded;
+      lastLen = 0;
     };
     const onIn = k.register((msg: unknown) => {
       const hdr = k.decode(msg, nlhOffset, "void *");
       const len = k.decode(hdr, 0, "uint32_t") as number;
-      last = new Uint8Array(len);
+      if (len > last.length) last = new Uint8Array(len);
       this.lib.libc.memcpy(last, hdr, len);
+      lastLen = len;
       return NL_OK;
     }, k.pointer(types.msg as never));
     const onValid = k.register(() => {
@@ -498,6 +515,7 @@ export class LibnlSocket {
           return { ...out, error: `nl_recvmsgs: ${this.lib.geterror(-rc)}${overrun ? " (receive queue overrun)" : ""}` };
         }
       }
+      if (used) out.messages.push(chunk.slice(0, used));
       return out;
     } finally {
       f.nl_cb_put(cb);
