@@ -59,7 +59,11 @@ export async function runDumpEvents(backend: Backend, out: (s: string) => Promis
   if (!snap.settled) warn(`IPv6 duplicate address detection still running after ${snap.waitedMs} ms: addresses marked tentative may change`);
   for (const r of snap.refused) warn(`dump refused by the kernel: ${r}`);
   if (snap.decodeErrors) warn(`${snap.decodeErrors} decode errors in the dump (events carry decode_error)`);
-  const lines = sortedLines(snap.events);
-  await out(lines.length ? lines.join("\n") + "\n" : "");
+  await writeLines(sortedLines(snap.events), out);
   return 0;
+}
+
+/** In pieces, so a full table is never one string of tens of megabytes (and a copy of it). */
+export async function writeLines(lines: string[], out: (s: string) => Promise<unknown>): Promise<void> {
+  for (let i = 0; i < lines.length; i += 4096) await out(lines.slice(i, i + 4096).join("\n") + "\n");
 }

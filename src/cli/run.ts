@@ -7,6 +7,7 @@ import type { Log } from "../log.ts";
 import { nlmonMetrics } from "../metrics/registry.ts";
 import { cacheKinds, Monitor } from "../monitor/monitor.ts";
 import { sortedLines } from "../decode/dump.ts";
+import { writeLines } from "./dump.ts";
 import { buildExporters } from "./exporters.ts";
 
 export async function runMonitor(cfg: NlmonConfig, backend: WorkerBackend, log: Log): Promise<number> {
@@ -64,7 +65,7 @@ export async function runDumpCache(cfg: NlmonConfig, backend: WorkerBackend, log
   await mon.start();
   const lines = sortedLines(mon.cacheEvents());
   await mon.stop();
-  await out(lines.length ? lines.join("\n") + "\n" : "");
+  await writeLines(lines, out);
   return 0;
 }
 

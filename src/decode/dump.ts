@@ -54,8 +54,14 @@ export function decodeDump(datagrams: Uint8Array[], ctx: BasicContext, protocol 
   return { events, undecoded, refused, decodeErrors: after - before };
 }
 
+/**
+ * The events as JSON lines in --dump-events order. Empties `events` as it goes: a full routing
+ * table is hundreds of megabytes as objects and a fraction of that as lines, and the objects can
+ * go once their lines exist.
+ */
 export function sortedLines(events: NlEvent[]): string[] {
   const keyed = events.map((e) => ({ t: TYPE_ORDER.indexOf(e.type), line: JSON.stringify(e) }));
+  events.length = 0;
   keyed.sort((a, b) => (a.t - b.t) || (a.line < b.line ? -1 : a.line > b.line ? 1 : 0));
   return keyed.map((k) => k.line);
 }
