@@ -5,7 +5,7 @@
  */
 import type { Backend } from "../backend/types.ts";
 import { BasicContext } from "../decode/context.ts";
-import { decodeDump, type Snapshot, sortedLines } from "../decode/dump.ts";
+import { decodeDump, sortKeyed, TYPE_ORDER } from "../decode/dump.ts";
 import { Names } from "../decode/names.ts";
 import { routeDumpRequests } from "../decode/route/index.ts";
 import type { NlEvent } from "../event/model.ts";
@@ -39,27 +39,47 @@ export interface SnapshotOptions {
   settleMs?: number;
 }
 
-export async function snapshot(backend: Backend, names = new Names(), o: SnapshotOptions = {}): Promise<Snapshot & { waitedMs: number; settled: boolean }> {
+export interface LineSnapshot {
+  /** the events as JSON lines, in --dump-events order */
+  lines: string[];
+  refused: string[];
+  decodeErrors: number;
+  waitedMs: number;
+  settled: boolean;
+}
+
+/**
+ * The dump as sorted JSON lines. Each event becomes its line as it is decoded and is not kept (a
+ * full routing table as objects is several times its size as text); only links and addresses
+ * are, to see whether duplicate address detection is still running.
+ */
+export async function snapshotLines(backend: Backend, names = new Names(), o: SnapshotOptions = {}): Promise<LineSnapshot> {
   const reqs = routeDumpRequests().map((r) => r.request);
   const deadline = Date.now() + (o.settleMs ?? 3000);
   const t0 = Date.now();
   for (;;) {
-    const snap = decodeDump(await backend.dump(NETLINK_ROUTE, reqs), new BasicContext(names));
-    const busy = settling(snap.events);
+    const keyed: { t: number; line: string }[] = [];
+    const linksAndAddrs: NlEvent[] = [];
+    const snap = decodeDump(await backend.dump(NETLINK_ROUTE, reqs), new BasicContext(names), NETLINK_ROUTE, {
+      sink: (ev) => {
+        if (ev.type === "link" || ev.type === "addr") linksAndAddrs.push(ev);
+        if (ipNeighView(ev)) keyed.push({ t: TYPE_ORDER.indexOf(ev.type), line: JSON.stringify(ev) });
+      },
+    });
+    const busy = settling(linksAndAddrs);
     if (!busy || Date.now() >= deadline) {
-      snap.events = snap.events.filter(ipNeighView);
-      return { ...snap, waitedMs: Date.now() - t0, settled: !busy };
+      return { lines: sortKeyed(keyed), refused: snap.refused, decodeErrors: snap.decodeErrors, waitedMs: Date.now() - t0, settled: !busy };
     }
     await new Promise((r) => setTimeout(r, 100));
   }
 }
 
 export async function runDumpEvents(backend: Backend, out: (s: string) => Promise<unknown>, warn: (s: string) => void): Promise<number> {
-  const snap = await snapshot(backend);
+  const snap = await snapshotLines(backend);
   if (!snap.settled) warn(`IPv6 duplicate address detection still running after ${snap.waitedMs} ms: addresses marked tentative may change`);
   for (const r of snap.refused) warn(`dump refused by the kernel: ${r}`);
   if (snap.decodeErrors) warn(`${snap.decodeErrors} decode errors in the dump (events carry decode_error)`);
-  await writeLines(sortedLines(snap.events), out);
+  await writeLines(snap.lines, out);
   return 0;
 }
 

@@ -19,15 +19,19 @@ export interface Snapshot {
   decodeErrors: number;
 }
 
-/**
- * Decode dump replies in request order: links first, so later objects can name their devices.
- * Bodies of message types in `keep` are collected as bytes instead (a route cache decodes only
- * the routes that differ).
- */
-export function decodeDump(datagrams: Uint8Array[], ctx: BasicContext, protocol = NETLINK_ROUTE, keep: number[] = []): Snapshot {
+export interface DecodeDumpOptions {
+  /** message types whose bodies are collected as bytes, not decoded (a route cache decodes only the routes that differ) */
+  keep?: number[];
+  /** takes each event instead of `events`, so a caller that only needs it briefly need not hold them all */
+  sink?: (ev: NlEvent) => void;
+}
+
+/** Decode dump replies in request order: links first, so later objects can name their devices. */
+export function decodeDump(datagrams: Uint8Array[], ctx: BasicContext, protocol = NETLINK_ROUTE, o: DecodeDumpOptions = {}): Snapshot {
   const events: NlEvent[] = [];
+  const sink = o.sink ?? ((ev: NlEvent) => events.push(ev));
   const refused: string[] = [];
-  const undecoded = new Map<number, Uint8Array[]>(keep.map((t) => [t, []]));
+  const undecoded = new Map<number, Uint8Array[]>((o.keep ?? []).map((t) => [t, []]));
   const before = Object.values(ctx.counts).reduce((a, b) => a + b, 0) - ctx.counts.unknown_attr;
   for (const d of datagrams) {
     const dv = new DataView(d.buffer, d.byteOffset, d.byteLength);
@@ -45,7 +49,7 @@ export function decodeDump(datagrams: Uint8Array[], ctx: BasicContext, protocol 
           if (e && e.error !== 0) refused.push(`${ctx.names.rtmType[e.orig_msg_type ?? 0] ?? e.orig_msg_type}: ${describeError(e)}`);
           return;
         }
-        events.push(ev);
+        sink(ev);
       },
       framingError: (kind, off) => ctx.error(kind === "bad_length" ? "bad_length" : "truncated", `dump datagram: ${kind} at byte ${off}`),
     });
@@ -55,14 +59,17 @@ export function decodeDump(datagrams: Uint8Array[], ctx: BasicContext, protocol 
 }
 
 /**
- * The events as JSON lines in --dump-events order. Empties `events` as it goes: a full routing
- * table is hundreds of megabytes as objects and a fraction of that as lines, and the objects can
- * go once their lines exist.
+ * The events as JSON lines in --dump-events order. Empties `events`: the objects can go once
+ * their lines exist (a full routing table is several times bigger as objects than as text).
  */
 export function sortedLines(events: NlEvent[]): string[] {
   const keyed = events.map((e) => ({ t: TYPE_ORDER.indexOf(e.type), line: JSON.stringify(e) }));
   events.length = 0;
+  return sortKeyed(keyed);
+}
+
+/** Lines by event type (TYPE_ORDER), then by their text. */
+export function sortKeyed(keyed: { t: number; line: string }[]): string[] {
   keyed.sort((a, b) => (a.t - b.t) || (a.line < b.line ? -1 : a.line > b.line ? 1 : 0));
   return keyed.map((k) => k.line);
 }
-

@@ -286,7 +286,7 @@ export class Monitor {
 
   /** A dump's objects for the caches: routes stay bytes (the route cache decodes only differences). */
   private decodeForCaches(datagrams: Uint8Array[]): Snapshot & CacheSnapshot {
-    const snap = decodeDump(datagrams, this.ctx, NETLINK_ROUTE, this.caches.has("route") ? [RTM_NEWROUTE] : []);
+    const snap = decodeDump(datagrams, this.ctx, NETLINK_ROUTE, { keep: this.caches.has("route") ? [RTM_NEWROUTE] : [] });
     return { ...snap, routes: snap.undecoded.get(RTM_NEWROUTE) ?? [] };
   }
 
