@@ -154,17 +154,22 @@ export class RouteStore {
     }
   }
 
-  /** records under one prefix identity, in insertion order */
-  chain(prefix: string): number[] {
+  /** the first record of the chain for this prefix, or -1 */
+  private head(prefix: string): number {
     const slot = this.chainSlot(prefix, hashText(prefix));
+    return slot < 0 ? -1 : this.slots[slot]! - 1;
+  }
+
+  /** records under one prefix identity, in insertion order (a copy: safe to remove them while iterating) */
+  chain(prefix: string): number[] {
     const out: number[] = [];
-    if (slot >= 0) for (let o = this.slots[slot]! - 1; o >= 0; o = this.next(o)) out.push(o);
+    for (let o = this.head(prefix); o >= 0; o = this.next(o)) out.push(o);
     return out;
   }
 
   /** the record with exactly this identity, or -1 */
   find(id: RouteIdent): number {
-    for (const o of this.chain(id.prefix)) if (this.ident(o).nexthop === id.nexthop) return o;
+    for (let o = this.head(id.prefix); o >= 0; o = this.next(o)) if (this.ident(o).nexthop === id.nexthop) return o;
     return -1;
   }
 

@@ -430,13 +430,6 @@ export class LibnlSocket {
     this.fail("nl_recv", n, errno);
   }
 
-  /** One datagram as its own copy (up to 64 KiB, above what the kernel builds); null when none. */
-  recv(): Uint8Array | null {
-    const b = new Uint8Array(65536);
-    const n = this.recvInto(b);
-    return n ? b.slice(0, Math.min(n, b.length)) : null;
-  }
-
   /**
    * The replies to the request just sent, received the libnl way: nl_recvmsgs reads them, checks
    * each sequence number against the request's (the socket must keep its sequence check), follows
@@ -453,6 +446,7 @@ export class LibnlSocket {
     const out: Replies = { messages: [], interrupted: false, refused: false };
     // the message libnl is looking at, copied when it arrives (NL_CB_MSG_IN) into a reused buffer
     let last = new Uint8Array(65536);
+    let lastDv = new DataView(last.buffer);
     let lastLen = 0;
     // accepted messages are packed back to back (each padded to 4 bytes, as in a datagram) into
     // chunks: a 100k-route dump becomes a few hundred buffers to hand over, not 100k
@@ -468,14 +462,17 @@ export class LibnlSocket {
         used = 0;
       }
       chunk.set(last.subarray(0, lastLen), used);
-      if (readHeader(new DataView(chunk.buffer), used).flags & NLM_F_DUMP_INTR) out.interrupted = true;
+      if (readHeader(lastDv, 0).flags & NLM_F_DUMP_INTR) out.interrupted = true;
       used += padded;
       lastLen = 0;
     };
     const onIn = k.register((msg: unknown) => {
       const hdr = k.decode(msg, nlhOffset, "void *");
       const len = k.decode(hdr, 0, "uint32_t") as number;
-      if (len > last.length) last = new Uint8Array(len);
+      if (len > last.length) {
+        last = new Uint8Array(len);
+        lastDv = new DataView(last.buffer);
+      }
       this.lib.libc.memcpy(last, hdr, len);
       lastLen = len;
       return NL_OK;
