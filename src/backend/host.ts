@@ -3,7 +3,6 @@
  * reports, and turns dump requests into promises. Both backends share it; they differ only in the
  * socket driver the Worker uses.
  */
-import { clockBase } from "../clock.ts";
 import type { FromWorker, ToWorker } from "./worker.ts";
 import type { Backend, BackendEvent, BackendOptions, BackendStats, DatagramBatch } from "./types.ts";
 
@@ -72,7 +71,7 @@ export class WorkerBackend implements Backend {
       this.listener({ kind: "failed", protocol: -1, message: err.message });
     };
     const msg: ToWorker = {
-      cmd: "start", clock: clockBase(), driver: this.o.driver, libnlLibrary: this.o.libnlLibrary, opts,
+      cmd: "start", driver: this.o.driver, libnlLibrary: this.o.libnlLibrary, opts,
       batchBytes: this.o.batchBytes ?? 256 * 1024, pollMs: this.o.pollMs ?? 200, poolSize: this.o.poolSize ?? 64,
     };
     w.postMessage(msg);

@@ -6,7 +6,7 @@
  */
 import { EINTR, ENOBUFS, NLM_F_DUMP_INTR, NLMSG_DONE, NLMSG_ERROR, POLLERR, POLLIN, POLLNVAL } from "../uapi/linux.gen.ts";
 import { libc } from "../ffi/libc.ts";
-import { type ClockBase, nowNs, setClockBase } from "../clock.ts";
+import { nowNs } from "../clock.ts";
 import { NLMSG_HDRLEN, nlmsgAlign, readHeader, setNlmsgSeq } from "../codec/nlmsg.ts";
 import type { DumpSocket, RecvSocket, SocketDriver } from "./driver.ts";
 import type { BackendOptions, DatagramBatch } from "./types.ts";
@@ -14,7 +14,7 @@ import { legacyDriver } from "./legacy/socket.ts";
 import { libnlDriver } from "./libnl/driver.ts";
 
 export type ToWorker =
-  | { cmd: "start"; driver: "legacy" | "libnl"; libnlLibrary?: string; opts: BackendOptions[]; batchBytes: number; pollMs: number; poolSize: number; clock: ClockBase }
+  | { cmd: "start"; driver: "legacy" | "libnl"; libnlLibrary?: string; opts: BackendOptions[]; batchBytes: number; pollMs: number; poolSize: number }
   | { cmd: "open"; opts: BackendOptions[] }
   /** a batch buffer the main thread has finished with, back for reuse */
   | { cmd: "recycle"; buf: ArrayBuffer }
@@ -299,8 +299,6 @@ self.onmessage = (e: MessageEvent<ToWorker>) => {
   if (m.cmd === "start" || m.cmd === "open") {
     try {
       if (m.cmd === "start") {
-        // the main thread's clock base, so receive stamps and its own readings are on one scale
-        setClockBase(m.clock);
         driver = m.driver === "libnl" ? libnlDriver : legacyDriver;
         if (m.driver === "libnl") library = libnlDriver.load(m.libnlLibrary);
         loopParams = { batchBytes: m.batchBytes, pollMs: m.pollMs };
