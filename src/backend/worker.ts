@@ -38,7 +38,8 @@ const post = (m: FromWorker, transfer?: ArrayBuffer[]) => self.postMessage(m, tr
 const RECV_BUF = 65536;
 
 let driver: SocketDriver = legacyDriver;
-let sockets: { sock: RecvSocket; opts: BackendOptions; batcher?: Batcher; dead?: boolean }[] = [];
+interface SocketEntry { sock: RecvSocket; opts: BackendOptions; batcher?: Batcher; dead?: boolean }
+let sockets: SocketEntry[] = [];
 let running = false;
 let loopParams = { batchBytes: 256 * 1024, pollMs: 200 };
 let seq = 1;
@@ -129,9 +130,43 @@ class Batcher {
  */
 const LINGER_MS = 2;
 
+const overruns = new Map<number, number>();
+
+/**
+ * Read everything the socket holds into its batch. Returns false when the socket became unusable
+ * (reported as failed; the monitor reconnects).
+ */
+function drain(entry: SocketEntry, batchBytes: number): boolean {
+  const { sock, opts } = entry;
+  const b = (entry.batcher ??= new Batcher(opts.protocol, batchBytes));
+  for (;;) {
+    const got = sock.recvInto(b.space());
+    if (got === 0) return true;
+    if (got < 0) {
+      if (-got === ENOBUFS) {
+        const c = (overruns.get(sock.fd) ?? 0) + 1;
+        overruns.set(sock.fd, c);
+        post({ kind: "overrun", protocol: opts.protocol, count: c });
+        continue;
+      }
+      if (-got === EINTR) continue;
+      // anything else means the socket is unusable: stop reading and let the monitor reconnect
+      flushAll();
+      post({ kind: "failed", protocol: opts.protocol, message: `recv: ${driver.describe?.(-got) ?? libc().strerror(-got)}` });
+      running = false;
+      return false;
+    }
+    if (got > RECV_BUF || got > opts.maxMessageSize) {
+      post({ kind: "oversize", protocol: opts.protocol, size: got });
+      if (got > RECV_BUF) continue; // truncated by the read: nothing trustworthy to pass on
+    }
+    b.commit(got);
+    if (b.full) b.flush();
+  }
+}
+
 async function receiveLoop(batchBytes: number, pollMs: number) {
   const L = libc();
-  const overruns = new Map<number, number>();
   while (running) {
     // sockets can be added while running (a protocol enabled later), so look each round
     const n = sockets.length;
@@ -168,31 +203,7 @@ async function receiveLoop(batchBytes: number, pollMs: number) {
         }
         // POLLERR too: a pending error (ENOBUFS) is reported by the next read
         if (!(revents & (POLLIN | POLLERR))) continue;
-        const b = (entry.batcher ??= new Batcher(opts.protocol, batchBytes));
-        for (;;) {
-          const got = sock.recvInto(b.space());
-          if (got === 0) break;
-          if (got < 0) {
-            if (-got === ENOBUFS) {
-              const c = (overruns.get(sock.fd) ?? 0) + 1;
-              overruns.set(sock.fd, c);
-              post({ kind: "overrun", protocol: opts.protocol, count: c });
-              continue;
-            }
-            if (-got === EINTR) continue;
-            // anything else means the socket is unusable: stop reading and let the monitor reconnect
-            flushAll();
-            post({ kind: "failed", protocol: opts.protocol, message: `recv: ${driver.describe?.(-got) ?? L.strerror(-got)}` });
-            running = false;
-            break;
-          }
-          if (got > RECV_BUF || got > opts.maxMessageSize) {
-            post({ kind: "oversize", protocol: opts.protocol, size: got });
-            if (got > RECV_BUF) continue; // truncated by the read: nothing trustworthy to pass on
-          }
-          b.commit(got);
-          if (b.full) b.flush();
-        }
+        if (!drain(entry, batchBytes)) break;
       }
     }
     const after = performance.now();
@@ -313,6 +324,14 @@ self.onmessage = (e: MessageEvent<ToWorker>) => {
   } else if (m.cmd === "dump") {
     try {
       const r = dump(m.protocol, m.requests, m.rcvbuf);
+      // The kernel queues a change's notification before a later dump can show the change, so
+      // every notification about something the dump saw is in the monitoring socket by now.
+      // Handing those over ahead of the reply lets the monitor apply them first and never report
+      // a difference that a notification is about to report.
+      for (const s of sockets) {
+        if (s.opts.protocol !== m.protocol || s.dead || !running) continue;
+        if (drain(s, loopParams.batchBytes)) s.batcher?.flush();
+      }
       post({ kind: "dump", id: m.id, datagrams: r.datagrams, error: r.error, retries: r.retries });
     } catch (err) {
       post({ kind: "dump", id: m.id, error: (err as Error).message, retries: 0 });

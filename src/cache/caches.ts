@@ -37,6 +37,14 @@ function stateOf(kind: CacheKind, json: string): string {
 /** Links, addresses and the other small object kinds: each kept as the JSON text of its body. */
 export class ObjectCache {
   private readonly objects = new Map<string, string>();
+  /** keys notifications spoke for while a dump was under way (see Caches.hold) */
+  private held: Set<string> | undefined;
+  /** objects the last replace left as notifications said although the dump said otherwise */
+  unsettled = 0;
+
+  hold(on: boolean): void {
+    this.held = on ? new Set() : undefined;
+  }
 
   constructor(readonly kind: Exclude<CacheKind, "route">) {}
 
@@ -48,6 +56,7 @@ export class ObjectCache {
   apply(ev: NlEvent): CacheChange | undefined {
     const key = objectKey(ev);
     if (key === undefined) return undefined;
+    this.held?.add(key);
     const before = this.objects.get(key);
     if (isDelete(ev)) {
       if (before === undefined) return { kind: this.kind, op: "del", miss: true };
@@ -69,6 +78,14 @@ export class ObjectCache {
     for (const ev of dumped) {
       const k = objectKey(ev);
       if (k !== undefined) fresh.set(k, JSON.stringify(bodyOf(ev)));
+    }
+    // what a notification reported during the dump is at least as new as the dump's view of it
+    this.unsettled = 0;
+    for (const k of this.held ?? []) {
+      const mine = this.objects.get(k);
+      if (fresh.get(k) !== mine) this.unsettled++;
+      if (mine === undefined) fresh.delete(k);
+      else fresh.set(k, mine);
     }
     const out: CacheChange[] = [];
     for (const [k, old] of this.objects) {
@@ -117,6 +134,21 @@ export class Caches {
     if (!c) return undefined;
     if (c instanceof RouteCache) return b ? c.apply(ev, b, off, end) : undefined;
     return c.apply(ev);
+  }
+  /**
+   * Between hold(true) and hold(false), a dump is under way: objects that notifications report in
+   * that window are kept as the notifications said, whatever the dump says, because the dump may
+   * have read them before the change (its derived event would repeat or contradict the received
+   * one). `unsettled` then counts those whose dump state differed, so a later dump can check them.
+   */
+  hold(on: boolean): void {
+    for (const c of this.byKind.values()) c.hold(on);
+  }
+  /** objects the last replace of each cache kept as notifications said, the dump differing */
+  get unsettled(): number {
+    let n = 0;
+    for (const c of this.byKind.values()) n += c.unsettled;
+    return n;
   }
   /** Make one cache equal a dump; returns the differences. */
   replace(kind: CacheKind, snap: CacheSnapshot): CacheChange[] {

@@ -14,6 +14,14 @@ export class RouteCache {
   readonly kind = "route" as const;
   readonly routeCounts: RouteCounts = new Map();
   private store = new RouteStore();
+  /** prefixes notifications spoke for while a dump was under way (see Caches.hold) */
+  private held: Set<string> | undefined;
+  /** routes the last replace left as notifications said although the dump said otherwise */
+  unsettled = 0;
+
+  hold(on: boolean): void {
+    this.held = on ? new Set() : undefined;
+  }
   /** decodes stored routes: current names, and the names of links gone since; counts nothing twice */
   private readonly view: DecodeContext;
 
@@ -74,6 +82,8 @@ export class RouteCache {
   apply(ev: NlEvent, b: Uint8Array, off: number, end: number): CacheChange | undefined {
     const id = routeIdent(b, off, end);
     if (!id) return undefined;
+    // by prefix: a replace or an IPv6 merge touches every route under it
+    this.held?.add(id.prefix);
     const s = this.store;
     const o = s.find(id);
     if (isDelete(ev)) {
@@ -108,14 +118,30 @@ export class RouteCache {
    */
   replace(dumped: Uint8Array[]): CacheChange[] {
     const fresh = new RouteStore();
+    const held = this.held ?? new Set<string>();
+    const heldDumped = new RouteStore();
     for (const p of dumped) {
       const id = routeIdent(p, 0, p.length);
       if (!id) continue;
-      const dup = fresh.find(id);
-      if (dup >= 0) fresh.remove(dup);
-      fresh.insert(id, p, 0, p.length);
+      const into = held.has(id.prefix) ? heldDumped : fresh;
+      const dup = into.find(id);
+      if (dup >= 0) into.remove(dup);
+      into.insert(id, p, 0, p.length);
     }
     const old = this.store;
+    // what a notification reported during the dump is at least as new as the dump's view of it
+    this.unsettled = 0;
+    for (const prefix of held) {
+      const mine = old.chain(prefix);
+      const theirs = heldDumped.chain(prefix);
+      if (mine.length !== theirs.length) this.unsettled++;
+      for (const o of mine) {
+        const p = old.payload(o);
+        const n = heldDumped.find(old.ident(o));
+        if (n < 0 || !heldDumped.equals(n, p, 0, p.length)) this.unsettled++;
+        fresh.insert(old.ident(o), p, 0, p.length);
+      }
+    }
     const out: CacheChange[] = [];
     old.forEach((o) => {
       const n = fresh.find(old.ident(o));

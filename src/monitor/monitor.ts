@@ -60,6 +60,7 @@ export class Monitor {
   private ready = false;
   private held: DatagramBatch[] = [];
   private resyncTimer: ReturnType<typeof setTimeout> | undefined;
+  private resyncDue = 0;
   private resyncRunning = false;
   private resyncAgain: "resync" | "implicit" | undefined;
   private pendingResync: "resync" | "implicit" | undefined;
@@ -332,7 +333,13 @@ export class Monitor {
       this.resyncAgain = this.pendingResync;
       return;
     }
-    if (this.resyncTimer) return;
+    // a sooner repair (an overrun's) is not held up by a later one already planned (a re-check)
+    const due = performance.now() + delayMs;
+    if (this.resyncTimer) {
+      if (due >= this.resyncDue) return;
+      clearTimeout(this.resyncTimer);
+    }
+    this.resyncDue = due;
     this.resyncTimer = setTimeout(() => {
       this.resyncTimer = undefined;
       const w = this.pendingResync ?? why;
@@ -349,10 +356,18 @@ export class Monitor {
     let emitted = 0;
     try {
       const reqs = routeDumpRequests().filter((r) => (kinds as string[]).includes(r.type) || r.type === "link").map((r) => r.request);
-      const datagrams = await this.backend.dump(NETLINK_ROUTE, reqs);
-      // batches that arrived before the dump's reply describe the kernel before the dump: apply
-      // them first (in pull mode the application decides when events are processed)
-      if (!this.o.pull) this.process();
+      // objects that notifications report from here on are the notifications' to report
+      this.caches.hold(true);
+      let datagrams: Uint8Array[];
+      try {
+        datagrams = await this.backend.dump(NETLINK_ROUTE, reqs);
+        // the backend hands over every notification queued before the dump ended ahead of its
+        // reply: apply them first (in pull mode the application decides when events are processed)
+        if (!this.o.pull) this.process();
+      } catch (e) {
+        this.caches.hold(false);
+        throw e;
+      }
       const snap = this.decodeForCaches(datagrams);
       if (why === "resync") {
         this.resyncs++;
@@ -368,6 +383,7 @@ export class Monitor {
           emitted++;
         }
       }
+      this.caches.hold(false);
       if (why === "resync" || emitted) this.log.info("cache", `${why}: ${emitted} difference${emitted === 1 ? "" : "s"} with the kernel (${kinds.join(", ")})`);
     } catch (e) {
       this.log.warn("cache", `${why} failed: ${(e as Error).message}; retrying`);
@@ -376,6 +392,9 @@ export class Monitor {
       return emitted;
     }
     this.resyncRunning = false;
+    // a notification in the window disagreed with the dump: the dump was older, or a silent
+    // change hides behind it; a second look once things are quiet tells which
+    if (this.caches.unsettled) this.scheduleResync("implicit", 1000);
     if (this.resyncAgain) {
       const w = this.resyncAgain;
       this.resyncAgain = undefined;
