@@ -16,7 +16,7 @@ import type { NlEvent, PipelineEvent } from "../event/model.ts";
 import type { Exporter } from "../export/types.ts";
 import { parseFilter } from "../filter/expr.ts";
 import type { Log } from "../log.ts";
-import { type NlmonMetrics, nlmonMetrics } from "../metrics/registry.ts";
+import { type NlmonMetrics, nlmonMetrics, routeLabels } from "../metrics/registry.ts";
 import { Pipeline } from "../pipeline/pipeline.ts";
 import { NETLINK_GENERIC, NETLINK_ROUTE, RTM_NEWROUTE } from "../uapi/linux.gen.ts";
 import { protocolName } from "../decode/message.ts";
@@ -106,6 +106,7 @@ export class Monitor {
     }
     await this.backend.start(opts, (ev) => this.onBackend(ev));
     this.opened = opts;
+    for (const o of opts) this.metrics.protocolOpened(protocolName(o.protocol));
     this.reportSockets();
     await this.prime();
   }
@@ -127,6 +128,7 @@ export class Monitor {
     const o = await this.genericOptions(families);
     await this.backend.start([o], (ev) => this.onBackend(ev));
     this.opened.push(o);
+    this.metrics.protocolOpened(protocolName(o.protocol));
   }
 
   private reportSockets() {
@@ -301,7 +303,7 @@ export class Monitor {
       const k = `${r.family}|${r.table}|${r.protocol}|${op}`;
       let series = this.routeChangeSeries.get(k);
       if (!series) {
-        series = this.metrics.routeChanges.slot({ family: r.family, table: String(r.table), protocol: r.protocol_name, op });
+        series = this.metrics.routeChanges.slot({ ...routeLabels(r.family, r.table, r.protocol, r.protocol_name), op });
         this.routeChangeSeries.set(k, series);
       }
       series.value++;
@@ -422,7 +424,7 @@ export class Monitor {
     const counts = this.caches.route?.routeCounts;
     if (counts) {
       for (const s of m.routes.series.values()) s.value = 0;
-      for (const c of counts.values()) m.routes.slot({ family: c.family, table: c.table, protocol: c.protocol }).value = c.n;
+      for (const c of counts.values()) m.routes.slot(routeLabels(c.family, c.table, c.protocol, c.protocol_name)).value = c.n;
       m.routes.prune();
     }
   }
