@@ -18,6 +18,7 @@ import { parseFilter } from "../filter/expr.ts";
 import type { Log } from "../log.ts";
 import { type NlmonMetrics, nlmonMetrics, routeLabels } from "../metrics/registry.ts";
 import { Pipeline } from "../pipeline/pipeline.ts";
+import { socketReport } from "./report.ts";
 import { NETLINK_GENERIC, NETLINK_ROUTE, RTM_NEWROUTE } from "../uapi/linux.gen.ts";
 import { protocolName } from "../decode/message.ts";
 import type { GenlFamily } from "../decode/genl/index.ts";
@@ -129,17 +130,13 @@ export class Monitor {
     await this.backend.start([o], (ev) => this.onBackend(ev));
     this.opened.push(o);
     this.metrics.protocolOpened(protocolName(o.protocol));
+    this.reportSockets(this.backend.sockets.filter((s) => s.protocol === o.protocol));
   }
 
-  private reportSockets() {
-    const want = this.cfg.netlink.buffer_size.receive;
-    for (const s of this.backend.sockets) {
-      // the kernel reports twice the size asked for (it counts its own overhead)
-      if (s.rcvbuf / 2 < want) {
-        this.log.warn("netlink", `receive buffer is ${s.rcvbuf / 2} bytes, not the ${want} configured: SO_RCVBUFFORCE needs CAP_NET_ADMIN (net.core.rmem_max caps it otherwise); bursts may overrun`);
-      }
-    }
-    this.log.info("netlink", `backend ${this.backend.name}${this.backend.library ? ` (${this.backend.library})` : ""}, receive buffer ${this.backend.sockets.map((s) => s.rcvbuf / 2).join(",")} bytes${this.backend.sockets.some((s) => s.forced) ? " (forced)" : ""}${this.caches.kinds().length ? `, caches: ${this.caches.kinds().join(" ")}` : ""}`);
+  private reportSockets(sockets = this.backend.sockets) {
+    const r = socketReport(this.backend.name, this.backend.library, sockets, this.cfg.netlink.buffer_size.receive, this.caches.kinds());
+    for (const w of r.warn) this.log.warn("netlink", w);
+    for (const i of r.info) this.log.info("netlink", i);
   }
 
   /** Names for devices that existed before we started, and the caches' first fill. */
