@@ -77,7 +77,7 @@ async function benchmark(args: Args, cfg: NlmonConfig, log: Log): Promise<BenchR
   if (args.compare) listeners.push(startIpMonitor(liveNs, dir));
   if (!(await syncMark(liveNs, listeners, 30_000))) throw new Error("listeners did not report a start mark within 30 s");
 
-  say(`live: churning routes for ${args.duration} s`);
+  say(args.duration > 0 ? `live: churning routes for ${args.duration} s` : "live: churning routes: one burst (--duration 0)");
   const ch = await churn(liveNs, dir, args.duration);
   say(`live: ${ch.succeeded} route changes in ${ch.seconds.toFixed(1)} s; waiting for the listeners to catch up`);
   // bounded so that a listener that has fallen hopelessly behind still ends the run in time

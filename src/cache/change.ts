@@ -28,7 +28,7 @@ export interface CacheChange {
 }
 
 /** Route counts per (family, table, protocol), kept as routes come and go, for nlmon_routes. */
-export type RouteCounts = Map<string, { family: string; table: string; protocol: string; n: number }>;
+export type RouteCounts = Map<string, { family: string; table: number; protocol: number; protocol_name: string; n: number }>;
 
 /** An event carrying a cached body, as the kernel would have sent it with this type and flags. */
 export function cachedEvent(kind: CacheKind, bodyJson: string, msgType: number, flags: number): NlEvent {

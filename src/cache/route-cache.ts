@@ -66,7 +66,7 @@ export class RouteCache {
       if (e.n <= 0) this.routeCounts.delete(k);
     } else if (by > 0) {
       const n = this.view.names;
-      this.routeCounts.set(k, { family: n.family(id.family), table: String(id.table), protocol: n.protocol(id.protocol), n: by });
+      this.routeCounts.set(k, { family: n.family(id.family), table: id.table, protocol: id.protocol, protocol_name: n.protocol(id.protocol), n: by });
     }
   }
 

@@ -15,6 +15,9 @@ export interface Args {
   replay?: string;
 }
 
+/** a day: longer than any benchmark needs, short enough that a typo of a few zeros is caught */
+const MAX_DURATION_S = 86400;
+
 interface FlagSpec { name: string; value?: "string" | "number"; help: string; metavar?: string }
 
 export const FLAGS: FlagSpec[] = [
@@ -23,7 +26,7 @@ export const FLAGS: FlagSpec[] = [
   { name: "--dump-cache", help: "fill the caches the config enables, print them in the --dump-events format and exit" },
   { name: "--replay", value: "string", metavar: "FILE", help: "decode a pcap/pcapng capture of netlink traffic and export it as live events" },
   { name: "--benchmark", help: "measure decoding and live capture (see --duration, --compare, --json)" },
-  { name: "--duration", value: "number", metavar: "SECONDS", help: "how long --benchmark churns routes (default 10)" },
+  { name: "--duration", value: "number", metavar: "SECONDS", help: "how long --benchmark churns routes, in whole bursts (default 10; 0: one burst)" },
   { name: "--compare", help: "with --benchmark: both backends and `ip monitor` on the same churn, side by side" },
   { name: "--json", help: "with --benchmark: machine-readable output" },
   { name: "--version", help: "print the version and exit" },
@@ -84,9 +87,12 @@ export function parseArgs(argv: string[]): Args {
       case "--config": a.config = value; break;
       case "--replay": a.replay = value; break;
       case "--duration": {
-        // plain decimal only: Number() would also take 0x10, 1e3 and " 5 "
+        // plain decimal only: Number() would also take 0x10, 1e3 and " 5 ". The churn runs whole
+        // bursts until the time is up, at least one, so 0 is the shortest run: a single burst.
         const n = /^\d+(\.\d+)?$/.test(value!) ? Number(value) : NaN;
-        if (!Number.isFinite(n) || n <= 0 || n > 86400) throw new UsageError(`--duration: expected seconds between 0 and 86400, got '${value}'`);
+        if (!Number.isFinite(n) || n < 0 || n > MAX_DURATION_S) {
+          throw new UsageError(`--duration: expected seconds from 0 (a single burst) to ${MAX_DURATION_S}, got '${value}'`);
+        }
         a.duration = n;
         durationGiven = true;
         break;

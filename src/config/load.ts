@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import type { ErrorObject, ValidateFunction } from "ajv";
 import { FilterError, parseFilter } from "../filter/expr.ts";
+import { offsetInSource } from "../filter/source.ts";
 // compiled from schema.json by scripts/gen-validator.ts: no ajv compiler at run time
 import { validate as generatedValidator } from "./validate.gen.js";
 import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Scalar, type YAMLError } from "yaml";
@@ -107,7 +108,7 @@ export function loadConfig(opts: LoadConfigOptions = {}): NlmonConfig {
   if (overrides.useLibnl !== undefined) cfg.netlink.use_libnl = overrides.useLibnl;
   if (overrides.libnlPath !== undefined) cfg.netlink.libnl.library = overrides.libnlPath;
 
-  const cross = crossChecks(cfg, doc);
+  const cross = crossChecks(cfg, doc, src);
   if (cross.length > 0) fail(cross);
   return cfg;
 }
@@ -488,7 +489,7 @@ function sortProblems(problems: Problem[]): Problem[] {
 // ---------------------------------------------------------------------------------------------
 // checks the schema cannot express
 
-function crossChecks(cfg: NlmonConfig, doc: Document): Problem[] {
+function crossChecks(cfg: NlmonConfig, doc: Document, src: string): Problem[] {
   const out: Problem[] = [];
   // `name` is the setting at fault; `where` is where to point when `name` was not written.
   const at = (name: Seg[], text: string, where: Seg[] = name): void => {
@@ -497,13 +498,18 @@ function crossChecks(cfg: NlmonConfig, doc: Document): Problem[] {
   const { json, pcap, syslog } = cfg.export;
   const nl = cfg.netlink;
 
-  // The filter is compiled again where events flow; here a mistake in it gets a place in the file.
+  // The filter is compiled again where events flow; here a mistake in it gets a place in the file,
+  // at the very character the message's column names when the file spells the filter out.
   if (cfg.filter) {
     try {
       parseFilter(cfg.filter);
     } catch (e) {
       if (!(e instanceof FilterError)) throw e;
-      at(["filter"], e.message.replace(/^filter: /, ""));
+      const start = locate(doc, ["filter"], "value");
+      const node = doc.get("filter", true);
+      const end = isScalar(node) && node.range ? node.range[1] : start;
+      const inner = offsetInSource(src.slice(start, end), cfg.filter, e.column);
+      out.push({ offset: inner === undefined ? start : start + inner, text: e.message });
     }
   }
 

@@ -11,7 +11,6 @@ export type EventType =
   | "prefix" | "nsid" | "genl" | "error" | "unknown";
 
 export interface LinkBody {
-  family?: number;
   ifindex: number;
   ifname?: string;
   flags: string[];
@@ -36,12 +35,10 @@ export interface LinkBody {
   kind?: string;
   slave_kind?: string;
   vrf_table?: number;
-  alias?: string;
   carrier?: number;
   carrier_changes?: number;
   proto_down?: number;
   ifalias?: string;
-  change?: number;
 }
 
 export interface AddrBody {
@@ -100,8 +97,8 @@ export interface RouteBody {
   mark?: number;
   nhid?: number;
   realms?: number;
-  expires?: number;
-  metrics?: Record<string, number | string[]>;
+  /** RTAX_* by name; congctl is text, lock the list of locked metrics */
+  metrics?: Record<string, number | string | string[]>;
   nexthops?: NexthopEntry[];
   encap_type?: number;
   ttl_propagate?: number;

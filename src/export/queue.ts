@@ -37,7 +37,10 @@ export function errText(e: unknown): string {
 export class ErrorReporter {
   private failing = false;
   private lastMsg = "";
-  constructor(private readonly name: string, private readonly metrics: ExportMetrics, private readonly log: Logger) {}
+  constructor(private readonly name: string, private readonly metrics: ExportMetrics, private readonly log: Logger) {
+    // at 0 from the start, so rate() and increase() see the first failure
+    metrics.exportErrors.slot({ export: name });
+  }
 
   error(msg: string) {
     this.metrics.exportErrors.inc({ export: this.name });
@@ -80,6 +83,7 @@ export class Pump<T> {
     private readonly retryMaxMs = 30_000,
   ) {
     if (!(capacity >= 1)) this.capacity = 1;
+    metrics.exportDropped.slot({ export: name });
   }
 
   get length() {

@@ -1,92 +1,121 @@
 /**
  * Event filter expressions, as the guide writes them: `netlink.protocol == NETLINK_ROUTE`.
  * Grammar: or := and ("||" and)* ; and := not ("&&" not)* ; not := "!" not | "(" or ")" | cmp ;
- * cmp := path op value. Ops: == != < <= > >= =~ (regex). A path that holds a list (flags)
- * matches == when the list contains the value. Bare words that name a kernel constant
- * (NETLINK_ROUTE, RTM_NEWROUTE, RTPROT_BGP) stand for its number.
+ * cmp := path op value. Ops: == != < <= > >= =~ (regex). A path that holds a list (flags, or a
+ * field of the objects in a list such as nexthops) matches == when any element does.
+ * Paths and values are checked against the event model (fields.ts, check.ts) when the filter is
+ * read: a filter that could never match because of a typo is an error, not a silent no-op.
  */
-import * as K from "../uapi/linux.gen.ts";
 import type { NlEvent } from "../event/model.ts";
+import { checkField, checkValue, Problem, type Value } from "./check.ts";
 
-export class FilterError extends Error {}
+export class FilterError extends Error {
+  /** offset in the filter text of what is wrong (0-based), for placing it in a config file */
+  constructor(message: string, readonly column: number) {
+    super(message);
+  }
+}
 
-type Value = string | number | boolean;
+/**
+ * Deeper nesting of `!` and parentheses than anyone writes by hand. Bounded because parsing and
+ * evaluating recurse once per level: an unbounded filter would exhaust the stack.
+ */
+export const MAX_NESTING = 64;
+
 type Node =
-  | { k: "or" | "and"; a: Node; b: Node }
+  | { k: "or" | "and"; xs: Node[] }
   | { k: "not"; a: Node }
   | { k: "cmp"; path: string[]; op: string; v: Value; re?: RegExp };
 
-const TOKEN = /\s*(\(|\)|&&|\|\||!=|==|<=|>=|=~|<|>|!|"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|[A-Za-z0-9_.:/\-+*^$[\]]+)/y;
+interface Token { t: string; at: number }
 
-function tokenize(src: string): { t: string; at: number }[] {
-  const out: { t: string; at: number }[] = [];
-  TOKEN.lastIndex = 0;
+const TOKEN = /\s*(\(|\)|&&|\|\||!=|==|<=|>=|=~|<|>|!|"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|[A-Za-z0-9_.:/\-+*^$[\]]+)/y;
+const OPS = ["==", "!=", "<", "<=", ">", ">=", "=~"];
+
+/** `column N of "…text…"`, with long filters cut to the part around the column */
+function where(src: string, at: number): string {
+  const W = 40;
+  if (src.length <= 2 * W) return `column ${at + 1} of ${JSON.stringify(src)}`;
+  const from = Math.max(0, at - W);
+  const to = Math.min(src.length, at + W);
+  return `column ${at + 1} of ${from > 0 ? "…" : ""}${JSON.stringify(src.slice(from, to))}${to < src.length ? "…" : ""}`;
+}
+
+function tokenize(src: string): Token[] {
+  const out: Token[] = [];
   let pos = 0;
-  while (pos < src.length) {
-    if (/^\s*$/.test(src.slice(pos))) break;
+  for (;;) {
+    while (pos < src.length && /\s/.test(src[pos]!)) pos++;
+    if (pos >= src.length) return out;
     TOKEN.lastIndex = pos;
     const m = TOKEN.exec(src);
-    if (!m) {
-      const at = pos + (/^\s*/.exec(src.slice(pos))?.[0].length ?? 0);
-      throw new FilterError(`filter: unexpected character at column ${at + 1}: ${JSON.stringify(src.slice(at, at + 10))}`);
-    }
+    if (!m) throw new FilterError(`filter: unexpected character at ${where(src, pos)}`, pos);
     out.push({ t: m[1]!, at: m.index + m[0].length - m[1]!.length });
     pos = TOKEN.lastIndex;
   }
-  return out;
-}
-
-const CONSTS = K as unknown as Record<string, unknown>;
-
-function literal(tok: string): Value {
-  if (/^["']/.test(tok)) return tok.slice(1, -1).replace(/\\(.)/g, "$1");
-  if (/^-?\d+$/.test(tok)) return Number(tok);
-  if (/^0x[0-9a-f]+$/i.test(tok)) return Number(tok);
-  if (tok === "true") return true;
-  if (tok === "false") return false;
-  if (/^[A-Z][A-Z0-9_]+$/.test(tok) && typeof CONSTS[tok] === "number") return CONSTS[tok] as number;
-  return tok;
 }
 
 export function parseFilter(src: string): (ev: NlEvent) => boolean {
   const toks = tokenize(src);
   let i = 0;
+  let depth = 0;
   const peek = () => toks[i]?.t;
-  const fail = (what: string): never => {
-    const at = toks[i]?.at ?? src.length;
-    throw new FilterError(`filter: ${what} at column ${at + 1} of ${JSON.stringify(src)}`);
+  const fail = (what: string, at = toks[i]?.at ?? src.length, hint = ""): never => {
+    throw new FilterError(`filter: ${what} at ${where(src, at)}${hint}`, at);
   };
-  const or = (): Node => {
-    let a = and();
-    while (peek() === "||") { i++; a = { k: "or", a, b: and() }; }
-    return a;
+  const list = (k: "or" | "and", sep: string, item: () => Node): Node => {
+    const xs = [item()];
+    while (peek() === sep) {
+      i++;
+      xs.push(item());
+    }
+    return xs.length === 1 ? xs[0]! : { k, xs };
   };
-  const and = (): Node => {
-    let a = not();
-    while (peek() === "&&") { i++; a = { k: "and", a, b: not() }; }
-    return a;
-  };
+  const or = (): Node => list("or", "||", and);
+  const and = (): Node => list("and", "&&", not);
   const not = (): Node => {
-    if (peek() === "!") { i++; return { k: "not", a: not() }; }
-    if (peek() === "(") {
-      i++;
-      const a = or();
-      if (peek() !== ")") fail("expected ')'");
-      i++;
-      return a;
+    if (peek() === "!" || peek() === "(") {
+      if (++depth > MAX_NESTING) fail(`more than ${MAX_NESTING} levels of '!' and parentheses`);
+      let n: Node;
+      if (peek() === "!") {
+        i++;
+        n = { k: "not", a: not() };
+      } else {
+        i++;
+        n = or();
+        if (peek() !== ")") fail("expected ')'");
+        i++;
+      }
+      depth--;
+      return n;
     }
-    const p = toks[i++]?.t;
-    if (!p || !/^[A-Za-z_][A-Za-z0-9_.]*$/.test(p)) fail("expected a field name");
-    const op = toks[i++]?.t;
-    if (!op || !["==", "!=", "<", "<=", ">", ">=", "=~"].includes(op)) fail("expected an operator (== != < <= > >= =~)");
-    const vt = toks[i++]?.t;
+    return cmp();
+  };
+  const cmp = (): Node => {
+    const pt = toks[i++];
+    if (!pt || !/^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$/.test(pt.t)) fail("expected a field name", pt?.at);
+    const op = toks[i++];
+    if (!op || !OPS.includes(op.t)) fail("expected an operator (== != < <= > >= =~)", op?.at);
+    const vt = toks[i++];
     if (vt === undefined) fail("expected a value");
-    const v = op === "=~" ? String(literal(vt!)) : literal(vt!);
+    // a problem with the field points into the path; one with the value at the value
+    const at = <T>(tok: Token, f: () => T): T => {
+      try {
+        return f();
+      } catch (e) {
+        if (!(e instanceof Problem)) throw e;
+        return fail(e.what, tok.at + e.at, e.hint);
+      }
+    };
+    const { segs, type } = at(pt!, () => checkField(pt!.t));
+    const quoted = /^["']/.test(vt!.t);
+    const text = quoted ? vt!.t.slice(1, -1).replace(/\\(.)/g, "$1") : vt!.t;
     let re: RegExp | undefined;
-    if (op === "=~") {
-      try { re = new RegExp(String(v)); } catch (e) { fail(`bad regular expression (${(e as Error).message})`); }
+    if (op!.t === "=~") {
+      try { re = new RegExp(text); } catch (e) { fail(`bad regular expression (${(e as Error).message})`, vt!.at); }
     }
-    return { k: "cmp", path: p!.split("."), op: op!, v, re };
+    const v = at(vt!, () => checkValue(text, quoted, pt!.t, type, op!.t));
+    return { k: "cmp", path: segs, op: op!.t, v, re };
   };
   if (toks.length === 0) return () => true;
   const root = or();
@@ -94,11 +123,23 @@ export function parseFilter(src: string): (ev: NlEvent) => boolean {
   return (ev) => evaluate(root, ev);
 }
 
+/**
+ * The value at `path`. Crossing a list (nexthops) collects that field of every element, so the
+ * result is then a list too.
+ */
 function get(ev: unknown, path: string[]): unknown {
   let o: unknown = ev;
-  for (const p of path) {
+  for (let i = 0; i < path.length; i++) {
+    if (Array.isArray(o)) {
+      const rest = path.slice(i);
+      const all = o.flatMap((e) => {
+        const v = get(e, rest);
+        return v === undefined ? [] : v;
+      });
+      return all.length ? all : undefined;
+    }
     if (o === null || typeof o !== "object") return undefined;
-    o = (o as Record<string, unknown>)[p];
+    o = (o as Record<string, unknown>)[path[i]!];
   }
   return o;
 }
@@ -106,9 +147,10 @@ function get(ev: unknown, path: string[]): unknown {
 function cmpOne(x: unknown, op: string, v: Value, re?: RegExp): boolean {
   if (x === undefined) return op === "!=";
   if (re) return re.test(String(x));
-  // compare as numbers when both sides are numeric, else as text
-  const xs = typeof x === "number" || typeof v === "number" ? Number(x) : String(x);
-  const vs = typeof x === "number" || typeof v === "number" ? Number(v) : String(v);
+  // compare as numbers when either side is numeric, else as text
+  const num = typeof x === "number" || typeof v === "number";
+  const xs = num ? Number(x) : String(x);
+  const vs = num ? Number(v) : String(v);
   switch (op) {
     case "==": return xs === vs;
     case "!=": return xs !== vs;
@@ -122,8 +164,8 @@ function cmpOne(x: unknown, op: string, v: Value, re?: RegExp): boolean {
 
 function evaluate(n: Node, ev: NlEvent): boolean {
   switch (n.k) {
-    case "or": return evaluate(n.a, ev) || evaluate(n.b, ev);
-    case "and": return evaluate(n.a, ev) && evaluate(n.b, ev);
+    case "or": return n.xs.some((x) => evaluate(x, ev));
+    case "and": return n.xs.every((x) => evaluate(x, ev));
     case "not": return !evaluate(n.a, ev);
     case "cmp": {
       const x = get(ev, n.path);

@@ -93,22 +93,43 @@ export class Registry {
   }
 }
 
+/** What nlmon_netlink_errors_total counts, per protocol. */
+export const NETLINK_ERROR_KINDS = ["enobufs", "decode", "unknown_attr", "recv", "socket"] as const;
+
+/**
+ * Labels of the route metrics. `route_protocol` is the kernel's number, the same on every host;
+ * the name iproute2's rt_protos gives it (which differs between hosts) is a label of its own.
+ * Not `protocol`: on the other metrics that label is the netlink protocol.
+ */
+export function routeLabels(family: string, table: number | string, protocol: number, protocolName: string): Labels {
+  return { family, table: String(table), route_protocol: String(protocol), route_protocol_name: protocolName };
+}
+const ROUTE_LABELS = ["family", "table", "route_protocol", "route_protocol_name"] as const;
+
 /** The metrics nlmon keeps, whichever exports are enabled. */
 export function nlmonMetrics(reg = new Registry()) {
+  const errors = reg.counter("nlmon_netlink_errors_total", `Netlink errors by kind (${NETLINK_ERROR_KINDS.join(", ")})`, ["protocol", "kind"]);
   return {
     registry: reg,
     messages: reg.counter("nlmon_netlink_messages_total", "Netlink messages received", ["protocol", "msg_type"]),
     events: reg.counter("nlmon_events_total", "Events produced after decoding", ["protocol", "type"]),
-    errors: reg.counter("nlmon_netlink_errors_total", "Netlink errors by kind (enobufs, decode, recv, oversize)", ["protocol", "kind"]),
+    errors,
     resyncs: reg.counter("nlmon_netlink_resyncs_total", "Re-dumps made to repair state after an overrun or reconnect"),
     cacheObjects: reg.gauge("nlmon_cache_objects", "Objects held per cache", ["cache"]),
-    routes: reg.gauge("nlmon_routes", "Routes now in the kernel, from the route cache", ["family", "table", "protocol"]),
-    routeChanges: reg.counter("nlmon_route_changes_total", "Route additions and removals seen", ["family", "table", "protocol", "op"]),
+    routes: reg.gauge("nlmon_routes", "Routes now in the kernel, from the route cache", ROUTE_LABELS),
+    routeChanges: reg.counter("nlmon_route_changes_total", "Route additions and removals seen", [...ROUTE_LABELS, "op"]),
     filterDropped: reg.counter("nlmon_filter_dropped_total", "Events dropped by filters"),
     exportErrors: reg.counter("nlmon_export_errors_total", "Export failures (write errors, unreachable collectors, malformed datagrams); queue drops are in nlmon_export_dropped_total", ["export"]),
     exportDropped: reg.counter("nlmon_export_dropped_total", "Events dropped because an export's queue was full", ["export"]),
     latency: reg.histogram("nlmon_event_latency_seconds", "Time from kernel receive to export hand-over",
       [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5]),
+    /**
+     * A protocol's socket is open: its error series exist from now on, at 0, so rate() and
+     * increase() see the first error (a series that appears at 1 has no rise to measure).
+     */
+    protocolOpened(protocol: string) {
+      for (const kind of NETLINK_ERROR_KINDS) errors.slot({ protocol, kind });
+    },
   };
 }
 export type NlmonMetrics = ReturnType<typeof nlmonMetrics>;

@@ -16,8 +16,9 @@ import type { NlEvent, PipelineEvent } from "../event/model.ts";
 import type { Exporter } from "../export/types.ts";
 import { parseFilter } from "../filter/expr.ts";
 import type { Log } from "../log.ts";
-import { type NlmonMetrics, nlmonMetrics } from "../metrics/registry.ts";
+import { type NlmonMetrics, nlmonMetrics, routeLabels } from "../metrics/registry.ts";
 import { Pipeline } from "../pipeline/pipeline.ts";
+import { socketReport } from "./report.ts";
 import { NETLINK_GENERIC, NETLINK_ROUTE, RTM_NEWROUTE } from "../uapi/linux.gen.ts";
 import { protocolName } from "../decode/message.ts";
 import type { GenlFamily } from "../decode/genl/index.ts";
@@ -107,6 +108,7 @@ export class Monitor {
     }
     await this.backend.start(opts, (ev) => this.onBackend(ev));
     this.opened = opts;
+    for (const o of opts) this.metrics.protocolOpened(protocolName(o.protocol));
     this.reportSockets();
     await this.prime();
   }
@@ -128,17 +130,14 @@ export class Monitor {
     const o = await this.genericOptions(families);
     await this.backend.start([o], (ev) => this.onBackend(ev));
     this.opened.push(o);
+    this.metrics.protocolOpened(protocolName(o.protocol));
+    this.reportSockets(this.backend.sockets.filter((s) => s.protocol === o.protocol));
   }
 
-  private reportSockets() {
-    const want = this.cfg.netlink.buffer_size.receive;
-    for (const s of this.backend.sockets) {
-      // the kernel reports twice the size asked for (it counts its own overhead)
-      if (s.rcvbuf / 2 < want) {
-        this.log.warn("netlink", `receive buffer is ${s.rcvbuf / 2} bytes, not the ${want} configured: SO_RCVBUFFORCE needs CAP_NET_ADMIN (net.core.rmem_max caps it otherwise); bursts may overrun`);
-      }
-    }
-    this.log.info("netlink", `backend ${this.backend.name}${this.backend.library ? ` (${this.backend.library})` : ""}, receive buffer ${this.backend.sockets.map((s) => s.rcvbuf / 2).join(",")} bytes${this.backend.sockets.some((s) => s.forced) ? " (forced)" : ""}${this.caches.kinds().length ? `, caches: ${this.caches.kinds().join(" ")}` : ""}`);
+  private reportSockets(sockets = this.backend.sockets) {
+    const r = socketReport(this.backend.name, this.backend.library, sockets, this.cfg.netlink.buffer_size.receive, this.caches.kinds());
+    for (const w of r.warn) this.log.warn("netlink", w);
+    for (const i of r.info) this.log.info("netlink", i);
   }
 
   /** Names for devices that existed before we started, and the caches' first fill. */
@@ -302,7 +301,7 @@ export class Monitor {
       const k = `${r.family}|${r.table}|${r.protocol}|${op}`;
       let series = this.routeChangeSeries.get(k);
       if (!series) {
-        series = this.metrics.routeChanges.slot({ family: r.family, table: String(r.table), protocol: r.protocol_name, op });
+        series = this.metrics.routeChanges.slot({ ...routeLabels(r.family, r.table, r.protocol, r.protocol_name), op });
         this.routeChangeSeries.set(k, series);
       }
       series.value++;
@@ -441,7 +440,7 @@ export class Monitor {
     const counts = this.caches.route?.routeCounts;
     if (counts) {
       for (const s of m.routes.series.values()) s.value = 0;
-      for (const c of counts.values()) m.routes.slot({ family: c.family, table: c.table, protocol: c.protocol }).value = c.n;
+      for (const c of counts.values()) m.routes.slot(routeLabels(c.family, c.table, c.protocol, c.protocol_name)).value = c.n;
       m.routes.prune();
     }
   }

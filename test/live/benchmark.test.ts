@@ -13,7 +13,7 @@ interface Report {
   corpus: { messages: number; route_messages: number; datagrams: number; bytes: number };
   decode: { stage: string; msgs_per_s: number; ns_per_msg: number; iterations: number }[];
   live: {
-    churn: { seconds: number; bursts: number; lines: number; succeeded: number; failed: number };
+    churn: { seconds: number; bursts: number; burst_lines: number; lines: number; succeeded: number; failed: number };
     listeners: {
       name: string; backend?: string; kernel: number; captured: number; lost: number; extra: number; msgs_per_s: number;
       overruns: number; resyncs?: number; cpu_s?: number; peak_rss_mib?: number; drained: boolean; exit_code: number;
@@ -32,19 +32,19 @@ afterAll(() => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
-function bench(extra: string[]): Report {
+function bench(extra: string[], duration = "3"): Report {
   ensureBinary();
   ensureLibnl();
   const cwd = tempDir("bench");
   dirs.push(cwd);
-  const r = run([BIN, "--benchmark", "--duration", "3", "--json", ...extra], { cwd });
+  const r = run([BIN, "--benchmark", "--duration", duration, "--json", ...extra], { cwd });
   if (r.code !== 0) throw new Error(`exit ${r.code}: ${r.err.trim().split("\n").slice(-5).join("\n")}`);
   // one JSON document and nothing else on stdout: progress goes to stderr
   return JSON.parse(r.out) as Report;
 }
 
-function checkCommon(rep: Report) {
-  expect(rep.duration_s).toBe(3);
+function checkCommon(rep: Report, duration = 3) {
+  expect(rep.duration_s).toBe(duration);
   expect(rep.corpus.route_messages).toBeGreaterThanOrEqual(10_000);
   expect(rep.corpus.messages).toBeGreaterThan(rep.corpus.route_messages);
   expect(rep.decode.map((s) => s.stage)).toEqual(["codec", "decode", "serialise", "pipeline", "decode_routes"]);
@@ -55,7 +55,7 @@ function checkCommon(rep: Report) {
   }
   const c = rep.live.churn;
   expect(c.bursts).toBeGreaterThanOrEqual(1);
-  expect(c.seconds).toBeGreaterThanOrEqual(3);
+  expect(c.seconds).toBeGreaterThanOrEqual(duration);
   expect(c.succeeded).toBe(c.lines - c.failed);
   expect(c.succeeded).toBeGreaterThan(0);
   for (const l of rep.live.listeners) {
@@ -102,6 +102,13 @@ describe("nlmon --benchmark", () => {
     expect(["libnl", "legacy"]).toContain(rep.live.listeners[0]!.backend ?? "none");
     expect(rep.memory).toHaveLength(1);
     checkCommon(rep);
+  }, 180_000);
+
+  test("--duration 0 --json: the shortest run, one burst, as the usage message says", () => {
+    const rep = bench([], "0");
+    checkCommon(rep, 0);
+    expect(rep.live.churn.bursts).toBe(1);
+    expect(rep.live.churn.lines).toBe(rep.live.churn.burst_lines);
   }, 180_000);
 
   test("--compare --duration 3 --json: both backends and ip monitor on the same churn", () => {

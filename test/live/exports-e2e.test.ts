@@ -11,6 +11,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, s
 import { hostname } from "node:os";
 import { join } from "node:path";
 import type { NlEvent } from "../../src/event/model.ts";
+import { NETLINK_ERROR_KINDS } from "../../src/metrics/registry.ts";
 import {
   type Child, BACKENDS, BIN, delNs, ensureBinary, ensureLibnl, ensureTool, ip, ipBatchAsync, makeNs, nlmonMark, nsName, run,
   sleep, startNlmon, syncMark, tempDir,
@@ -491,9 +492,12 @@ describe("Prometheus export with the route cache", () => {
   const dst17 = (i: number) => `10.17.${i >> 8}.${i & 255}/32`;
 
   test("300 routes into table 17 proto 201, then 100 removed: nlmon_routes follows, changes counted, promtool accepts", async () => {
-    const clean = promtool(curlNs(ns, `http://127.0.0.1:${METRICS_PORT}/metrics`).body);
+    const first = curlNs(ns, `http://127.0.0.1:${METRICS_PORT}/metrics`).body;
+    const clean = promtool(first);
     expect(clean.out).toBe("");
     expect(clean.code).toBe(0);
+    // before any error: the series an overrun or decode alert watches are there, at 0
+    for (const kind of NETLINK_ERROR_KINDS) expect(first).toContain(`nlmon_netlink_errors_total{protocol="NETLINK_ROUTE",kind="${kind}"} 0\n`);
 
     await ipBatchAsync(ns, Array.from({ length: 300 }, (_, i) => `route add ${dst17(i)} via 10.9.0.2 dev v0 table 17 proto 201`));
     const up = await until(() => t17().reduce((n, s) => n + s.value, 0), (v) => v === 300, 15_000);
@@ -501,7 +505,10 @@ describe("Prometheus export with the route cache", () => {
     const series = t17();
     expect(series.length).toBe(1);
     expect(series[0]!.labels.family).toBe("inet");
-    expect(protoNames(201)).toContain(series[0]!.labels.protocol!);
+    // the number, the same on every host; the name this host's rt_protos gives it beside it
+    expect(series[0]!.labels.route_protocol).toBe("201");
+    expect(protoNames(201)).toContain(series[0]!.labels.route_protocol_name!);
+    expect(series[0]!.labels.protocol).toBeUndefined();
     expect(await until(() => changes("add"), (v) => v >= 300, 5000)).toBe(300);
     expect(run(["ip", "-n", ns, "route", "show", "table", "17"]).out.trim().split("\n").length).toBe(300);
 
@@ -514,7 +521,16 @@ describe("Prometheus export with the route cache", () => {
     const lint = promtool(body);
     expect(lint.out).toBe("");
     expect(lint.code).toBe(0);
-    expect(body).toMatch(/^nlmon_routes\{family="inet",table="17",protocol="[^"]+"\} 200$/m);
+    expect(body).toMatch(/^nlmon_routes\{family="inet",table="17",route_protocol="201",route_protocol_name="[^"]+"\} 200$/m);
+    // the README's example picks out exactly the route metrics of protocol 201
+    const readme = readFileSync(join(import.meta.dir, "../../README.md"), "utf8");
+    const grep = new RegExp(/grep -E '(\^nlmon_route[^']*)'/.exec(readme)![1]!);
+    const picked = body.split("\n").filter((l) => grep.test(l));
+    expect(picked.length).toBeGreaterThanOrEqual(3);
+    expect(picked.every((l) => /^nlmon_route(s|_changes_total)\{.*route_protocol="201",/.test(l))).toBe(true);
+    expect(picked).toContainEqual(expect.stringMatching(/^nlmon_routes\{family="inet",table="17",.* 200$/));
+    // the namespace's proto 186 routes are served, and left out
+    expect(body).toMatch(/^nlmon_routes\{.*route_protocol="186",/m);
   }, 60_000);
 
   test("a prometheus server in the namespace scrapes nlmon; nlmon_netlink_messages_total grows with the changes the test makes", async () => {

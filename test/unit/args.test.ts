@@ -55,8 +55,12 @@ describe("parseArgs", () => {
     expect(parseArgs(["--benchmark", "--duration", "3"]).duration).toBe(3);
     expect(parseArgs(["--benchmark", "--duration=2.5"]).duration).toBe(2.5);
     expect(parseArgs(["--benchmark"]).duration).toBe(10);
-    for (const bad of ["0x10", "1e3", " 5", "5 ", "+5", "-1", "0", "0.0", "86401", ".5", "5.", "Infinity", "NaN"]) {
-      expect(usageErrorOf(["--benchmark", "--duration", bad])).toBe(`--duration: expected seconds between 0 and 86400, got '${bad}'`);
+    // 0 is the shortest run, a single burst, as the message says
+    expect(parseArgs(["--benchmark", "--duration", "0"]).duration).toBe(0);
+    expect(parseArgs(["--benchmark", "--duration=0.0"]).duration).toBe(0);
+    expect(parseArgs(["--benchmark", "--duration", "86400"]).duration).toBe(86400);
+    for (const bad of ["0x10", "1e3", " 5", "5 ", "+5", "-1", "-0", "86401", "86400.5", ".5", "5.", "Infinity", "NaN"]) {
+      expect(usageErrorOf(["--benchmark", "--duration", bad])).toBe(`--duration: expected seconds from 0 (a single burst) to 86400, got '${bad}'`);
     }
     expect(usageErrorOf(["--duration", "5"])).toBe("--duration goes with --benchmark");
     expect(usageErrorOf(["--dump-events", "--duration", "5"])).toBe("--duration goes with --benchmark");

@@ -152,7 +152,7 @@ describe("route cache", () => {
     const changes = c.replace([routeBody({ gateway: "10.1.0.2", oif: 3, flags: RTNH_F_LINKDOWN }), routeBody({ dst: "10.7.0.0", oif: 3 })]);
     expect(changes.map((x) => x.op).sort()).toEqual(["add", "change", "del"]);
     expect(JSON.parse(changes.find((x) => x.op === "del")!.before!).dst).toBe("10.8.0.0/24");
-    expect([...c.routeCounts.values()]).toEqual([{ family: "inet", table: "10", protocol: "201", n: 2 }]);
+    expect([...c.routeCounts.values()]).toEqual([{ family: "inet", table: 10, protocol: 201, protocol_name: "201", n: 2 }]);
   });
   test("a route that leaves after its link still names the link", () => {
     const local = new BasicContext(new Names([]));

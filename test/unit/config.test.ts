@@ -364,7 +364,7 @@ describe("hostile and odd input", () => {
 
   test("a filter syntax error is located at the filter", () => {
     expect(errorOf({ path: "f.yaml", text: "logging: {level: info}\nfilter: 'type =='\n", env: {} })).toBe(
-      'f.yaml:2:9: filter: expected a value at column 8 of "type =="',
+      'f.yaml:2:17: filter: expected a value at column 8 of "type =="',
     );
     expect(loadConfig({ text: "filter: 'type == \"route\"'\n", env: {} }).filter).toBe('type == "route"');
   });
