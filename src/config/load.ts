@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import type { ErrorObject, ValidateFunction } from "ajv";
 import { FilterError, parseFilter } from "../filter/expr.ts";
 import { offsetInSource } from "../filter/source.ts";
+import { closest } from "../filter/near.ts";
 // compiled from schema.json by scripts/gen-validator.ts: no ajv compiler at run time
 import { validate as generatedValidator } from "./validate.gen.js";
 import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Scalar, type YAMLError } from "yaml";
@@ -582,42 +583,4 @@ function readReason(e: unknown): string {
   // Drop node's ", open '/path'" tail: the path already leads the message.
   const msg = (err?.message ?? String(e)).replace(/, (open|read|stat|scandir)( '.*')?$/, "");
   return msg;
-}
-
-/** The allowed word closest to `word`, if it is plausibly a typo of it. */
-function closest(word: string, candidates: readonly string[]): string | undefined {
-  const norm = (s: string): string => s.toLowerCase().replace(/[-_ ]/g, "");
-  const w = norm(word);
-  let best: string | undefined;
-  let bestD = Infinity;
-  for (const c of candidates) {
-    const d = c === word ? 0 : norm(c) === w ? 0.5 : editDistance(w, norm(c));
-    if (d < bestD) {
-      bestD = d;
-      best = c;
-    }
-  }
-  if (best === undefined) return undefined;
-  const limit = Math.max(1, Math.floor(Math.max(w.length, norm(best).length) / 3));
-  return bestD <= limit ? best : undefined;
-}
-
-/** Levenshtein distance with adjacent transpositions counted as one edit (common in typos). */
-function editDistance(a: string, b: string): number {
-  const rows = a.length + 1;
-  const cols = b.length + 1;
-  const d: number[][] = Array.from({ length: rows }, (_, i) => Array.from({ length: cols }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
-  for (let i = 1; i < rows; i++) {
-    for (let j = 1; j < cols; j++) {
-      const row = d[i] as number[];
-      const prev = d[i - 1] as number[];
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      let v = Math.min((prev[j] as number) + 1, (row[j - 1] as number) + 1, (prev[j - 1] as number) + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
-        v = Math.min(v, ((d[i - 2] as number[])[j - 2] as number) + 1);
-      }
-      row[j] = v;
-    }
-  }
-  return (d[rows - 1] as number[])[cols - 1] as number;
 }

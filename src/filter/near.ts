@@ -1,7 +1,7 @@
 /**
- * "Did you mean" for filters: the candidate nearest to a mistyped word. Same rule as the config
- * loader's key suggestions (case, '-' and '_' ignored; at most a third of the letters wrong), kept
- * here because config/ imports filter/, not the other way round.
+ * "Did you mean": the candidate nearest to a mistyped word, for filters and config keys alike
+ * (case, "-" and "_" ignored; at most a third of the letters wrong). It lives beside the filter
+ * because config/ imports filter/, not the other way round.
  */
 
 export function closest(word: string, candidates: Iterable<string>): string | undefined {
