@@ -13,6 +13,13 @@ export class PartialWriteError extends Error {
   }
 }
 
+/** Standard output's reader went away (EPIPE): nothing written there can arrive any more. */
+export class ReaderGoneError extends Error {
+  constructor(override readonly cause: unknown) {
+    super(`standard output closed: ${errText(cause)}`);
+  }
+}
+
 export interface FileSinkOptions {
   path: string;
   /** rotate before a write would take the file past this many bytes; 0 = never */
@@ -145,6 +152,8 @@ export class FileSink {
         done = end;
       }
     } catch (e) {
+      // a pipe whose reader left never takes writes again; retrying would only spin
+      if (this.o.path === "-" && (e as { code?: string }).code === "EPIPE") throw new ReaderGoneError(e);
       throw new PartialWriteError(done, e, this.o.path);
     }
   }
