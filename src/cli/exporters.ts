@@ -7,12 +7,28 @@ import { SyslogExporter } from "../export/syslog.ts";
 import type { Exporter } from "../export/types.ts";
 import type { NlmonMetrics } from "../metrics/registry.ts";
 
-export function buildExporters(cfg: NlmonConfig, metrics: NlmonMetrics, log: (m: string) => void): Exporter[] {
+/**
+ * `onNoReader` is called when standard output's reader went away (`nlmon | head -1`) and no
+ * other export is left: like any Unix filter, nlmon then ends. With other exports left, the
+ * stdout one is dropped with one line and they go on.
+ */
+export function buildExporters(cfg: NlmonConfig, metrics: NlmonMetrics, log: (m: string) => void, onNoReader?: () => void): Exporter[] {
   const out: Exporter[] = [];
   const e = cfg.export;
   if (e.json.enabled) out.push(new JsonExporter(e.json, metrics, log));
   if (e.syslog.enabled) out.push(new SyslogExporter(e.syslog, metrics, log));
   if (e.prometheus.enabled) out.push(new PrometheusExporter(e.prometheus, metrics.registry, log));
   if (e.pcap.enabled) out.push(new PcapExporter(e.pcap, metrics, log));
+  const live = new Set(out);
+  for (const ex of out) {
+    void ex.readerGone?.then(() => {
+      live.delete(ex);
+      if (live.size > 0) {
+        log(`export ${ex.name}: standard output closed; export dropped, nlmon goes on with ${[...live].map((x) => x.name).join(", ")}`);
+      } else {
+        onNoReader?.();
+      }
+    });
+  }
   return out;
 }

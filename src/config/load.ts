@@ -5,6 +5,7 @@ import { offsetInSource } from "../filter/source.ts";
 import { closest } from "../filter/near.ts";
 // compiled from schema.json by scripts/gen-validator.ts: no ajv compiler at run time
 import { validate as generatedValidator } from "./validate.gen.js";
+import { exportDirProblem } from "./paths.ts";
 import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Scalar, type YAMLError } from "yaml";
 import defaultYaml from "../../config/nlmon.yaml" with { type: "text" };
 import schema from "./schema.json";
@@ -533,6 +534,11 @@ function crossChecks(cfg: NlmonConfig, doc: Document, src: string): Problem[] {
   }
   if (pcap.enabled && json.enabled && pcap.file === "-" && json.file === "-") {
     at(["export", "pcap", "file"], "export.json already writes to stdout; give pcap a file");
+  }
+  for (const [name, x] of [["json", json], ["pcap", pcap]] as const) {
+    if (!x.enabled || x.file === "" || x.file === "-") continue;
+    const problem = exportDirProblem(x.file);
+    if (problem) at(["export", name, "file"], problem, ["export", name, "enabled"]);
   }
   if (syslog.enabled && (syslog.transport === "udp" || syslog.transport === "tcp") && syslog.host === "") {
     at(["export", "syslog", "host"], `required for transport ${syslog.transport}`, ["export", "syslog", "transport"]);

@@ -1,9 +1,10 @@
 /**
  * The shell the file exports (JSON, pcap) share: a bounded queue feeding a rotating file, an open
- * that never fails the monitor, reopen for logrotate, and a bounded drain at shutdown.
+ * that never fails the monitor, reopen for logrotate, a bounded drain at shutdown, and an end when
+ * standard output's reader goes away.
  */
 import type { PipelineEvent } from "../event/model.ts";
-import { FileSink, type FileSinkOptions } from "./file-sink.ts";
+import { FileSink, ReaderGoneError, type FileSinkOptions } from "./file-sink.ts";
 import { ErrorReporter, errText, Pump, type ExportMetrics, type Logger } from "./queue.ts";
 import type { Exporter } from "./types.ts";
 
@@ -11,11 +12,25 @@ export abstract class FileExport<T> implements Exporter {
   protected readonly sink: FileSink;
   protected readonly pump: Pump<T>;
   protected readonly errors: ErrorReporter;
+  private leave!: () => void;
+  /** resolves when standard output's reader has gone (`nlmon | head -1`); never for a file */
+  readonly readerGone = new Promise<void>((r) => (this.leave = r));
 
   constructor(readonly name: string, sink: Omit<FileSinkOptions, "log">, queueSize: number, metrics: ExportMetrics, log: Logger) {
     this.errors = new ErrorReporter(name, metrics, log);
     this.sink = new FileSink({ ...sink, log: (m) => log(`export ${name}: ${m}`) });
-    this.pump = new Pump<T>(queueSize, name, metrics, log, this.errors, (b) => this.flush(b));
+    this.pump = new Pump<T>(queueSize, name, metrics, log, this.errors, (b) => this.deliver(b));
+  }
+
+  private async deliver(items: T[]) {
+    try {
+      await this.flush(items);
+    } catch (e) {
+      if (!(e instanceof ReaderGoneError)) throw e;
+      // what was queued has no reader left; the caller decides whether nlmon goes on (exporters.ts)
+      this.pump.abandon();
+      this.leave();
+    }
   }
 
   /** write one batch of queued items; throwing makes the pump retry it */

@@ -3,12 +3,20 @@
  */
 import * as fs from "node:fs";
 import * as fsp from "node:fs/promises";
+import { dirname } from "node:path";
 import * as zlib from "node:zlib";
 import { errText, sleep, type Logger } from "./queue.ts";
 
 export class PartialWriteError extends Error {
   constructor(readonly done: number, override readonly cause: unknown, path: string) {
     super(`cannot write ${path}: ${errText(cause)} (will retry)`);
+  }
+}
+
+/** Standard output's reader went away (EPIPE): nothing written there can arrive any more. */
+export class ReaderGoneError extends Error {
+  constructor(override readonly cause: unknown) {
+    super(`standard output closed: ${errText(cause)}`);
   }
 }
 
@@ -28,7 +36,9 @@ export interface FileSinkOptions {
 /**
  * An append-only file written in whole records. Each write() is one or a few write(2) calls of
  * complete chunks; if the disk fills half way, the file is truncated back to the last whole chunk,
- * so a reader never sees a torn line. "-" is standard output (no rotation).
+ * so a reader never sees a torn line. "-" is standard output (no rotation). A missing directory is
+ * made (one level, mode 0750 less the umask), so /var/log/nlmon/ need not be made by hand; whether
+ * it can be is checked with the config (src/config/paths.ts).
  */
 export class FileSink {
   private fh?: fsp.FileHandle;
@@ -55,7 +65,7 @@ export class FileSink {
   async open(): Promise<void> {
     if (this.o.path === "-") return;
     if (this.fh) return;
-    const fh = await fsp.open(this.o.path, "a");
+    const fh = await this.openCreating();
     try {
       const st = await fh.stat();
       this.regular = st.isFile();
@@ -82,6 +92,22 @@ export class FileSink {
       this.fh = undefined;
       await fh.close().catch(() => {});
       throw e;
+    }
+  }
+
+  private async openCreating(): Promise<fsp.FileHandle> {
+    try {
+      return await fsp.open(this.o.path, "a");
+    } catch (e) {
+      if ((e as { code?: string }).code !== "ENOENT") throw e;
+      const dir = dirname(this.o.path);
+      try {
+        await fsp.mkdir(dir, { mode: 0o750 });
+        this.o.log(`created directory ${dir}`);
+      } catch (m) {
+        if ((m as { code?: string }).code !== "EEXIST") throw m;
+      }
+      return await fsp.open(this.o.path, "a");
     }
   }
 
@@ -126,6 +152,8 @@ export class FileSink {
         done = end;
       }
     } catch (e) {
+      // a pipe whose reader left never takes writes again; retrying would only spin
+      if (this.o.path === "-" && (e as { code?: string }).code === "EPIPE") throw new ReaderGoneError(e);
       throw new PartialWriteError(done, e, this.o.path);
     }
   }

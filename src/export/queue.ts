@@ -182,6 +182,13 @@ export class Pump<T> {
     this.items = merged;
   }
 
+  /** the consumer is gone for good: stop, and let go of what was queued for it */
+  abandon() {
+    this.stopped = true;
+    this.items = [];
+    this.wake?.();
+  }
+
   /**
    * Wait until the queue is empty or `timeoutMs` passed; what is left then is dropped and counted.
    * A failed attempt during the drain ends it: a broken sink must not hold up shutdown.

@@ -7,6 +7,7 @@ import * as dns from "node:dns/promises";
 import * as os from "node:os";
 import type { NlEvent, PipelineEvent } from "../event/model.ts";
 import { UnixDgramSocket } from "../ffi/unix-dgram.ts";
+import { fitJson } from "./json-fit.ts";
 import type { Exporter } from "./types.ts";
 import { ErrorReporter, errText, Pump, sleep, stderrLog, type ExportMetrics, type Logger } from "./queue.ts";
 
@@ -20,7 +21,7 @@ export interface SyslogExportOptions {
   /** a facility name (daemon, local0 ...) or its number */
   facility: string | number;
   app_name: string;
-  /** whole message in bytes, header included; longer ones are cut with a visible marker */
+  /** whole message in bytes, header included; longer events lose whole fields and are marked truncated */
   max_message_size: number;
   queue_size: number;
 }
@@ -92,15 +93,25 @@ function field(s: string, max: number): string {
 }
 
 const enc = new TextEncoder();
+const dec = new TextDecoder();
 const MARK_PREFIX = "…[truncated ";
 
 /**
- * Cuts `body` so header + body fits `max` bytes, ending it with "…[truncated N bytes]" where N is
- * what was cut; the cut never splits a UTF-8 sequence.
+ * header + body in at most `max` bytes. A JSON object body (every event) is shortened by whole
+ * fields and marked `"truncated": true`, so it still parses (src/export/json-fit.ts); any other
+ * text is cut on a character boundary and ends with "…[truncated N bytes]".
  */
 export function fitMessage(header: Uint8Array, body: Uint8Array, max: number): Uint8Array {
   const total = header.length + body.length;
   if (!(max > 0) || total <= max) return join(header, body);
+  const json = fitJson(dec.decode(body), max - header.length);
+  if (json !== undefined) return join(header, enc.encode(json));
+  return cutText(header, body, max);
+}
+
+/** Cuts `body` so header + body + "…[truncated N bytes]" fits `max`; never splits a UTF-8 sequence. */
+function cutText(header: Uint8Array, body: Uint8Array, max: number): Uint8Array {
+  const total = header.length + body.length;
   let cut = total - max;
   let marker = enc.encode(`${MARK_PREFIX}${cut} bytes]`);
   for (let i = 0; i < 3; i++) {

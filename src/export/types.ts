@@ -15,6 +15,8 @@ export interface Exporter {
   reopen?(): void;
   /** items waiting in the export's queue, for producers that can wait (replay) */
   readonly queued?: number;
+  /** resolves when the export's reader has gone for good (stdout closed); it then takes nothing */
+  readonly readerGone?: Promise<void>;
   close(): Promise<void>;
 }
 

@@ -81,7 +81,14 @@ const SEP = "\u001f";
  * An rsyslogd configuration for tests: imuxsock on a private socket (the system one off), imudp
  * and imtcp on 127.0.0.1, every message written to `out` through a template of `fields`.
  */
-export function rsyslogConfig(o: { dir: string; socket: string; udpPort: number; tcpPort: number; out: string; fields: string }): string {
+export function rsyslogConfig(o: { dir: string; socket: string; udpPort: number; tcpPort: number; out: string; fields: string; parseJson?: boolean }): string {
+  // parseJson: rsyslog's own JSON parser reads each message; `%$.json%` is then OK or FAIL and
+  // the parsed fields are `%$!name%`
+  const json = o.parseJson ? [
+    `module(load="mmjsonparse")`,
+    `action(type="mmjsonparse" cookie="")`,
+    `if $parsesuccess == "OK" then { set $.json = "OK"; } else { set $.json = "FAIL"; }`,
+  ] : [];
   return [
     `global(workDirectory="${o.dir}" maxMessageSize="64k")`,
     `module(load="imuxsock" SysSock.Use="off")`,
@@ -90,6 +97,7 @@ export function rsyslogConfig(o: { dir: string; socket: string; udpPort: number;
     `input(type="imudp" address="127.0.0.1" port="${o.udpPort}")`,
     `module(load="imtcp")`,
     `input(type="imtcp" address="127.0.0.1" port="${o.tcpPort}")`,
+    ...json,
     `template(name="fields" type="string" string="${o.fields}\\n")`,
     `action(type="omfile" file="${o.out}" template="fields")`,
     "",

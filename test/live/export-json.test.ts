@@ -1,7 +1,8 @@
 /**
  * The JSON export under load, checked with jq: 100k events through size rotation must come out as
  * whole lines only, all of them, in order; an unwritable path is counted and retried while the
- * rest of the process carries on. Needs jq (Debian package jq); installed here if missing.
+ * rest of the process carries on, and written once its directory can be made. Needs jq (Debian
+ * package jq); installed here if missing.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
@@ -99,7 +100,9 @@ describe("json export, live", () => {
   test("unwritable path: reported with path and errno, counted, retried until it works; others carry on", async () => {
     const m = nlmonMetrics();
     const logs: string[] = [];
-    const missingDir = join(dir, "later");
+    // two levels missing: nlmon makes only the last directory itself
+    const missingParent = join(dir, "later");
+    const missingDir = join(missingParent, "deeper");
     const bad = new JsonExporter({ file: join(missingDir, "x.json"), pretty: false, queue_size: 1000, rotate: { max_size: 0, keep: 0, compress: false } }, m, (s) => logs.push(s));
     const goodFile = join(dir, "good.json");
     const good = new JsonExporter({ file: goodFile, pretty: false, queue_size: 1000, rotate: { max_size: 0, keep: 0, compress: false } }, m, (s) => logs.push(s), "json2");
@@ -116,7 +119,7 @@ describe("json export, live", () => {
     expect(logs.some((l) => l.includes(join(missingDir, "x.json")) && l.includes("ENOENT"))).toBe(true);
     expect(readFileSync(goodFile, "utf8").trim().split("\n").length).toBe(10);
 
-    mkdirSync(missingDir);
+    mkdirSync(missingParent);
     const end = Date.now() + 10_000;
     let got = "";
     while (Date.now() < end) {

@@ -1,18 +1,19 @@
 /**
  * The syslog export against a real rsyslogd: a private unix datagram socket (imuxsock with its own
  * path, the system socket off), UDP and TCP on loopback ports, everything received written to a
- * file with the fields rsyslog parsed. Both RFC formats must parse into the right fields, long
- * messages arrive truncated with the marker, and a TCP collector that is killed and restarted is
- * reconnected to. Needs rsyslog (Debian package rsyslog); installed here if missing.
+ * file with the fields rsyslog parsed. Both RFC formats must parse into the right fields, events
+ * longer than the limit arrive cut by whole fields as JSON that rsyslog's own parser (mmjsonparse)
+ * accepts, and a TCP collector that is killed and restarted is reconnected to. Needs rsyslog (Debian package rsyslog); installed here if missing.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
-import type { PipelineEvent } from "../../src/event/model.ts";
+import type { NlEvent, PipelineEvent } from "../../src/event/model.ts";
 import { nlmonMetrics } from "../../src/metrics/registry.ts";
 import { SyslogExporter, type SyslogExportOptions } from "../../src/export/syslog.ts";
+import { contextWithLinks, decodeAll, fixtureNames } from "../fixtures/load.ts";
 import { ensureTool } from "./lib.ts";
 import { rsyslogConfig } from "./collectors.ts";
 
@@ -81,6 +82,12 @@ interface Received {
   procid: string;
   msgid: string;
   sd: string;
+  /** rsyslog's mmjsonparse on the message: OK or FAIL */
+  json: string;
+  /** fields as mmjsonparse found them */
+  jsonTruncated: string;
+  jsonType: string;
+  jsonMsgTypeName: string;
   msg: string;
 }
 
@@ -90,7 +97,8 @@ function received(): Received[] {
     const f = l.split("|");
     return {
       input: f[0]!, pri: Number(f[1]), facility: f[2]!, severity: Number(f[3]), time: f[4]!, host: f[5]!, app: f[6]!,
-      procid: f[7]!, msgid: f[8]!, sd: f[9]!, msg: f.slice(10).join("|").trim(),
+      procid: f[7]!, msgid: f[8]!, sd: f[9]!, json: f[10]!, jsonTruncated: f[11]!, jsonType: f[12]!, jsonMsgTypeName: f[13]!,
+      msg: f.slice(14).join("|").trim(),
     };
   });
 }
@@ -104,6 +112,28 @@ async function waitFor(tag: string, n: number, ms = 10_000): Promise<Received[]>
     await Bun.sleep(50);
   }
 }
+
+/** every message of one case: its events carry `"timestamp":"TAG-i"` */
+async function waitForAll(tag: string, n: number, ms = 10_000): Promise<Received[]> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const got = received().filter((r) => r.msg.includes(`"timestamp":"${tag}-`));
+    if (got.length >= n || Date.now() > end) return got;
+    await Bun.sleep(50);
+  }
+}
+
+/** real decoded events of every kind, and a few longer than any limit below */
+const cutEvents = (() => {
+  const ctx = contextWithLinks();
+  const evs: NlEvent[] = [];
+  for (const f of fixtureNames()) for (const d of decodeAll(f, ctx)) if (d.ev) evs.push(d.ev);
+  const link = evs.find((x) => x.netlink.link?.ifname)!;
+  const mp = evs.find((x) => (x.netlink.route?.nexthops?.length ?? 0) > 1)!;
+  evs.push({ ...link, netlink: { ...link.netlink, link: { ...link.netlink.link!, ifalias: "uplink → é ✓ 🚀 ".repeat(60) } } });
+  evs.push({ ...mp, implicit: true, netlink: { ...mp.netlink, route: { ...mp.netlink.route!, nexthops: Array(50).fill(mp.netlink.route!.nexthops![0]) } } });
+  return evs;
+})();
 
 function pev(tag: string, i: number, over: Partial<PipelineEvent["event"]["netlink"]> = {}): PipelineEvent {
   return {
@@ -130,8 +160,9 @@ beforeAll(async () => {
   udpPort = await freeUdpPort();
   tcpPort = await freeTcpPort();
   writeFileSync(conf, rsyslogConfig({
-    dir, socket: sockPath, udpPort, tcpPort, out: outFile,
-    fields: "%inputname%|%pri%|%syslogfacility-text%|%syslogseverity%|%timereported:::date-rfc3339%|%hostname%|%app-name%|%procid%|%msgid%|%structured-data%|%msg%",
+    dir, socket: sockPath, udpPort, tcpPort, out: outFile, parseJson: true,
+    fields: "%inputname%|%pri%|%syslogfacility-text%|%syslogseverity%|%timereported:::date-rfc3339%|%hostname%|%app-name%|%procid%|%msgid%|%structured-data%" +
+      "|%$.json%|%$!truncated%|%$!type%|%$!netlink!msg_type_name%|%msg%",
   }));
   await startRsyslog();
 }, { timeout: 600_000 });
@@ -194,26 +225,39 @@ for (const transport of ["unix", "udp", "tcp"] as const) {
       });
     });
 
-    test("an over-long message arrives cut to size with the marker", async () => {
-      const tag = `${transport}-long`;
-      const e = exporter({ transport, port: port(), format: "rfc5424", max_message_size: 400 });
-      await e.start();
-      const ev = pev(tag, 1, { raw: tag + "x".repeat(2000) });
-      const line = JSON.stringify(ev.event);
-      e.push(ev, line);
-      const end = Date.now() + 10_000;
-      let r: Received | undefined;
-      while (!r && Date.now() < end) {
-        r = received().find((x) => x.msg.includes(tag + "xxx"));
-        await Bun.sleep(50);
-      }
-      expect(r).toBeDefined();
-      const m = /…\[truncated (\d+) bytes\]$/.exec(r!.msg);
-      expect(m).not.toBeNull();
-      const kept = r!.msg.slice(0, r!.msg.length - m![0].length);
-      expect(line.startsWith(kept)).toBe(true);
-      expect(kept.length + Number(m![1])).toBe(line.length);
-    });
+    for (const format of transport === "unix" ? ["rfc5424", "rfc3164"] as const : ["rfc5424"] as const) {
+      test(`${format}: over-long events arrive cut by whole fields, as JSON rsyslog parses, marked truncated`, async () => {
+        for (const max of [480, 600, 1000, 2048]) {
+          const tag = `${transport}-${format}-cut-${max}`;
+          const e = exporter({ transport, port: port(), format, max_message_size: max });
+          await e.start();
+          // the tag rides in the timestamp, a field truncation always keeps (decoded events hold its key first)
+          const sent = cutEvents.map((ev, i) => ({ ...ev, timestamp: `${tag}-${i}` }));
+          for (const ev of sent) e.push({ event: ev, tsNs: BigInt(Date.now()) * 1_000_000n, recvMono: 0 }, JSON.stringify(ev));
+          const got = await waitForAll(tag, sent.length);
+          expect(got.length).toBe(sent.length);
+          let cut = 0;
+          for (const r of got) {
+            const orig = sent.find((ev) => r.msg.includes(`"timestamp":"${ev.timestamp}"`))!;
+            expect(r.json).toBe("OK");
+            expect(r.jsonType).toBe(orig.type);
+            expect(r.jsonMsgTypeName).toBe(orig.netlink.msg_type_name);
+            const whole = JSON.stringify(orig);
+            if (r.msg === whole) {
+              expect(r.jsonTruncated).toBe("");
+            } else {
+              cut++;
+              expect(r.jsonTruncated).toBe("true");
+              expect(Buffer.byteLength(r.msg)).toBeLessThan(max);
+              expect(Buffer.byteLength(r.msg)).toBeLessThan(Buffer.byteLength(whole));
+            }
+          }
+          // each limit cuts some and leaves some whole: both paths reached rsyslog
+          expect(cut).toBeGreaterThan(0);
+          if (max < 2048) expect(cut).toBeLessThan(sent.length);
+        }
+      }, 60_000);
+    }
   });
 }
 

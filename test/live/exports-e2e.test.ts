@@ -7,7 +7,7 @@
  * Collectors listen on the namespace's own loopback; every namespace and process is removed.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import type { NlEvent } from "../../src/event/model.ts";
@@ -310,7 +310,11 @@ describe("JSON export to a path that cannot be opened", () => {
   test("nlmon runs on, says which path, counts the errors, Prometheus still serves; the file appears once it can", async () => {
     const ns = await newNs("unwritable");
     const dir = newDir("unwritable");
-    const file = join(dir, "no-such-dir", "sub", "events.json");
+    // a directory where the file should be: the config check passes (the directory holding it
+    // exists), and every open fails until it goes; a missing directory is made or refused at
+    // start instead (export-dirs.test.ts)
+    const file = join(dir, "events.json");
+    mkdirSync(file);
     const child = nlmon(ns, dir, [
       "export:",
       `  json: { enabled: true, file: "${file}" }`,
@@ -327,7 +331,7 @@ describe("JSON export to a path that cannot be opened", () => {
       // the open at start, and the write of the first batch
       expect(errs).toBeGreaterThanOrEqual(2);
       expect(await child.err.waitLine((l) => l.includes(file), 5000)).toBeGreaterThanOrEqual(0);
-      expect(stderrOf(child)).toMatch(/ENOENT/);
+      expect(stderrOf(child)).toMatch(/EISDIR/);
       await sleep(500);
       expect(child.proc.exitCode).toBeNull();
       // the rest of the process is fine: metrics still served and still counting
@@ -338,8 +342,8 @@ describe("JSON export to a path that cannot be opened", () => {
       const lines = child.err.lines.filter((l) => l.includes(file));
       expect(lines.length).toBeLessThanOrEqual(3);
 
-      // the directory appears: the queued events are written on the next retry, none lost
-      mkdirSync(join(dir, "no-such-dir", "sub"), { recursive: true });
+      // the path is freed: the queued events are written on the next retry, none lost
+      rmdirSync(file);
       const text = await until(() => (existsSync(file) ? readFileSync(file, "utf8") : ""), (t) => t.includes(`"${ipv4Dst(9, 15)}"`), 45_000, 250);
       const got = checkNdjson(text, "recovered file").lines;
       const dsts = got.map((l) => routeOf(l)?.dst);

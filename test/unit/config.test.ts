@@ -239,6 +239,25 @@ describe("cross-field checks", () => {
     );
   });
 
+  test("an export file's directory must exist or be one nlmon can make (only when enabled)", () => {
+    const base = mkdtempSync(join(tmpdir(), "nlmon-cfg-dir-"));
+    writeFileSync(join(base, "plain"), "");
+    const json = (file: string, enabled = true) => ({ text: `export:\n  json:\n    enabled: ${enabled}\n    file: ${file}\n`, env: {} });
+    // the last directory is made when the export opens the file
+    expect(loadConfig(json(join(base, "events.json"))).export.json.file).toBe(join(base, "events.json"));
+    expect(loadConfig(json(join(base, "new", "events.json"))).export.json.file).toBe(join(base, "new", "events.json"));
+    expect(errorOf(json(join(base, "a", "b", "events.json")))).toBe(
+      `<text>:4:11: export.json.file: directory ${base}/a/b does not exist, nor does ${base}/a (nlmon makes only the last directory)`,
+    );
+    expect(errorOf(json(join(base, "plain", "events.json")))).toBe(`<text>:4:11: export.json.file: ${base}/plain: not a directory`);
+    expect(errorOf(json(join(base, "plain", "x", "events.json")))).toBe(
+      `<text>:4:11: export.json.file: directory ${base}/plain/x does not exist and cannot be made: ${base}/plain: not a directory`,
+    );
+    expect(loadConfig(json(join(base, "a", "b", "events.json"), false)).export.json.enabled).toBe(false);
+    const pcap = `export:\n  pcap: { enabled: true, file: ${join(base, "a", "b", "x.pcap")} }\n`;
+    expect(errorOf({ text: pcap, env: {} })).toMatch(/^<text>:2:32: export\.pcap\.file: directory .*\/a\/b does not exist, nor does/);
+  });
+
   test("at least one protocol", () => {
     expect(errorOf({ text: "netlink:\n  protocols:\n    route: false\n", env: {} })).toBe(
       "<text>:3:5: netlink.protocols: at least one protocol must be enabled",

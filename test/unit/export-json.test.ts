@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
@@ -25,6 +25,12 @@ const waitFor = async (cond: () => boolean, ms = 5000) => {
     if (Date.now() > end) throw new Error("timed out");
     await Bun.sleep(10);
   }
+};
+/** process.umask() with no argument is deprecated; setting it back is how to read it */
+const currentUmask = () => {
+  const m = process.umask(0o022);
+  process.umask(m);
+  return m;
 };
 const seqs = (text: string) => text.split("\n").filter(Boolean).map((l) => JSON.parse(l).netlink.seq as number);
 
@@ -100,6 +106,19 @@ describe("json export", () => {
     await exp.close();
     expect(seqs(readFileSync(`${file}.moved`, "utf8"))).toEqual([1]);
     expect(seqs(readFileSync(file, "utf8"))).toEqual([2]);
+  });
+
+  test("a missing directory is made, mode 0750 less the umask, and said once", async () => {
+    const logs: string[] = [];
+    const sub = join(dir, "made");
+    const exp = new JsonExporter(opts(join(sub, "events.json")), nlmonMetrics(), (s) => logs.push(s));
+    await exp.start();
+    expect(statSync(sub).mode & 0o777).toBe(0o750 & ~currentUmask());
+    exp.push(pev(1), line(1));
+    await waitFor(() => existsSync(join(sub, "events.json")) && readFileSync(join(sub, "events.json"), "utf8").length > 0);
+    await exp.close();
+    expect(seqs(readFileSync(join(sub, "events.json"), "utf8"))).toEqual([1]);
+    expect(logs).toEqual([`export json: created directory ${sub}`]);
   });
 
   test("a full disk is reported with path and errno, counted, and does not throw", async () => {

@@ -82,12 +82,13 @@ describe("format", () => {
   });
 });
 
-describe("truncation", () => {
+// events (JSON objects) are cut by whole fields: test/unit/syslog-truncate.test.ts
+describe("truncation of text that is not a JSON object", () => {
   const enc = new TextEncoder();
   test("short messages pass unchanged", () => {
     expect(dec.decode(fitMessage(enc.encode("H: "), enc.encode("body"), 100))).toBe("H: body");
   });
-  test("long messages are cut to the limit with a marker telling how much went", () => {
+  test("long text is cut to the limit with a marker telling how much went", () => {
     const body = "x".repeat(1000);
     for (const max of [100, 200, 999, 1002]) {
       const out = fitMessage(enc.encode("HDR "), enc.encode(body), max);
