@@ -62,6 +62,8 @@ export class FileSink {
     this.rotatedFiles = -1;
   }
 
+  private stdoutStarted = false;
+
   async open(): Promise<void> {
     if (this.o.path === "-") return;
     if (this.fh) return;
@@ -123,6 +125,12 @@ export class FileSink {
     let done = 0;
     try {
       if (this.o.path === "-") {
+        // a stream needs its file header too (a pcap reader on the other end of a pipe)
+        if (!this.stdoutStarted) {
+          const pre = this.o.preamble?.();
+          chunks = [...(this.o.header ? [this.o.header] : []), ...(pre?.length ? [pre] : []), ...chunks];
+          this.stdoutStarted = true;
+        }
         await writeFd(1, concat(chunks, 0, chunks.length));
         return;
       }

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { curlNs, parseExposition, sumOf } from "./collectors.ts";
-import { BACKENDS, BIN, delNs, ensureBinary, ensureLibnl, ip, must, nsName, sleep, tempDir, writeConfig } from "./lib.ts";
+import { BACKENDS, BIN, delNs, ensureBinary, ensureLibnl, ensureTool, ip, must, nsName, sleep, tempDir, writeConfig } from "./lib.ts";
 
 const ns = nsName("stdout");
 let dir = "";
@@ -128,3 +128,21 @@ describe("stdout's reader goes away", () => {
     }
   }, 60_000);
 });
+
+test("pcap to standard output starts with its file header: tshark reads the stream", async () => {
+  const cfg = writeConfig(dir, "pcap-stdout.yaml", 'export:\n  json: { enabled: false }\n  pcap: { enabled: true, file: "-" }\n');
+  const out = join(dir, "stream.pcap");
+  const mon = Bun.spawn(["bash", "-c", `exec ip netns exec ${ns} ${BIN} --config ${cfg} > ${out}`], { stdin: "ignore", stdout: "ignore", stderr: "ignore" });
+  try {
+    await sleep(1500);
+    change();
+    await sleep(1000);
+  } finally {
+    mon.kill("SIGTERM");
+    await mon.exited;
+  }
+  ensureTool("tshark", "tshark");
+  const r = must(["tshark", "-r", out, "-T", "fields", "-e", "netlink-route.nltype"]);
+  // RTM_NEWROUTE (24) among the records: the whole stream parsed, the route change included
+  expect(r.split("\n").filter((l) => l.trim() === "24").length).toBeGreaterThanOrEqual(1);
+}, 60_000);
