@@ -357,6 +357,7 @@ export class Monitor {
       const reqs = routeDumpRequests().filter((r) => (kinds as string[]).includes(r.type) || r.type === "link").map((r) => r.request);
       // objects that notifications report from here on are the notifications' to report
       this.caches.hold(true);
+      const overrunsBefore = this.overruns;
       let datagrams: Uint8Array[];
       try {
         datagrams = await this.backend.dump(NETLINK_ROUTE, reqs);
@@ -368,6 +369,9 @@ export class Monitor {
         throw e;
       }
       const snap = this.decodeForCaches(datagrams);
+      // notifications lost while the dump ran: what the dump shows that the cache lacks may be a
+      // lost notification's change, not a silent one (the overrun's own resync follows)
+      const marked = this.overruns !== overrunsBefore ? "resync" : why;
       if (why === "resync") {
         this.resyncs++;
         this.metrics.resyncs.inc();
@@ -376,7 +380,7 @@ export class Monitor {
       for (const k of kinds) {
         const changes = this.caches.replace(k, snap);
         for (const c of changes) {
-          const pe = { event: changeEvent(c, why), tsNs: ts, recvMono: 0 };
+          const pe = { event: changeEvent(c, marked), tsNs: ts, recvMono: 0 };
           if (this.o.pull) this.deferred.push(pe);
           else this.pipeline.emit(pe);
           emitted++;
