@@ -190,7 +190,7 @@ class Spill {
 
 /** A source of sorted lines for the merge: buf[at..] holds the current line, up to its newline. */
 interface Source {
-  buf: Uint8Array;
+  buf: Buffer;
   dv: DataView;
   at: number;
   /** to the next line; false when there is none */
@@ -199,13 +199,13 @@ interface Source {
 
 /** The lines of one spilled segment, read in blocks. */
 class SpillReader implements Source {
-  buf: Uint8Array;
+  buf: Buffer;
   dv: DataView;
   at = 0;
   private end = 0;
   constructor(private readonly spill: Spill, private pos: number, private left: number, block: number) {
-    this.buf = new Uint8Array(block + SLACK);
-    this.dv = new DataView(this.buf.buffer);
+    this.buf = Buffer.alloc(block + SLACK);
+    this.dv = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
   }
   /** makes sure the line at `at` is whole in the buffer */
   private whole(): boolean {
@@ -217,10 +217,10 @@ class SpillReader implements Source {
       const room = this.buf.length - SLACK;
       const keep = this.end - this.at;
       if (keep === room) {
-        const bigger = new Uint8Array(2 * room + SLACK);
-        bigger.set(this.buf.subarray(this.at, this.end));
+        const bigger = Buffer.alloc(2 * room + SLACK);
+        this.buf.copy(bigger, 0, this.at, this.end);
         this.buf = bigger;
-        this.dv = new DataView(bigger.buffer);
+        this.dv = new DataView(bigger.buffer, bigger.byteOffset, bigger.byteLength);
       } else this.buf.copyWithin(0, this.at, this.end);
       this.at = 0;
       this.end = keep;
@@ -244,7 +244,7 @@ class SpillReader implements Source {
 class MemoryReader implements Source {
   private i = 0;
   at: number;
-  constructor(readonly buf: Uint8Array, readonly dv: DataView, private readonly starts: Uint32Array, private readonly n: number) {
+  constructor(readonly buf: Buffer, readonly dv: DataView, private readonly starts: Uint32Array, private readonly n: number) {
     this.at = starts[0]!;
   }
   next(): boolean {
@@ -263,9 +263,8 @@ export interface LineSorterOptions {
 
 /** Lines in groups (event types in output order), each group sorted; see the file's comment. */
 export class LineSorter {
-  private buf!: Uint8Array;
+  private buf!: Buffer;
   private dv!: DataView;
-  private bufView!: Buffer;
   private used = 0;
   /** whether every line in the buffer is ASCII, so it can be sorted by words */
   private ascii = true;
@@ -274,7 +273,7 @@ export class LineSorter {
   /** per group, the spilled segments: [file position, length, bytes all their lines share] */
   private segments: [number, number, number][][];
   private spill: Spill | undefined;
-  private readonly stage = new Uint8Array(1 << 20);
+  private readonly stage = Buffer.alloc(1 << 20);
   lines = 0;
   runs = 0;
 
@@ -286,9 +285,8 @@ export class LineSorter {
   }
 
   private allocate(bytes: number): void {
-    this.buf = new Uint8Array(bytes + SLACK);
-    this.dv = new DataView(this.buf.buffer);
-    this.bufView = Buffer.from(this.buf.buffer);
+    this.buf = Buffer.alloc(bytes + SLACK);
+    this.dv = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
   }
 
   add(group: number, line: string): void {
@@ -299,7 +297,7 @@ export class LineSorter {
       if (worst > this.buf.length - SLACK) this.allocate(worst);
     }
     const at = this.used;
-    const n = this.bufView.write(line, at, "utf8");
+    const n = this.buf.write(line, at, "utf8");
     if (n !== line.length) this.ascii = false;
     this.buf[at + n] = NL;
     this.used = at + n + 1;
@@ -351,7 +349,7 @@ export class LineSorter {
         }
         if (e - a > stage.length) this.spill.write(this.buf.subarray(a, e));
         else {
-          stage.set(this.buf.subarray(a, e), k);
+          this.buf.copy(stage, k, a, e);
           k += e - a;
         }
       }
@@ -375,7 +373,7 @@ export class LineSorter {
       const s = this.starts[g]!;
       let p = n ? sharedPrefix(this.buf, s[0]!, this.buf, s[n - 1]!) : Infinity;
       for (const [pos, len, shared] of this.segments[g]!) {
-        const r = new SpillReader(this.spill!, pos, len, 32 * 1024);
+        const r = new SpillReader(this.spill!, pos, len, 16 * 1024);
         if (r.first()) h.push(r);
         p = Math.min(p, shared);
       }
@@ -405,7 +403,7 @@ export class LineSorter {
         }
         if (e - src.at > out.length) await write(src.buf.slice(src.at, e));
         else {
-          out.set(src.buf.subarray(src.at, e), k);
+          src.buf.copy(out, k, src.at, e);
           k += e - src.at;
         }
         if (!src.next()) {
