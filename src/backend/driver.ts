@@ -27,8 +27,10 @@ export interface DumpSocket {
    * The whole reply to the last request, when the transport has a receive loop of its own (libnl:
    * sequence check, multipart, errors): every message, whether the kernel marked the dump
    * interrupted, and an error if the loop failed. Without it the thread reads datagrams itself.
+   * With `each`, the messages go to it in datagram-sized runs as they come (views into a reused
+   * buffer, valid during the call) and `messages` stays empty.
    */
-  replies?(timeoutMs: number): { messages: Uint8Array[]; interrupted: boolean; error?: string };
+  replies?(timeoutMs: number, each?: (d: Uint8Array) => void): { messages: Uint8Array[]; interrupted: boolean; error?: string };
   close(): void;
 }
 

@@ -4,6 +4,7 @@
  * socket driver the Worker uses.
  */
 import type { FromWorker, ToWorker } from "./worker.ts";
+import { type DumpSession, openDumpSession } from "./direct.ts";
 import type { Backend, BackendEvent, BackendOptions, BackendStats, DatagramBatch } from "./types.ts";
 
 export interface HostOptions {
@@ -155,6 +156,10 @@ export class WorkerBackend implements Backend {
       const msg: ToWorker = { cmd: "dump", id, protocol, requests, rcvbuf };
       this.worker!.postMessage(msg);
     });
+  }
+
+  dumpSession(protocol: number): DumpSession {
+    return openDumpSession(this.o.driver, this.o.libnlLibrary, protocol);
   }
 
   /** A new receiving thread with the same sockets, after the old one's socket failed. */

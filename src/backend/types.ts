@@ -2,6 +2,7 @@
  * The contract between a backend (which only moves bytes) and the rest of nlmon.
  * A batch is a run of datagrams read from one socket; each datagram may hold several netlink messages.
  */
+import type { DumpSession } from "./direct.ts";
 
 export interface DatagramBatch {
   protocol: number;
@@ -52,6 +53,11 @@ export interface Backend {
    * every datagram of the replies up to NLMSG_DONE. Never blocks the event loop.
    */
   dump(protocol: number, requests: Uint8Array[]): Promise<Uint8Array[]>;
+  /**
+   * A dump socket on the calling thread, which each request blocks until its reply is complete:
+   * for tools that only dump. Datagrams are handed over as they arrive, never collected.
+   */
+  dumpSession?(protocol: number): DumpSession;
   stats(): BackendStats;
   stop(): Promise<void>;
 }

@@ -4,11 +4,11 @@
  * the main thread's event loop never waits on the kernel. Datagrams are copied into a batch and
  * handed over with their buffers transferred, not cloned.
  */
-import { EINTR, ENOBUFS, NLM_F_DUMP_INTR, NLMSG_DONE, NLMSG_ERROR, POLLERR, POLLIN, POLLNVAL } from "../uapi/linux.gen.ts";
+import { EINTR, ENOBUFS, POLLERR, POLLIN, POLLNVAL } from "../uapi/linux.gen.ts";
 import { libc } from "../ffi/libc.ts";
 import { nowNs } from "../clock.ts";
-import { NLMSG_HDRLEN, nlmsgAlign, readHeader, setNlmsgSeq } from "../codec/nlmsg.ts";
-import type { DumpSocket, RecvSocket, SocketDriver } from "./driver.ts";
+import type { RecvSocket, SocketDriver } from "./driver.ts";
+import { readReplies } from "./dump-reply.ts";
 import type { BackendOptions, DatagramBatch } from "./types.ts";
 import { legacyDriver } from "./legacy/socket.ts";
 import { libnlDriver } from "./libnl/driver.ts";
@@ -214,55 +214,6 @@ async function receiveLoop(batchBytes: number, pollMs: number) {
   }
 }
 
-/** One dump request on its own socket, collected up to NLMSG_DONE; retried if the kernel says it was interrupted. */
-function runDump(sock: DumpSocket, req: Uint8Array): { datagrams: Uint8Array[]; interrupted: boolean; error?: string } {
-  const L = libc();
-  const msg = req.slice();
-  setNlmsgSeq(msg, seq++);
-  const mySeq = sock.request(msg);
-  if (sock.replies) {
-    const r = sock.replies(30000);
-    return { datagrams: r.messages, interrupted: r.interrupted, error: r.error };
-  }
-  const datagrams: Uint8Array[] = [];
-  const buf = new Uint8Array(RECV_BUF);
-  const pfd = new Uint8Array(8);
-  const pdv = new DataView(pfd.buffer);
-  let interrupted = false;
-  const deadline = Date.now() + 30000;
-  for (;;) {
-    pdv.setInt32(0, sock.fd, true);
-    pdv.setInt16(4, POLLIN, true);
-    pdv.setInt16(6, 0, true);
-    if (Date.now() > deadline) return { datagrams, interrupted, error: "dump timed out after 30 s" };
-    if (L.poll(pfd, 1, 1000) <= 0) continue;
-    const n = sock.recvInto(buf);
-    if (n === 0) continue;
-    if (n < 0) {
-      if (-n === EINTR) continue;
-      return { datagrams, interrupted, error: `recv: ${driver.describe?.(-n) ?? L.strerror(-n)}` };
-    }
-    if (n > buf.length) return { datagrams, interrupted, error: `dump reply larger than ${buf.length} bytes (truncated)` };
-    const d = buf.slice(0, n);
-    const dv = new DataView(d.buffer);
-    let done = false;
-    let keep = false;
-    for (let off = 0; off + NLMSG_HDRLEN <= d.length;) {
-      const h = readHeader(dv, off);
-      if (h.len < NLMSG_HDRLEN) break;
-      if (mySeq === undefined || h.seq === mySeq) {
-        keep = true;
-        if (h.flags & NLM_F_DUMP_INTR) interrupted = true;
-        if (h.type === NLMSG_DONE) done = true;
-        if (h.type === NLMSG_ERROR) done = true;
-      }
-      off += nlmsgAlign(h.len);
-    }
-    if (keep) datagrams.push(d);
-    if (done) return { datagrams, interrupted };
-  }
-}
-
 function dump(protocol: number, requests: Uint8Array[], rcvbuf: number) {
   const sock = driver.openDump(protocol, rcvbuf);
   try {
@@ -270,11 +221,12 @@ function dump(protocol: number, requests: Uint8Array[], rcvbuf: number) {
     let retries = 0;
     for (const req of requests) {
       for (let attempt = 0; ; attempt++) {
-        const r = runDump(sock, req);
+        const got: Uint8Array[] = [];
+        const r = readReplies(sock, req, seq++, (d) => got.push(d.slice()), (e) => driver.describe?.(e) ?? libc().strerror(e));
         if (r.error) return { datagrams: all, error: r.error, retries };
         // a dump the kernel marks interrupted may have missed or doubled objects: take it again
         if (r.interrupted && attempt < 5) { retries++; continue; }
-        all.push(...r.datagrams);
+        all.push(...got);
         break;
       }
     }

@@ -17,7 +17,7 @@ import { runDumpCache, runMonitor } from "./run.ts";
 
 export const VERSION = pkg.version;
 
-async function writeOut(s: string) {
+async function writeOut(s: string | Uint8Array) {
   await Bun.write(Bun.stdout, s);
 }
 

@@ -48,8 +48,8 @@ class LibnlRecv implements RecvSocket, DumpSocket {
       throw e;
     }
   }
-  replies(timeoutMs: number) {
-    return this.s.recvReplies(timeoutMs);
+  replies(timeoutMs: number, each?: (d: Uint8Array) => void) {
+    return this.s.recvReplies(timeoutMs, each);
   }
   /** libnl numbers the request (sequence, port) and completes its header: nl_send_simple */
   request(msg: Uint8Array): undefined {
