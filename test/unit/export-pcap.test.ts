@@ -87,7 +87,8 @@ describe("round trip", () => {
       const msgs = [nlmsg(16 + i, RTM_NEWLINK, i), nlmsg(40, RTM_NEWLINK + 1, i + 1000)];
       const ts = 1_700_000_000_000_000_000n + BigInt(i) * 1_000_001n;
       exp.pushRaw(i % 2 ? NETLINK_GENERIC : NETLINK_ROUTE, ts, cat(pad4(msgs[0]!), msgs[1]!));
-      for (const msg of msgs) want.push({ protocol: i % 2 ? NETLINK_GENERIC : NETLINK_ROUTE, tsNs: ts, message: msg, offset: 0 });
+      // one record per message, numbered from 1 like tshark's frames
+      for (const msg of msgs) want.push({ protocol: i % 2 ? NETLINK_GENERIC : NETLINK_ROUTE, tsNs: ts, message: msg, offset: 0, record: want.length + 1 });
     }
     await exp.close();
     const got: CapturedMessage[] = [];
@@ -222,7 +223,7 @@ describe("reader", () => {
     const buf = classicPcap(true, false, [{ ts: [1, 0], data: new Uint8Array(60) }, { ts: [2, 0], data: new Uint8Array(42) }], 1);
     const stats = newCaptureStats();
     expect([...readCapture(buf, stats)]).toEqual([]);
-    expect(stats).toEqual({ records: 0, skipped: new Map([[1, 2]]) });
+    expect(stats).toEqual({ records: 0, skipped: new Map([[1, 2]]), malformed: 0 });
   });
 
   test("Linux SLL records count as netlink only for ARPHRD_NETLINK", () => {
@@ -231,14 +232,14 @@ describe("reader", () => {
     const buf = classicPcap(true, true, [{ ts: [1, 0], data: cooked(NETLINK_ROUTE, m1) }, { ts: [2, 0], data: ether }], LINKTYPE_LINUX_SLL);
     const stats = newCaptureStats();
     expect([...readCapture(buf, stats)].map((c) => c.message)).toEqual([m1]);
-    expect(stats).toEqual({ records: 1, skipped: new Map([[LINKTYPE_LINUX_SLL, 1]]) });
+    expect(stats).toEqual({ records: 1, skipped: new Map([[LINKTYPE_LINUX_SLL, 1]]), malformed: 0 });
   });
 
   test("netlink records are counted, messages or not", () => {
     const stats = newCaptureStats();
     const buf = pcapng(true, undefined, [{ ts: 1n, data: cooked(NETLINK_ROUTE, cat(pad4(m1), m2)) }, { ts: 2n, data: cooked(NETLINK_ROUTE, new Uint8Array(0)) }]);
     expect([...readCapture(buf, stats)].length).toBe(2);
-    expect(stats).toEqual({ records: 2, skipped: new Map() });
+    expect(stats).toEqual({ records: 2, skipped: new Map(), malformed: 0 });
   });
 
   for (const le of [true, false])
