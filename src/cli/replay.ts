@@ -9,6 +9,7 @@ import { readFile } from "node:fs/promises";
 import type { NlmonConfig } from "../config/types.ts";
 import { protocolName } from "../decode/message.ts";
 import { Names } from "../decode/names.ts";
+import type { NlEvent } from "../event/model.ts";
 import {
   CaptureFormatError, LINKTYPE_LINUX_SLL, newCaptureStats, readCapture, type CaptureStats, type MalformedRecord,
 } from "../export/pcap-read.ts";
@@ -16,6 +17,7 @@ import { parseFilter } from "../filter/expr.ts";
 import type { Log } from "../log.ts";
 import { nlmonMetrics, type NlmonMetrics } from "../metrics/registry.ts";
 import { Pipeline } from "../pipeline/pipeline.ts";
+import { NLM_F_MULTI } from "../uapi/linux.gen.ts";
 import { buildExporters } from "./exporters.ts";
 import type { Exporter } from "../export/types.ts";
 
@@ -45,6 +47,20 @@ async function drainExports(exporters: Exporter[]) {
     } else if (Date.now() - since > 10000) return;
     await new Promise((r) => setTimeout(r, 2));
   }
+}
+
+/**
+ * A replayed event from a dump reply rather than a notification. A capture starts with state (the
+ * dump nlmon primes its caches from, or the links a rotated file begins with, flagged NLM_F_MULTI
+ * like the dump): live, nlmon learned device names from it but emitted no events; replayed, those
+ * messages still name devices, and their events say they are state, not changes.
+ */
+export type ReplayedEvent = NlEvent & { snapshot?: true };
+
+export function markSnapshots(pipeline: Pipeline): void {
+  pipeline.observe((pe) => {
+    if (pe.event.netlink.msg_flags & NLM_F_MULTI) (pe.event as ReplayedEvent).snapshot = true;
+  });
 }
 
 /**
@@ -90,6 +106,7 @@ export async function runReplay(cfg: NlmonConfig, file: string, log: Log): Promi
   const pipeline = new Pipeline({
     names: new Names(), metrics, filter: cfg.filter ? parseFilter(cfg.filter) : undefined, exporters, log: log.as("decode", "warn"),
   });
+  markSnapshots(pipeline);
   for (const ex of exporters) await ex.start();
   const bad = reportMalformed(file, log, metrics);
   const stats: CaptureStats = newCaptureStats((m) => bad.on(m, stats.malformed));

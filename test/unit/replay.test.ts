@@ -1,6 +1,6 @@
 // --replay over damaged captures: a record whose netlink framing is bad is counted, named (record
 // number, byte offset) and skipped, and the rest of the file still replays; a broken file end still
-// stops the replay.
+// stops the replay. Events from dump replies (the state a capture starts with) say so.
 import { afterAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -10,7 +10,7 @@ import { loadConfig } from "../../src/config/load.ts";
 import { newCaptureStats, readCapture, type MalformedRecord } from "../../src/export/pcap-read.ts";
 import { pcapGlobalHeader, pcapRecord } from "../../src/export/pcap.ts";
 import type { Log } from "../../src/log.ts";
-import { NETLINK_ROUTE, OFFSETOF } from "../../src/uapi/linux.gen.ts";
+import { NETLINK_ROUTE, NLM_F_MULTI, OFFSETOF } from "../../src/uapi/linux.gen.ts";
 import { dv, fixtureBytes } from "../fixtures/load.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "nlmon-replay-"));
@@ -129,5 +129,18 @@ describe("malformed records", () => {
       `error: replay: ${r.file}: capture: truncated pcap record data (need ${16 + ROUTES[3]!.length} bytes, ${16 + ROUTES[3]!.length - 5} left) at byte offset ${off5 + 16} (after 2 messages)`,
       `error: replay: ${r.file}: 3 malformed records skipped (first: record 2, byte offset ${msgAt(offsets[1]!)}); 2 messages replayed`,
     ]);
+  });
+});
+
+describe("state at the head of a capture", () => {
+  test("events of dump replies (NLM_F_MULTI) are marked snapshot; notifications are not", async () => {
+    const dumped = LINK.slice();
+    dv(dumped).setUint16(OFFSETOF["nlmsghdr.nlmsg_flags"], dv(dumped).getUint16(OFFSETOF["nlmsghdr.nlmsg_flags"], true) | NLM_F_MULTI, true);
+    const r = await replay("snapshot", capture([dumped, LINK, ROUTES[0]!]).buf);
+    expect(r.rc).toBe(0);
+    expect(r.events.map((e) => [e.type, e.snapshot])).toEqual([["link", true], ["link", undefined], ["route", undefined]]);
+    // the marker is the only difference
+    const { snapshot: _, ...rest } = r.events[0];
+    expect({ ...rest, timestamp: 0, netlink: { ...rest.netlink, msg_flags: 0 } }).toEqual({ ...r.events[1], timestamp: 0, netlink: { ...r.events[1].netlink, msg_flags: 0 } });
   });
 });
