@@ -140,6 +140,32 @@ describe("rotated files carry the links", () => {
     const second = [...readCapture(new Uint8Array(await Bun.file(file).arrayBuffer()))][1]!;
     expect(new DataView(second.message.buffer, second.message.byteOffset).getUint16(OFFSETOF["nlmsghdr.nlmsg_type"], true)).toBe(RTM_NEWROUTE);
   });
+  test("a file's links are those of the records before it, even when later ones were already queued", async () => {
+    const file = join(dir, "links-order.pcap");
+    const exp = new PcapExporter({ file, queue_size: 10000, rotate: { max_size: 1200, keep: 50 } }, nlmonMetrics());
+    await exp.start();
+    // all pushed in one turn of the event loop: the queue holds everything before the first write
+    for (let i = 0; i < 100; i++) {
+      if (i % 20 === 0) exp.pushRaw(NETLINK_ROUTE, BigInt(i), link(100 + i));
+      exp.pushRaw(NETLINK_ROUTE, BigInt(i), nlmsg(64, RTM_NEWROUTE, i));
+    }
+    await exp.close();
+    const files = readdirSync(dir).filter((f) => /^links-order\.pcap(\.\d+)?$/.test(f))
+      .sort((a, b) => Number(b.split(".")[2] ?? 0) - Number(a.split(".")[2] ?? 0));
+    expect(files.length).toBeGreaterThan(5);
+    const type = (c: CapturedMessage) => new DataView(c.message.buffer, c.message.byteOffset).getUint16(OFFSETOF["nlmsghdr.nlmsg_type"], true);
+    const ifindex = (c: CapturedMessage) => new DataView(c.message.buffer, c.message.byteOffset).getInt32(SIZEOF.nlmsghdr + OFFSETOF["ifinfomsg.ifi_index"], true);
+    const seen: number[] = [];
+    for (const f of files) {
+      const recs = [...readCapture(new Uint8Array(await Bun.file(join(dir, f)).arrayBuffer()))];
+      const multi = (c: CapturedMessage) => (new DataView(c.message.buffer, c.message.byteOffset).getUint16(OFFSETOF["nlmsghdr.nlmsg_flags"], true) & NLM_F_MULTI) !== 0;
+      const head = recs.filter(multi);
+      // the preamble names exactly the links written before this file began
+      expect([f, head.map(ifindex)]).toEqual([f, [...seen]]);
+      for (const c of recs.filter((c) => !multi(c) && type(c) === RTM_NEWLINK)) seen.push(ifindex(c));
+    }
+    expect(seen).toEqual([100, 120, 140, 160, 180]);
+  });
 });
 
 /** hand-built captures in the formats other tools write */
