@@ -164,6 +164,9 @@ interface Iface {
   offsetSec: bigint;
 }
 
+/** the last instant an ECMAScript Date can hold (8.64e15 ms after the epoch), in ns */
+const MAX_TS_NS = 8_640_000_000_000_000_000_000n;
+
 function tsToNs(ifc: Iface, ts: bigint): bigint {
   let ns: bigint;
   if (ifc.base === 10) ns = ifc.exp <= 9 ? ts * 10n ** BigInt(9 - ifc.exp) : ts / 10n ** BigInt(ifc.exp - 9);
@@ -227,9 +230,15 @@ function* readPcapng(buf: Uint8Array, stats: CaptureStats): Generator<CapturedMe
         const ts = (BigInt(v.getUint32(body + 4, le)) << 32n) | BigInt(v.getUint32(body + 8, le));
         const cap = v.getUint32(body + 12, le);
         if (cap > bodyEnd - (body + 20)) throw new CaptureFormatError(body + 12, `captured length ${cap} exceeds the block`);
-        lastTs = tsToNs(ifc, ts);
+        const tsNs = tsToNs(ifc, ts);
         record++;
-        yield* fromLinkLayer(ifc.linktype, buf.subarray(body + 20, body + 20 + cap), { tsNs: lastTs, off, record, stats }, body + 20);
+        if (tsNs < 0n || tsNs > MAX_TS_NS) {
+          // 64 bits of units with an offset reach past any date a timestamp can be written as
+          malformed({ tsNs: 0n, off, record, stats }, body + 4, `timestamp ${tsNs} ns is out of range`);
+          break;
+        }
+        lastTs = tsNs;
+        yield* fromLinkLayer(ifc.linktype, buf.subarray(body + 20, body + 20 + cap), { tsNs, off, record, stats }, body + 20);
         break;
       }
       case PCAPNG_SPB: {

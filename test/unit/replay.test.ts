@@ -8,9 +8,9 @@ import { join } from "node:path";
 import { EXIT_MALFORMED, runReplay } from "../../src/cli/replay.ts";
 import { loadConfig } from "../../src/config/load.ts";
 import { newCaptureStats, readCapture, type MalformedRecord } from "../../src/export/pcap-read.ts";
-import { pcapGlobalHeader, pcapRecord } from "../../src/export/pcap.ts";
+import { LINKTYPE_NETLINK, pcapGlobalHeader, pcapRecord } from "../../src/export/pcap.ts";
 import type { Log } from "../../src/log.ts";
-import { NETLINK_ROUTE, NLM_F_MULTI, OFFSETOF } from "../../src/uapi/linux.gen.ts";
+import { ARPHRD_NETLINK, NETLINK_ROUTE, NLM_F_MULTI, OFFSETOF } from "../../src/uapi/linux.gen.ts";
 import { dv, fixtureBytes } from "../fixtures/load.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "nlmon-replay-"));
@@ -129,6 +129,40 @@ describe("malformed records", () => {
       `error: replay: ${r.file}: capture: truncated pcap record data (need ${16 + ROUTES[3]!.length} bytes, ${16 + ROUTES[3]!.length - 5} left) at byte offset ${off5 + 16} (after 2 messages)`,
       `error: replay: ${r.file}: 3 malformed records skipped (first: record 2, byte offset ${msgAt(offsets[1]!)}); 2 messages replayed`,
     ]);
+  });
+});
+
+describe("timestamps", () => {
+  /** pcapng, little-endian, default microseconds, one EPB per record (pcapng spec, section 4) */
+  function pcapng(recs: { ts: bigint; data: Uint8Array }[]) {
+    const block = (type: number, body: Uint8Array) => {
+      const total = 12 + ((body.length + 3) & ~3);
+      const b = new Uint8Array(total);
+      const v = new DataView(b.buffer);
+      v.setUint32(0, type, true);
+      v.setUint32(4, total, true);
+      b.set(body, 8);
+      v.setUint32(total - 4, total, true);
+      return b;
+    };
+    const words = (...w: number[]) => new Uint8Array(new Uint32Array(w).buffer);
+    const cooked = (d: Uint8Array) => {
+      const h = new Uint8Array(16);
+      new DataView(h.buffer).setUint16(2, ARPHRD_NETLINK, false);
+      return cat(h, d);
+    };
+    return cat(
+      block(0x0a0d0d0a, cat(words(0x1a2b3c4d, 1), words(0xffffffff, 0xffffffff))),
+      block(1, cat(new Uint8Array(new Uint16Array([LINKTYPE_NETLINK, 0]).buffer), words(0))),
+      ...recs.map((r) => { const d = cooked(r.data); return block(6, cat(words(0, Number(r.ts >> 32n), Number(r.ts & 0xffffffffn), d.length, d.length), d)); }),
+    );
+  }
+
+  test("a pcapng timestamp past what a date can hold is a malformed record, not a crash", async () => {
+    const r = await replay("ts", pcapng([{ ts: 1_700_000_000_000_000n, data: LINK }, { ts: 0xffffffffffffffffn, data: ROUTES[0]! }, { ts: 1_700_000_000_000_001n, data: ROUTES[1]! }]));
+    expect(r.rc).toBe(EXIT_MALFORMED);
+    expect(r.events.map((e) => e.type)).toEqual(["link", "route"]);
+    expect(r.lines[0]).toMatch(/: record 2 \(byte offset \d+\): timestamp 18446744073709551615000 ns is out of range; rest of the record skipped$/);
   });
 });
 
