@@ -42,8 +42,9 @@ export interface FamilyReport {
   malformed_records: number;
   capture_errors: number;
   crashes: number;
-  /** the slowest single input through the pipeline */
+  /** the slowest single input through the pipeline, and which it was */
   max_input_ms: number;
+  max_input_index: number;
 }
 
 export interface Crash {
@@ -104,7 +105,7 @@ export function fuzzFamily(f: FuzzFamily, o: FuzzOptions): FamilyReport {
   const rep: FamilyReport = {
     family: f.name, protocol: f.protocol, inputs: 0, messages: 0, events: 0, decode_errors: 0, unknown_attrs: 0,
     mutations: { framing: 0, lengths: 0, types: 0, nesting: 0, bytes: 0 },
-    captures: 0, replay_messages: 0, replay_decode_errors: 0, records: 0, malformed_records: 0, capture_errors: 0, crashes: 0, max_input_ms: 0,
+    captures: 0, replay_messages: 0, replay_decode_errors: 0, records: 0, malformed_records: 0, capture_errors: 0, crashes: 0, max_input_ms: 0, max_input_index: -1,
   };
   const label = protocolName(f.protocol);
   let dec = lane(false);
@@ -163,7 +164,10 @@ export function fuzzFamily(f: FuzzFamily, o: FuzzOptions): FamilyReport {
       dec = lane(false);
     }
     const ms = performance.now() - t0;
-    if (ms > rep.max_input_ms) rep.max_input_ms = ms;
+    if (ms > rep.max_input_ms) {
+      rep.max_input_ms = ms;
+      rep.max_input_index = i;
+    }
     rep.inputs++;
 
     if (!group.length) groupStart = i;
