@@ -84,7 +84,7 @@ function reportMalformed(file: string, log: Log, metrics: NlmonMetrics) {
       // counted as a live datagram with bad framing would be
       if (m.protocol !== undefined) metrics.errors.inc({ protocol: protocolName(m.protocol), kind: "decode" });
       if (count <= LIST_MALFORMED) log.warn("replay", `${file}: record ${m.record} (byte offset ${m.offset}): ${m.what}; rest of the record skipped`);
-      if (count === LIST_MALFORMED) log.warn("replay", `${file}: further malformed records are counted, not listed`);
+      else if (count === LIST_MALFORMED + 1) log.warn("replay", `${file}: further malformed records are counted, not listed`);
     },
   };
 }

@@ -110,6 +110,12 @@ describe("malformed records", () => {
     expect([r.rc, r.lines, r.events.length]).toEqual([0, [], 5]);
   });
 
+  test("ten malformed records are all listed, without a word about further ones", async () => {
+    const r = await replay("ten", capture([LINK, ...Array.from({ length: 10 }, () => withLen(ROUTES[0]!, 3))]).buf);
+    expect(r.lines.filter((l) => l.includes("rest of the record skipped")).length).toBe(10);
+    expect(r.lines.some((l) => l.includes("further"))).toBe(false);
+  });
+
   test("many malformed records: the first ten are listed, all are counted", async () => {
     const { buf: many } = capture([LINK, ...Array.from({ length: 25 }, () => badLen), ROUTES[0]!]);
     const r = await replay("many", many);
