@@ -1,17 +1,30 @@
 /**
  * --replay FILE: a netlink capture (nlmon's own pcap export, or tcpdump on a Linux nlmon device)
  * decoded by the same pipeline and exported as if it were live, with the capture's timestamps.
+ *
+ * Exit status: 0 everything replayed; 3 replayed to the end but malformed records were skipped;
+ * 1 the capture could not be read to its end (or held no netlink at all); 2 the path is wrong.
  */
 import { readFile } from "node:fs/promises";
 import type { NlmonConfig } from "../config/types.ts";
+import { protocolName } from "../decode/message.ts";
 import { Names } from "../decode/names.ts";
-import { CaptureFormatError, LINKTYPE_LINUX_SLL, newCaptureStats, readCapture } from "../export/pcap-read.ts";
+import type { NlEvent } from "../event/model.ts";
+import {
+  CaptureFormatError, LINKTYPE_LINUX_SLL, newCaptureStats, readCapture, type CaptureStats, type MalformedRecord,
+} from "../export/pcap-read.ts";
 import { parseFilter } from "../filter/expr.ts";
 import type { Log } from "../log.ts";
-import { nlmonMetrics } from "../metrics/registry.ts";
+import { nlmonMetrics, type NlmonMetrics } from "../metrics/registry.ts";
 import { Pipeline } from "../pipeline/pipeline.ts";
+import { NLM_F_MULTI } from "../uapi/linux.gen.ts";
 import { buildExporters } from "./exporters.ts";
 import type { Exporter } from "../export/types.ts";
+
+export const EXIT_MALFORMED = 3;
+
+/** malformed records named one by one before the rest are only counted */
+const LIST_MALFORMED = 10;
 
 /** A path the user got wrong: exit 2, as for a --config path, and before any exporter starts. */
 const BAD_PATH = new Set(["ENOENT", "EACCES", "EISDIR", "ENOTDIR", "ELOOP", "ENAMETOOLONG", "EPERM"]);
@@ -36,6 +49,46 @@ async function drainExports(exporters: Exporter[]) {
   }
 }
 
+/**
+ * A replayed event from a dump reply rather than a notification. A capture starts with state (the
+ * dump nlmon primes its caches from, or the links a rotated file begins with, flagged NLM_F_MULTI
+ * like the dump): live, nlmon learned device names from it but emitted no events; replayed, those
+ * messages still name devices, and their events say they are state, not changes.
+ */
+export type ReplayedEvent = NlEvent & { snapshot?: true };
+
+export function markSnapshots(pipeline: Pipeline): void {
+  pipeline.observe((pe) => {
+    if (pe.event.netlink.msg_flags & NLM_F_MULTI) (pe.event as ReplayedEvent).snapshot = true;
+  });
+}
+
+/**
+ * Every message of a capture through the pipeline, in order, counted in `fed`. Yields every 1024
+ * messages, so the caller may let exports drain. Throws CaptureFormatError where the file's own
+ * framing breaks, after ingesting everything before it.
+ */
+export function* feedCapture(buf: Uint8Array, pipeline: Pipeline, stats: CaptureStats, fed = { messages: 0 }): Generator<void> {
+  for (const m of readCapture(buf, stats)) {
+    pipeline.ingestDatagram(m.protocol, new DataView(m.message.buffer, m.message.byteOffset, m.message.byteLength), 0, m.message.byteLength, m.tsNs);
+    if ((++fed.messages & 1023) === 0) yield;
+  }
+}
+
+function reportMalformed(file: string, log: Log, metrics: NlmonMetrics) {
+  let first: MalformedRecord | undefined;
+  return {
+    get first() { return first; },
+    on(m: MalformedRecord, count: number) {
+      first ??= m;
+      // counted as a live datagram with bad framing would be
+      if (m.protocol !== undefined) metrics.errors.inc({ protocol: protocolName(m.protocol), kind: "decode" });
+      if (count <= LIST_MALFORMED) log.warn("replay", `${file}: record ${m.record} (byte offset ${m.offset}): ${m.what}; rest of the record skipped`);
+      else if (count === LIST_MALFORMED + 1) log.warn("replay", `${file}: further malformed records are counted, not listed`);
+    },
+  };
+}
+
 export async function runReplay(cfg: NlmonConfig, file: string, log: Log): Promise<number> {
   let buf: Uint8Array;
   try {
@@ -53,20 +106,17 @@ export async function runReplay(cfg: NlmonConfig, file: string, log: Log): Promi
   const pipeline = new Pipeline({
     names: new Names(), metrics, filter: cfg.filter ? parseFilter(cfg.filter) : undefined, exporters, log: log.as("decode", "warn"),
   });
+  markSnapshots(pipeline);
   for (const ex of exporters) await ex.start();
-  const stats = newCaptureStats();
-  let n = 0;
+  const bad = reportMalformed(file, log, metrics);
+  const stats: CaptureStats = newCaptureStats((m) => bad.on(m, stats.malformed));
+  const fed = { messages: 0 };
   let rc = 0;
   try {
-    for (const m of readCapture(buf, stats)) {
-      const dv = new DataView(m.message.buffer, m.message.byteOffset, m.message.byteLength);
-      pipeline.ingestDatagram(m.protocol, dv, 0, m.message.byteLength, m.tsNs);
-      n++;
-      if ((n & 1023) === 0) await drainExports(exporters);
-    }
+    for (const _ of feedCapture(buf, pipeline, stats, fed)) await drainExports(exporters);
   } catch (e) {
     if (e instanceof CaptureFormatError) {
-      log.error("replay", `${file}: ${e.message} (after ${n} messages)`);
+      log.error("replay", `${file}: ${e.message} (after ${fed.messages} messages)`);
       rc = 1;
     } else {
       log.error("replay", `${file}: ${(e as Error).message}`);
@@ -82,11 +132,16 @@ export async function runReplay(cfg: NlmonConfig, file: string, log: Log): Promi
       : `link type ${linktype} is not netlink`;
     log.warn("replay", `${file}: ${count} record${count === 1 ? "" : "s"} skipped (${why})`);
   }
-  if (rc === 0 && n === 0 && skipped > 0) {
+  if (stats.malformed > 0) {
+    const f = bad.first!;
+    log.error("replay", `${file}: ${stats.malformed} malformed record${stats.malformed === 1 ? "" : "s"} skipped (first: record ${f.record}, byte offset ${f.offset}); ${fed.messages} messages replayed`);
+    if (rc === 0) rc = EXIT_MALFORMED;
+  }
+  if (rc === 0 && fed.messages === 0 && skipped > 0) {
     log.error("replay", `${file}: no netlink messages replayed`);
     rc = 1;
   }
   for (const ex of exporters) await ex.close();
-  log.debug("replay", `${n} messages replayed from ${file}`);
+  log.debug("replay", `${fed.messages} messages replayed from ${file}`);
   return rc;
 }

@@ -42,8 +42,13 @@ export function parseError(dv: DataView, bodyOff: number, end: number, flags: nu
   if (!(flags & NLM_F_ACK_TLVS)) return out;
   // the echoed request is only its header when capped (or on success)
   const origLen = flags & NLM_F_CAPPED || error === 0 ? NLMSG_HDRLEN : oh.len;
+  // an echoed length that does not fit leaves nowhere to look for the attributes (and aligning a
+  // 32-bit length past 2^31 with `& ~3` would turn it negative)
+  if (origLen < NLMSG_HDRLEN || origLen > end - orig) {
+    out.malformed_at = msgOff;
+    return out;
+  }
   const tlvStart = orig + ((origLen + 3) & ~3);
-  if (tlvStart > end) return out;
   const bad = walkAttrs(dv, tlvStart, end, (type, off, len) => {
     if (type === NLMSGERR_ATTR_MSG) out.message = cstring(dv, off, len);
     else if (type === NLMSGERR_ATTR_OFFS && len >= 4) out.offset = dv.getUint32(off, true);

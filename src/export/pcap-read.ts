@@ -2,9 +2,11 @@
  * Reads netlink captures for --replay: classic pcap (micro- and nanosecond magics, either byte
  * order) and pcapng (SHB, IDB, EPB, SPB and the obsolete PB, each interface with its own link type
  * and timestamp resolution). Records that are not netlink are skipped and counted in CaptureStats,
- * so the caller can say so; anything malformed throws a
- * CaptureFormatError naming the byte offset, because a replay that silently skips garbage would
- * hide exactly the bug it is run to find.
+ * so the caller can say so. A record whose netlink framing is bad is skipped too, but reported one
+ * by one (record number and byte offset): the file's own framing still says where the next record
+ * starts, so the rest of the capture need not be lost, and a replay that skipped garbage silently
+ * would hide exactly the bug it is run to find. A broken container (a truncated end, a bad block
+ * length) leaves nothing to resynchronise on and throws a CaptureFormatError naming the offset.
  */
 import { ARPHRD_NETLINK } from "../uapi/linux.gen.ts";
 import { COOKED_HDR_LEN, LINKTYPE_NETLINK, NLMSG_HDRLEN, PCAP_MAGIC_NS, PCAP_MAGIC_US } from "./pcap.ts";
@@ -21,6 +23,18 @@ export interface CapturedMessage {
   message: Uint8Array;
   /** byte offset of the record in the file */
   offset: number;
+  /** 1-based number of the record among all packet records of the file, as tshark numbers frames */
+  record: number;
+}
+
+/** A netlink record whose messages could not all be framed; those before the bad one were yielded. */
+export interface MalformedRecord {
+  record: number;
+  /** byte offset in the file of the bad netlink header (of the record's data when it has none) */
+  offset: number;
+  /** netlink protocol, when the pseudo-header was there to say */
+  protocol?: number;
+  what: string;
 }
 
 /** What a read went through besides the messages it yielded. */
@@ -32,10 +46,14 @@ export interface CaptureStats {
    * the records of a device other than ARPHRD_NETLINK
    */
   skipped: Map<number, number>;
+  /** netlink records skipped (in part or whole) because their framing was bad */
+  malformed: number;
+  /** told of each malformed record as the reader reaches it */
+  onMalformed?: (m: MalformedRecord) => void;
 }
 
-export function newCaptureStats(): CaptureStats {
-  return { records: 0, skipped: new Map() };
+export function newCaptureStats(onMalformed?: (m: MalformedRecord) => void): CaptureStats {
+  return { records: 0, skipped: new Map(), malformed: 0, onMalformed };
 }
 
 export class CaptureFormatError extends Error {
@@ -62,33 +80,49 @@ function need(buf: Uint8Array, off: number, n: number, what: string) {
   if (buf.length - off < n) throw new CaptureFormatError(off, `truncated ${what} (need ${n} bytes, ${Math.max(0, buf.length - off)} left)`);
 }
 
+/** Where a record came from, for the messages it yields and the problems it reports. */
+interface RecordAt {
+  tsNs: bigint;
+  /** byte offset of the record in the file */
+  off: number;
+  record: number;
+  stats: CaptureStats;
+}
+
+function malformed(at: RecordAt, offset: number, what: string, protocol?: number) {
+  at.stats.malformed++;
+  at.stats.onMalformed?.({ record: at.record, offset, protocol, what });
+}
+
 /** Splits a record's netlink payload (after the pseudo-header) into messages. */
-function* messages(payload: Uint8Array, protocol: number, tsNs: bigint, recOff: number, payloadOff: number): Generator<CapturedMessage> {
+function* messages(payload: Uint8Array, protocol: number, at: RecordAt, payloadOff: number): Generator<CapturedMessage> {
   const v = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
   let o = 0;
   while (o < payload.length) {
+    // nothing after a bad length can be trusted to be aligned: the rest of the record is skipped
     if (payload.length - o < NLMSG_HDRLEN)
-      throw new CaptureFormatError(payloadOff + o, `netlink header truncated (${payload.length - o} bytes)`);
+      return malformed(at, payloadOff + o, `netlink header truncated (${payload.length - o} bytes)`, protocol);
     const len = v.getUint32(o, NL_LE);
     if (len < NLMSG_HDRLEN || len > payload.length - o)
-      throw new CaptureFormatError(payloadOff + o, `bad nlmsg_len ${len} (${payload.length - o} bytes in record)`);
-    yield { protocol, tsNs, message: payload.slice(o, o + len), offset: recOff };
+      return malformed(at, payloadOff + o, `bad nlmsg_len ${len} (${payload.length - o} bytes in record)`, protocol);
+    yield { protocol, tsNs: at.tsNs, message: payload.slice(o, o + len), offset: at.off, record: at.record };
     o += Math.min((len + 3) & ~3, payload.length - o);
   }
 }
 
-/** Strips the LINKTYPE_NETLINK/SLL pseudo-header; undefined for a record that is not netlink. */
-function* fromLinkLayer(linktype: number, data: Uint8Array, tsNs: bigint, recOff: number, dataOff: number, stats: CaptureStats): Generator<CapturedMessage> {
+/** Strips the LINKTYPE_NETLINK/SLL pseudo-header; records that are not netlink are only counted. */
+function* fromLinkLayer(linktype: number, data: Uint8Array, at: RecordAt, dataOff: number): Generator<CapturedMessage> {
+  const stats = at.stats;
   const skip = () => stats.skipped.set(linktype, (stats.skipped.get(linktype) ?? 0) + 1);
   if (linktype !== LINKTYPE_NETLINK && linktype !== LINKTYPE_LINUX_SLL) return skip();
   if (data.length < COOKED_HDR_LEN)
-    throw new CaptureFormatError(dataOff, `record of ${data.length} bytes is shorter than the ${COOKED_HDR_LEN}-byte netlink pseudo-header`);
+    return malformed(at, dataOff, `record of ${data.length} bytes is shorter than the ${COOKED_HDR_LEN}-byte netlink pseudo-header`);
   const v = new DataView(data.buffer, data.byteOffset, data.byteLength);
   const hatype = v.getUint16(2, false);
   if (linktype === LINKTYPE_LINUX_SLL && hatype !== ARPHRD_NETLINK) return skip();
   stats.records++;
   const protocol = v.getUint16(14, false);
-  yield* messages(data.subarray(COOKED_HDR_LEN), protocol, tsNs, recOff, dataOff + COOKED_HDR_LEN);
+  yield* messages(data.subarray(COOKED_HDR_LEN), protocol, at, dataOff + COOKED_HDR_LEN);
 }
 
 function* readPcap(buf: Uint8Array, stats: CaptureStats): Generator<CapturedMessage> {
@@ -105,8 +139,10 @@ function* readPcap(buf: Uint8Array, stats: CaptureStats): Generator<CapturedMess
   // the upper bits of the link-type word carry FCS flags, not the type
   const linktype = v.getUint32(20, le) & 0xffff;
   let off = 24;
+  let record = 0;
   while (off < buf.length) {
     need(buf, off, 16, "pcap record header");
+    record++;
     const sec = v.getUint32(off, le);
     const frac = v.getUint32(off + 4, le);
     const incl = v.getUint32(off + 8, le);
@@ -115,7 +151,7 @@ function* readPcap(buf: Uint8Array, stats: CaptureStats): Generator<CapturedMess
     if (incl > 0x4000000) throw new CaptureFormatError(off + 8, `implausible record length ${incl}`);
     need(buf, off + 16, incl, "pcap record data");
     const tsNs = BigInt(sec) * 1_000_000_000n + BigInt(nsRes ? frac : frac * 1000);
-    yield* fromLinkLayer(linktype, buf.subarray(off + 16, off + 16 + incl), tsNs, off, off + 16, stats);
+    yield* fromLinkLayer(linktype, buf.subarray(off + 16, off + 16 + incl), { tsNs, off, record, stats }, off + 16);
     off += 16 + incl;
   }
 }
@@ -127,6 +163,9 @@ interface Iface {
   exp: number;
   offsetSec: bigint;
 }
+
+/** the last instant an ECMAScript Date can hold (8.64e15 ms after the epoch), in ns */
+const MAX_TS_NS = 8_640_000_000_000_000_000_000n;
 
 function tsToNs(ifc: Iface, ts: bigint): bigint {
   let ns: bigint;
@@ -141,6 +180,7 @@ function* readPcapng(buf: Uint8Array, stats: CaptureStats): Generator<CapturedMe
   let ifaces: Iface[] = [];
   let off = 0;
   let lastTs = 0n;
+  let record = 0;
   while (off < buf.length) {
     need(buf, off, 12, "pcapng block header");
     const typeLE = v.getUint32(off, true);
@@ -190,8 +230,15 @@ function* readPcapng(buf: Uint8Array, stats: CaptureStats): Generator<CapturedMe
         const ts = (BigInt(v.getUint32(body + 4, le)) << 32n) | BigInt(v.getUint32(body + 8, le));
         const cap = v.getUint32(body + 12, le);
         if (cap > bodyEnd - (body + 20)) throw new CaptureFormatError(body + 12, `captured length ${cap} exceeds the block`);
-        lastTs = tsToNs(ifc, ts);
-        yield* fromLinkLayer(ifc.linktype, buf.subarray(body + 20, body + 20 + cap), lastTs, off, body + 20, stats);
+        const tsNs = tsToNs(ifc, ts);
+        record++;
+        if (tsNs < 0n || tsNs > MAX_TS_NS) {
+          // 64 bits of units with an offset reach past any date a timestamp can be written as
+          malformed({ tsNs: 0n, off, record, stats }, body + 4, `timestamp ${tsNs} ns is out of range`);
+          break;
+        }
+        lastTs = tsNs;
+        yield* fromLinkLayer(ifc.linktype, buf.subarray(body + 20, body + 20 + cap), { tsNs, off, record, stats }, body + 20);
         break;
       }
       case PCAPNG_SPB: {
@@ -199,8 +246,9 @@ function* readPcapng(buf: Uint8Array, stats: CaptureStats): Generator<CapturedMe
         if (!ifc) throw new CaptureFormatError(body, "simple packet block before any interface");
         const orig = v.getUint32(body, le);
         const cap = Math.min(orig, bodyEnd - (body + 4));
+        record++;
         // a simple packet block has no timestamp; the previous packet's is the best estimate
-        yield* fromLinkLayer(ifc.linktype, buf.subarray(body + 4, body + 4 + cap), lastTs, off, body + 4, stats);
+        yield* fromLinkLayer(ifc.linktype, buf.subarray(body + 4, body + 4 + cap), { tsNs: lastTs, off, record, stats }, body + 4);
         break;
       }
       default:
@@ -224,8 +272,9 @@ function* options(v: DataView, le: boolean, from: number, to: number): Generator
 }
 
 /**
- * Every netlink message in a capture held in memory. Throws CaptureFormatError. `stats`, if
- * given, counts the records read and skipped (complete once the generator is done).
+ * Every netlink message in a capture held in memory. Throws CaptureFormatError when the file's own
+ * framing is broken. `stats`, if given, counts the records read, skipped and malformed (complete
+ * once the generator is done) and reports each malformed record as it is reached.
  */
 export function* readCapture(buf: Uint8Array, stats: CaptureStats = newCaptureStats()): Generator<CapturedMessage> {
   need(buf, 0, 4, "capture file magic");

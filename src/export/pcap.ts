@@ -15,6 +15,7 @@ import type { PipelineEvent } from "../event/model.ts";
 import { ARPHRD_NETLINK, NETLINK_ROUTE, NLM_F_MULTI, NLMSG_ALIGNTO, OFFSETOF, RTM_DELLINK, RTM_NEWLINK, SIZEOF } from "../uapi/linux.gen.ts";
 import { nowNs } from "../clock.ts";
 import { FileExport } from "./file-export.ts";
+import { PartialWriteError } from "./file-sink.ts";
 import { stderrLog, type ExportMetrics, type Logger } from "./queue.ts";
 
 export const LINKTYPE_NETLINK = 253;
@@ -24,6 +25,8 @@ export const COOKED_HDR_LEN = 16;
 /** snaplen: larger than any netlink message the kernel sends (dumps use up to 32 KiB pages) */
 export const SNAPLEN = 262144;
 export const NLMSG_HDRLEN = SIZEOF.nlmsghdr;
+/** the per-record header of classic pcap: seconds, fraction, captured and original length */
+const RECORD_HDR_LEN = 16;
 
 const LE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
@@ -101,8 +104,27 @@ export class PcapExporter extends FileExport<Uint8Array> {
     }, opts.queue_size, metrics, log);
   }
 
-  protected flush(records: Uint8Array[]) {
-    return this.sink.write(records);
+  /**
+   * A new file's preamble must hold the links as of its first record, not as of the moment the
+   * queue is drained (later records would name devices too early). So link state advances as
+   * records are written: each write ends at a link record, whose update applies once it is out;
+   * a rotation inside a write then sees exactly the records before it.
+   */
+  protected async flush(records: Uint8Array[]) {
+    let from = 0;
+    while (from < records.length) {
+      let to = from;
+      while (to < records.length && !this.isLinkRecord(records[to]!)) to++;
+      to = Math.min(to + 1, records.length);
+      try {
+        await this.sink.write(records.slice(from, to));
+      } catch (e) {
+        if (e instanceof PartialWriteError) throw new PartialWriteError(from + e.done, e.cause, this.sink.path);
+        throw e;
+      }
+      this.trackLink(records[to - 1]!);
+      from = to;
+    }
   }
 
   /** Records come from pushRaw, which sees every datagram; decoded events add nothing to a capture. */
@@ -111,13 +133,22 @@ export class PcapExporter extends FileExport<Uint8Array> {
   /** the newest RTM_NEWLINK seen per ifindex, so each new file of a rotated capture can name devices */
   private readonly links = new Map<number, Uint8Array>();
 
-  private trackLink(protocol: number, m: Uint8Array) {
-    if (protocol !== NETLINK_ROUTE || m.length < NLMSG_HDRLEN + SIZEOF.ifinfomsg) return;
+  /** the message of a record made by pcapRecord, when it is an rtnetlink link message */
+  private isLinkRecord(rec: Uint8Array): boolean {
+    const m = RECORD_HDR_LEN + COOKED_HDR_LEN;
+    if (rec.length < m + NLMSG_HDRLEN + SIZEOF.ifinfomsg) return false;
+    const v = new DataView(rec.buffer, rec.byteOffset, rec.byteLength);
+    if (v.getUint16(RECORD_HDR_LEN + 14, false) !== NETLINK_ROUTE) return false;
+    const type = v.getUint16(m + OFFSETOF["nlmsghdr.nlmsg_type"], LE);
+    return type === RTM_NEWLINK || type === RTM_DELLINK;
+  }
+
+  private trackLink(rec: Uint8Array) {
+    if (!this.isLinkRecord(rec)) return;
+    const m = rec.subarray(RECORD_HDR_LEN + COOKED_HDR_LEN);
     const v = new DataView(m.buffer, m.byteOffset, m.byteLength);
-    const type = v.getUint16(OFFSETOF["nlmsghdr.nlmsg_type"], LE);
-    if (type !== RTM_NEWLINK && type !== RTM_DELLINK) return;
     const ifindex = v.getInt32(NLMSG_HDRLEN + OFFSETOF["ifinfomsg.ifi_index"], LE);
-    if (type === RTM_DELLINK) this.links.delete(ifindex);
+    if (v.getUint16(OFFSETOF["nlmsghdr.nlmsg_type"], LE) === RTM_DELLINK) this.links.delete(ifindex);
     else this.links.set(ifindex, m.slice());
   }
 
@@ -144,7 +175,6 @@ export class PcapExporter extends FileExport<Uint8Array> {
     try {
       const { msgs, malformed } = splitNetlink(datagram);
       if (malformed) this.metrics.exportErrors.inc({ export: this.name });
-      for (const m of msgs) this.trackLink(protocol, m);
       // copy now: the receive buffer is reused for the next datagram
       for (const m of msgs) this.pump.push(pcapRecord(protocol, tsNs, m));
     } catch {

@@ -87,7 +87,8 @@ describe("round trip", () => {
       const msgs = [nlmsg(16 + i, RTM_NEWLINK, i), nlmsg(40, RTM_NEWLINK + 1, i + 1000)];
       const ts = 1_700_000_000_000_000_000n + BigInt(i) * 1_000_001n;
       exp.pushRaw(i % 2 ? NETLINK_GENERIC : NETLINK_ROUTE, ts, cat(pad4(msgs[0]!), msgs[1]!));
-      for (const msg of msgs) want.push({ protocol: i % 2 ? NETLINK_GENERIC : NETLINK_ROUTE, tsNs: ts, message: msg, offset: 0 });
+      // one record per message, numbered from 1 like tshark's frames
+      for (const msg of msgs) want.push({ protocol: i % 2 ? NETLINK_GENERIC : NETLINK_ROUTE, tsNs: ts, message: msg, offset: 0, record: want.length + 1 });
     }
     await exp.close();
     const got: CapturedMessage[] = [];
@@ -138,6 +139,32 @@ describe("rotated files carry the links", () => {
     expect(v.getInt32(SIZEOF.nlmsghdr + OFFSETOF["ifinfomsg.ifi_index"], true)).toBe(3);
     const second = [...readCapture(new Uint8Array(await Bun.file(file).arrayBuffer()))][1]!;
     expect(new DataView(second.message.buffer, second.message.byteOffset).getUint16(OFFSETOF["nlmsghdr.nlmsg_type"], true)).toBe(RTM_NEWROUTE);
+  });
+  test("a file's links are those of the records before it, even when later ones were already queued", async () => {
+    const file = join(dir, "links-order.pcap");
+    const exp = new PcapExporter({ file, queue_size: 10000, rotate: { max_size: 1200, keep: 50 } }, nlmonMetrics());
+    await exp.start();
+    // all pushed in one turn of the event loop: the queue holds everything before the first write
+    for (let i = 0; i < 100; i++) {
+      if (i % 20 === 0) exp.pushRaw(NETLINK_ROUTE, BigInt(i), link(100 + i));
+      exp.pushRaw(NETLINK_ROUTE, BigInt(i), nlmsg(64, RTM_NEWROUTE, i));
+    }
+    await exp.close();
+    const files = readdirSync(dir).filter((f) => /^links-order\.pcap(\.\d+)?$/.test(f))
+      .sort((a, b) => Number(b.split(".")[2] ?? 0) - Number(a.split(".")[2] ?? 0));
+    expect(files.length).toBeGreaterThan(5);
+    const type = (c: CapturedMessage) => new DataView(c.message.buffer, c.message.byteOffset).getUint16(OFFSETOF["nlmsghdr.nlmsg_type"], true);
+    const ifindex = (c: CapturedMessage) => new DataView(c.message.buffer, c.message.byteOffset).getInt32(SIZEOF.nlmsghdr + OFFSETOF["ifinfomsg.ifi_index"], true);
+    const seen: number[] = [];
+    for (const f of files) {
+      const recs = [...readCapture(new Uint8Array(await Bun.file(join(dir, f)).arrayBuffer()))];
+      const multi = (c: CapturedMessage) => (new DataView(c.message.buffer, c.message.byteOffset).getUint16(OFFSETOF["nlmsghdr.nlmsg_flags"], true) & NLM_F_MULTI) !== 0;
+      const head = recs.filter(multi);
+      // the preamble names exactly the links written before this file began
+      expect([f, head.map(ifindex)]).toEqual([f, [...seen]]);
+      for (const c of recs.filter((c) => !multi(c) && type(c) === RTM_NEWLINK)) seen.push(ifindex(c));
+    }
+    expect(seen).toEqual([100, 120, 140, 160, 180]);
   });
 });
 
@@ -222,7 +249,7 @@ describe("reader", () => {
     const buf = classicPcap(true, false, [{ ts: [1, 0], data: new Uint8Array(60) }, { ts: [2, 0], data: new Uint8Array(42) }], 1);
     const stats = newCaptureStats();
     expect([...readCapture(buf, stats)]).toEqual([]);
-    expect(stats).toEqual({ records: 0, skipped: new Map([[1, 2]]) });
+    expect(stats).toEqual({ records: 0, skipped: new Map([[1, 2]]), malformed: 0 });
   });
 
   test("Linux SLL records count as netlink only for ARPHRD_NETLINK", () => {
@@ -231,14 +258,14 @@ describe("reader", () => {
     const buf = classicPcap(true, true, [{ ts: [1, 0], data: cooked(NETLINK_ROUTE, m1) }, { ts: [2, 0], data: ether }], LINKTYPE_LINUX_SLL);
     const stats = newCaptureStats();
     expect([...readCapture(buf, stats)].map((c) => c.message)).toEqual([m1]);
-    expect(stats).toEqual({ records: 1, skipped: new Map([[LINKTYPE_LINUX_SLL, 1]]) });
+    expect(stats).toEqual({ records: 1, skipped: new Map([[LINKTYPE_LINUX_SLL, 1]]), malformed: 0 });
   });
 
   test("netlink records are counted, messages or not", () => {
     const stats = newCaptureStats();
     const buf = pcapng(true, undefined, [{ ts: 1n, data: cooked(NETLINK_ROUTE, cat(pad4(m1), m2)) }, { ts: 2n, data: cooked(NETLINK_ROUTE, new Uint8Array(0)) }]);
     expect([...readCapture(buf, stats)].length).toBe(2);
-    expect(stats).toEqual({ records: 2, skipped: new Map() });
+    expect(stats).toEqual({ records: 2, skipped: new Map(), malformed: 0 });
   });
 
   for (const le of [true, false])

@@ -10,7 +10,7 @@ import { Names } from "../../src/decode/names.ts";
 import { nlmonMetrics } from "../../src/metrics/registry.ts";
 import { Pipeline, serialise } from "../../src/pipeline/pipeline.ts";
 import {
-  IFA_CACHEINFO, NAMES, NETLINK_ROUTE, NLA_TYPE_MASK, NLMSG_MIN_TYPE,
+  IFA_CACHEINFO, NAMES, NETLINK_ROUTE, NLA_TYPE_MASK, NLM_F_ACK_TLVS, NLMSG_MIN_TYPE,
   OFFSETOF, RTA_TABLE, RTA_VIA, RTM_DELADDR, RTM_DELLINK, RTM_DELNEIGH, RTM_DELNETCONF, RTM_DELNEXTHOP, RTM_DELROUTE, RTM_DELRULE,
   RTM_NEWADDR, RTM_NEWLINK, RTM_NEWNEIGH, RTM_NEWNETCONF, RTM_NEWNEXTHOP, RTM_NEWROUTE, RTM_NEWRULE, SIZEOF,
 } from "../../src/uapi/linux.gen.ts";
@@ -272,6 +272,26 @@ describe("unknown message types and attributes", () => {
     // the rest decodes as before
     expect(JSON.parse(events[1]!).netlink.route).toEqual(JSON.parse(events[0]!).netlink.route);
     expect(JSON.parse(events[1]!).decode_error).toBeUndefined();
+  });
+});
+
+describe("found by scripts/fuzz", () => {
+  // NLMSG_ERROR with NLM_F_ACK_TLVS: the extended ack follows the echoed request, found by its
+  // nlmsg_len; one of 2^31 or more was aligned with `& ~3` into a negative offset and thrown
+  test("an extended ack whose echoed request length does not fit is counted, not thrown", () => {
+    const orig = fixtureBytes("error-newroute-bad-gateway");
+    expect(readHeader(dv(orig), 0).flags & NLM_F_ACK_TLVS).toBe(NLM_F_ACK_TLVS);
+    const echoed = NLMSG_HDRLEN + OFFSETOF["nlmsgerr.msg"] + OFFSETOF["nlmsghdr.nlmsg_len"];
+    for (const len of [0x80000000, 0xfffffffd, 0xffffffff, orig.length, NLMSG_HDRLEN - 1, 0]) {
+      const b = orig.slice();
+      dv(b).setUint32(echoed, len, true);
+      const { decodeErrors, ingest, events } = newPipeline();
+      ingest(b);
+      expect([len, decodeErrors()]).toEqual([len, 1]);
+      const ev = JSON.parse(events[0]!);
+      expect(ev.type).toBe("error");
+      expect(ev.decode_error).toContain("NLMSG_ERROR: malformed extended ack");
+    }
   });
 });
 
