@@ -9,7 +9,6 @@ import { readFile } from "node:fs/promises";
 import type { NlmonConfig } from "../config/types.ts";
 import { protocolName } from "../decode/message.ts";
 import { Names } from "../decode/names.ts";
-import type { NlEvent } from "../event/model.ts";
 import {
   CaptureFormatError, LINKTYPE_LINUX_SLL, newCaptureStats, readCapture, type CaptureStats, type MalformedRecord,
 } from "../export/pcap-read.ts";
@@ -55,11 +54,10 @@ async function drainExports(exporters: Exporter[]) {
  * like the dump): live, nlmon learned device names from it but emitted no events; replayed, those
  * messages still name devices, and their events say they are state, not changes.
  */
-export type ReplayedEvent = NlEvent & { snapshot?: true };
 
 export function markSnapshots(pipeline: Pipeline): void {
   pipeline.observe((pe) => {
-    if (pe.event.netlink.msg_flags & NLM_F_MULTI) (pe.event as ReplayedEvent).snapshot = true;
+    if (pe.event.netlink.msg_flags & NLM_F_MULTI) pe.event.snapshot = true;
   });
 }
 
@@ -102,7 +100,9 @@ export async function runReplay(cfg: NlmonConfig, file: string, log: Log): Promi
   }
 
   const metrics = nlmonMetrics();
-  const exporters = buildExporters(cfg, metrics, log.as("export", "warn"));
+  // `nlmon --replay f | head` ends when head does, as a live run does
+  let readerGone = false;
+  const exporters = buildExporters(cfg, metrics, log.as("export", "warn"), () => { readerGone = true; });
   const pipeline = new Pipeline({
     names: new Names(), metrics, filter: cfg.filter ? parseFilter(cfg.filter) : undefined, exporters, log: log.as("decode", "warn"),
   });
@@ -113,7 +113,10 @@ export async function runReplay(cfg: NlmonConfig, file: string, log: Log): Promi
   const fed = { messages: 0 };
   let rc = 0;
   try {
-    for (const _ of feedCapture(buf, pipeline, stats, fed)) await drainExports(exporters);
+    for (const _ of feedCapture(buf, pipeline, stats, fed)) {
+      await drainExports(exporters);
+      if (readerGone) break;
+    }
   } catch (e) {
     if (e instanceof CaptureFormatError) {
       log.error("replay", `${file}: ${e.message} (after ${fed.messages} messages)`);

@@ -258,6 +258,8 @@ export interface NlEvent {
   resync?: true;
   /** a removal the kernel implies (link down, address removed) but never sends */
   implicit?: true;
+  /** replayed from a dump reply in a capture (NLM_F_MULTI): state nlmon started from, not a change */
+  snapshot?: true;
   /** what the decoder could not make sense of; the event still carries what it could */
   decode_error?: string;
 }

@@ -222,5 +222,6 @@ export const FIELD_TYPES: Readonly<Record<string, string>> = {
   "netlink.raw": "string",
   "resync": "boolean",
   "implicit": "boolean",
+  "snapshot": "boolean",
   "decode_error": "string",
 };
