@@ -10,9 +10,10 @@
  * IPv6's per-link device routes sit side by side in it, told apart by their nexthop identity.
  */
 import {
-  AF_INET6, NLA_ALIGNTO, NLA_TYPE_MASK, OFFSETOF, RTA_DST, RTA_GATEWAY, RTA_MULTIPATH, RTA_OIF, RTA_PRIORITY,
+  AF_INET6, OFFSETOF, RTA_DST, RTA_GATEWAY, RTA_MULTIPATH, RTA_OIF, RTA_PRIORITY,
   RTA_SRC, RTA_TABLE, RTA_VIA, SIZEOF,
 } from "../uapi/linux.gen.ts";
+import { AttrReader } from "../codec/reader.ts";
 
 export interface RouteIdent {
   /** table, family, destination, source, tos, priority: what a replace keeps */
@@ -30,9 +31,6 @@ const RTM = {
   family: OFFSETOF["rtmsg.rtm_family"], dstLen: OFFSETOF["rtmsg.rtm_dst_len"], srcLen: OFFSETOF["rtmsg.rtm_src_len"],
   tos: OFFSETOF["rtmsg.rtm_tos"], table: OFFSETOF["rtmsg.rtm_table"], protocol: OFFSETOF["rtmsg.rtm_protocol"],
 };
-const NLA_LEN = OFFSETOF["nlattr.nla_len"];
-const NLA_TYPE = OFFSETOF["nlattr.nla_type"];
-const NLA_HDR = SIZEOF.nlattr;
 
 function bytesText(b: Uint8Array, off: number, len: number): string {
   let s = "";
@@ -50,21 +48,19 @@ export function routeIdent(b: Uint8Array, off: number, end: number): RouteIdent 
   const family = b[off + RTM.family]!;
   let table = b[off + RTM.table]!;
   let dst = "", src = "", gw = "", prio = 0, oif = -1, multipath = false;
-  for (let a = off + SIZEOF.rtmsg; end - a >= NLA_HDR;) {
-    const len = dv.getUint16(a + NLA_LEN, true);
-    if (len < NLA_HDR || len > end - a) break;
-    const p = a + NLA_HDR, n = len - NLA_HDR;
-    switch (dv.getUint16(a + NLA_TYPE, true) & NLA_TYPE_MASK) {
-      case RTA_DST: dst = bytesText(b, p, n); break;
-      case RTA_SRC: src = bytesText(b, p, n); break;
-      case RTA_TABLE: if (n >= 4) table = dv.getUint32(p, true); break;
-      case RTA_PRIORITY: if (n >= 4) prio = dv.getUint32(p, true); break;
-      case RTA_OIF: if (n >= 4) oif = dv.getUint32(p, true); break;
-      case RTA_GATEWAY: gw = "g" + bytesText(b, p, n); break;
-      case RTA_VIA: if (!gw) gw = "v" + bytesText(b, p, n); break;
+  // a malformed attribute ends the walk: the identity is what could be read before it
+  const r = new AttrReader(dv, off + SIZEOF.rtmsg, end);
+  while (r.next()) {
+    switch (r.type) {
+      case RTA_DST: dst = bytesText(b, r.off, r.len); break;
+      case RTA_SRC: src = bytesText(b, r.off, r.len); break;
+      case RTA_TABLE: if (r.len >= 4) table = r.u32(); break;
+      case RTA_PRIORITY: if (r.len >= 4) prio = r.u32(); break;
+      case RTA_OIF: if (r.len >= 4) oif = r.u32(); break;
+      case RTA_GATEWAY: gw = "g" + bytesText(b, r.off, r.len); break;
+      case RTA_VIA: if (!gw) gw = "v" + bytesText(b, r.off, r.len); break;
       case RTA_MULTIPATH: multipath = true; break;
     }
-    a += (len + NLA_ALIGNTO - 1) & ~(NLA_ALIGNTO - 1);
   }
   const prefix = `${family}|${table}|${b[off + RTM.dstLen]}|${dst}|${b[off + RTM.srcLen]}|${src}|${b[off + RTM.tos]}|${prio}`;
   return {

@@ -1,9 +1,9 @@
 /**
- * Netlink attributes (struct nlattr): a walker with typed getters and a builder.
- * The walker never throws: a bad length stops the walk and is reported once, like a decoder that
- * keeps its first error to check at the end.
+ * Netlink attributes (struct nlattr): a callback walk over the one reader (reader.ts), and a
+ * builder for requests. The walk never throws: a bad length stops it and is reported once.
  */
-import { NLA_ALIGNTO, NLA_F_NESTED, NLA_F_NET_BYTEORDER, NLA_TYPE_MASK, OFFSETOF, SIZEOF } from "../uapi/linux.gen.ts";
+import { NLA_ALIGNTO, NLA_F_NESTED, OFFSETOF, SIZEOF } from "../uapi/linux.gen.ts";
+import { AttrReader } from "./reader.ts";
 
 export const NLA_HDRLEN = SIZEOF.nlattr;
 const O_LEN = OFFSETOF["nlattr.nla_len"];
@@ -23,17 +23,9 @@ export interface AttrVisitor {
  * if the region was consumed exactly (trailing bytes shorter than a header count as malformed).
  */
 export function walkAttrs(dv: DataView, start: number, end: number, visit: AttrVisitor): number {
-  let off = start;
-  while (end - off >= NLA_HDRLEN) {
-    const len = dv.getUint16(off + O_LEN, true);
-    const rawType = dv.getUint16(off + O_TYPE, true);
-    if (len < NLA_HDRLEN || len > end - off) return off;
-    visit(rawType & NLA_TYPE_MASK, off + NLA_HDRLEN, len - NLA_HDRLEN, (rawType & NLA_F_NESTED) !== 0,
-      (rawType & NLA_F_NET_BYTEORDER) !== 0);
-    off += nlaAlign(len);
-  }
-  // padding of the last attribute may be left out by the sender, so off can pass end
-  return off < end ? off : -1;
+  const r = new AttrReader(dv, start, end);
+  while (r.next()) visit(r.type, r.off, r.len, r.nested, r.netByteOrder);
+  return r.badAt;
 }
 
 /** Builds attributes for requests. */

@@ -26,7 +26,7 @@ function flagNames(table: FlagTable, prefix: string, lower: boolean, rename: Rec
   });
 }
 
-export function flagsToNames(value: number, table: readonly [number, string][]): string[] {
+export function flagsToNames(value: number, table: readonly (readonly [number, string])[]): string[] {
   const out: string[] = [];
   let rest = value >>> 0;
   for (const [bit, name] of table) {

@@ -1,6 +1,7 @@
 /** Pieces the NETLINK_ROUTE object decoders share. */
 import { NAMES } from "../../uapi/linux.gen.ts";
 import type { AttrKind, AttrSpec, AttrTable } from "../table.ts";
+import type { AttrDef, AttrSet } from "../attrset.ts";
 
 /**
  * A table from explicit rows plus every other name the headers define for that attribute set,
@@ -20,4 +21,15 @@ export function knownTable(group: keyof typeof NAMES, rows: readonly (readonly [
 export function pick<T extends object>(target: T, src: Record<string, unknown>, keys: readonly string[]): void {
   const t = target as Record<string, unknown>;
   for (const k of keys) if (src[k] !== undefined) t[k] = src[k];
+}
+
+/**
+ * An attribute set from its described attributes plus every other attribute the headers name for
+ * it, marked unused: known to the kernel we were built against but not part of the event, so only
+ * numbers the headers do not know count as unknown.
+ */
+export function knownSet(name: string, group: keyof typeof NAMES, attrs: Record<number, AttrDef>): AttrSet {
+  const all: Record<number, AttrDef> = {};
+  for (const [num, n] of Object.entries(NAMES[group] as Record<number, string>)) all[Number(num)] = { name: n.toLowerCase(), type: "unused" };
+  return { name, attrs: Object.assign(all, attrs) };
 }

@@ -11,7 +11,8 @@ import type { NexthopEntry, RouteBody } from "../../event/model.ts";
 import type { DecodeContext } from "../context.ts";
 import { flagsToNames } from "../names.ts";
 import { type AttrTable, decodeAttrs } from "../table.ts";
-import { knownTable, pick } from "./common.ts";
+import { knownSet, knownTable, pick } from "./common.ts";
+import { compileSet } from "../compile.ts";
 
 function via(dv: DataView, off: number, len: number, ctx: DecodeContext) {
   if (len < SIZEOF.rtvia) return undefined;
@@ -78,25 +79,26 @@ function multipath(dv: DataView, off: number, len: number, ctx: DecodeContext): 
   return out;
 }
 
-const ROUTE_ATTRS = knownTable("rta", [
-  [RTA_DST, "dst", "addr"],
-  [RTA_SRC, "src", "addr"],
-  [RTA_IIF, "iif", "u32"],
-  [RTA_OIF, "oif", "u32"],
-  [RTA_GATEWAY, "gateway", "addr"],
-  [RTA_PRIORITY, "metric", "u32"],
-  [RTA_PREFSRC, "prefsrc", "addr"],
-  [RTA_METRICS, "metrics", "nested", { parse: metrics }],
-  [RTA_MULTIPATH, "nexthops", "binary", { parse: multipath }],
-  [RTA_FLOW, "realms", "u32"],
-  [RTA_TABLE, "table", "u32"],
-  [RTA_MARK, "mark", "u32"],
-  [RTA_VIA, "via", "binary", { parse: via }],
-  [RTA_PREF, "pref", "u8"],
-  [RTA_ENCAP_TYPE, "encap_type", "u16"],
-  [RTA_TTL_PROPAGATE, "ttl_propagate", "u8"],
-  [RTA_NH_ID, "nhid", "u32"],
-]);
+export const ROUTE_ATTRS = knownSet("route", "rta", {
+  [RTA_DST]: { name: "dst", type: "binary", display: "ip" },
+  [RTA_SRC]: { name: "src", type: "binary", display: "ip" },
+  [RTA_IIF]: { name: "iif", type: "u32" },
+  [RTA_OIF]: { name: "oif", type: "u32" },
+  [RTA_GATEWAY]: { name: "gateway", type: "binary", display: "ip" },
+  [RTA_PRIORITY]: { name: "metric", type: "u32" },
+  [RTA_PREFSRC]: { name: "prefsrc", type: "binary", display: "ip" },
+  [RTA_METRICS]: { name: "metrics", type: "nest", parse: metrics },
+  [RTA_MULTIPATH]: { name: "nexthops", type: "binary", parse: multipath },
+  [RTA_FLOW]: { name: "realms", type: "u32" },
+  [RTA_TABLE]: { name: "table", type: "u32" },
+  [RTA_MARK]: { name: "mark", type: "u32" },
+  [RTA_VIA]: { name: "via", type: "binary", parse: via },
+  [RTA_PREF]: { name: "pref", type: "u8" },
+  [RTA_ENCAP_TYPE]: { name: "encap_type", type: "u16" },
+  [RTA_TTL_PROPAGATE]: { name: "ttl_propagate", type: "u8" },
+  [RTA_NH_ID]: { name: "nhid", type: "u32" },
+});
+const decodeRouteAttrs = compileSet(ROUTE_ATTRS);
 
 /** rtm_flags carries the nexthop flags (RTNH_F_*) in its low bits and RTM_F_* above them */
 const RTNH_MASK = FLAGS.rtnh_f.reduce((m, [bit]) => m | bit, 0);
@@ -127,7 +129,7 @@ export function decodeRoute(dv: DataView, off: number, end: number, ctx: DecodeC
     return undefined;
   }
   const family = dv.getUint8(off + F.family);
-  const a = decodeAttrs(dv, off + SIZEOF.rtmsg, end, ROUTE_ATTRS, ctx, "route");
+  const a = decodeRouteAttrs(dv, off + SIZEOF.rtmsg, end, ctx);
   const dstLen = dv.getUint8(off + F.dstLen);
   const srcLen = dv.getUint8(off + F.srcLen);
   const type = dv.getUint8(off + F.type);
