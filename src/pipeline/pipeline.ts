@@ -68,7 +68,8 @@ export class Pipeline {
 
   /** counter series by (protocol, msg_type): label objects and keys are built once, not per message */
   private readonly msgSeries = new Map<number, { value: number }>();
-  private readonly eventSeries = new Map<string, { value: number }>();
+  /** by protocol, then event type: no key string built per event */
+  private readonly eventSeries = new Map<number, Map<string, { value: number }>>();
   private exported = 0;
 
   private countMessage(protocol: number, type: number, name: string | undefined) {
@@ -187,11 +188,12 @@ export class Pipeline {
       }
       ev.timestamp = this.iso;
     }
-    const ek = `${ev.protocol}\u0000${ev.type}`;
-    let es = this.eventSeries.get(ek);
+    let byType = this.eventSeries.get(ev.protocol);
+    if (!byType) this.eventSeries.set(ev.protocol, (byType = new Map()));
+    let es = byType.get(ev.type);
     if (!es) {
       es = this.o.metrics.events.slot({ protocol: ev.netlink.protocol_name, type: ev.type });
-      this.eventSeries.set(ek, es);
+      byType.set(ev.type, es);
     }
     es.value++;
     for (const l of this.listeners) l(pe);
