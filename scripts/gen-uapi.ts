@@ -146,7 +146,20 @@ const GROUPS: GroupSpec[] = [
 ];
 
 /** Headers that must be #included for the values to be right (the errno scan headers are reached via errno.h). */
-const EXTRA_INCLUDES = ["errno.h", "stddef.h", "stdio.h"];
+const EXTRA_INCLUDES = ["errno.h", "stddef.h", "stdio.h", "sys/uio.h"];
+
+/**
+ * libc's own structs, which the receive thread lays out in memory for recvmmsg() and poll(). Their
+ * headers nest declarations the scanner does not follow, so the fields are named here; sizes and
+ * offsets still come from the compiler. (struct mmsghdr is a GNU extension: the C file defines
+ * _GNU_SOURCE.)
+ */
+const LIBC_STRUCTS: [name: string, fields: string[]][] = [
+  ["iovec", ["iov_base", "iov_len"]],
+  ["msghdr", ["msg_name", "msg_namelen", "msg_iov", "msg_iovlen", "msg_control", "msg_controllen", "msg_flags"]],
+  ["mmsghdr", ["msg_hdr", "msg_len"]],
+  ["pollfd", ["fd", "events", "revents"]],
+];
 
 /** Structs for SIZEOF / OFFSETOF; located by scanning the group headers for `struct NAME {`. */
 const STRUCTS = [
@@ -301,6 +314,7 @@ function evaluate(cc: string, includes: string[], entries: [key: string, expr: s
     const dropped: string[] = [];
     for (let attempt = 0; attempt < 10; attempt++) {
       const head = [
+        "#define _GNU_SOURCE",
         ...includes.map((h) => `#include <${h}>`),
         "struct uapi_ent { const char *key; long long value; };",
         "static const struct uapi_ent uapi_ents[] = {",
@@ -391,6 +405,7 @@ function main(): void {
     if (!hit) throw new Error(`struct ${s} not found in the scanned headers`);
     structFields.set(s, hit);
   }
+  for (const [s, fields] of LIBC_STRUCTS) structFields.set(s, fields);
 
   const entries: [string, string][] = [];
   const seenNames = new Set<string>();

@@ -1,6 +1,8 @@
 /**
  * What a backend's transport must offer the receiving thread: sockets by fd that can be polled,
  * drained without blocking, and (for dumps) written to. Legacy does it with libc, libnl with libnl.
+ * Monitoring sockets are read by the receive thread itself, with recvmmsg() on the fd (mmsg.ts),
+ * whichever transport opened them.
  */
 import type { BackendOptions } from "./types.ts";
 
@@ -9,7 +11,7 @@ export interface RecvSocket {
   /** effective receive buffer as the kernel reports it */
   readonly rcvbuf: number;
   readonly rcvbufForced: boolean;
-  /** bytes read (the datagram's full length, even if larger than buf), 0 if nothing waits, or -errno */
+  /** one datagram: bytes read (its full length, even if larger than buf), 0 if nothing waits, or -errno */
   recvInto(buf: Uint8Array): number;
   close(): void;
 }
@@ -22,6 +24,7 @@ export interface DumpSocket {
    * carries one request at a time, so every reply on it belongs to that request.
    */
   request(msg: Uint8Array): number | undefined;
+  /** bytes read (the datagram's full length, even if larger than buf), 0 if nothing waits, or -errno */
   recvInto(buf: Uint8Array): number;
   /**
    * The whole reply to the last request, when the transport has a receive loop of its own (libnl:

@@ -13,8 +13,6 @@ export interface HostOptions {
   /** bytes collected before a batch is handed over even if more is waiting */
   batchBytes?: number;
   pollMs?: number;
-  /** batch buffers kept for reuse (limits.message_pool_size) */
-  poolSize?: number;
   log?: (msg: string) => void;
 }
 
@@ -73,7 +71,7 @@ export class WorkerBackend implements Backend {
     };
     const msg: ToWorker = {
       cmd: "start", driver: this.o.driver, libnlLibrary: this.o.libnlLibrary, opts,
-      batchBytes: this.o.batchBytes ?? 256 * 1024, pollMs: this.o.pollMs ?? 200, poolSize: this.o.poolSize ?? 64,
+      batchBytes: this.o.batchBytes ?? 256 * 1024, pollMs: this.o.pollMs ?? 200,
     };
     w.postMessage(msg);
     return this.started;
@@ -170,11 +168,11 @@ export class WorkerBackend implements Backend {
     await this.start(opts, listener);
   }
 
-  /** Give a decoded batch's buffer back to the receive thread. Nothing may hold views into it. */
-  recycle(batch: DatagramBatch): void {
-    const buf = batch.data.buffer as ArrayBuffer;
-    if (this.worker && buf.byteLength > 0) this.worker.postMessage({ cmd: "recycle", buf } satisfies ToWorker, [buf]);
-  }
+  /**
+   * A decoded batch is done with. Nothing to give back: each batch is an exact-size buffer of its
+   * own (see the Batcher in worker.ts), and sending buffers back for reuse cost more than it saved.
+   */
+  recycle(_batch: DatagramBatch): void {}
 
   /** Hand-over figures for reports: batch sizes and post-to-receipt time (p50/p99 of recent batches). */
   handoverStats() {

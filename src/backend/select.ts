@@ -10,16 +10,15 @@ import { WorkerBackend } from "./host.ts";
 export class BackendUnavailable extends Error {}
 
 export function selectBackend(cfg: NlmonConfig, warn: (m: string) => void): WorkerBackend {
-  const poolSize = cfg.netlink.limits.message_pool_size;
-  if (!cfg.netlink.use_libnl) return new WorkerBackend({ driver: "legacy", poolSize });
+  if (!cfg.netlink.use_libnl) return new WorkerBackend({ driver: "legacy" });
   const library = cfg.netlink.libnl.library || undefined;
   try {
     loadLibnl({ library });
-    return new WorkerBackend({ driver: "libnl", libnlLibrary: library, poolSize });
+    return new WorkerBackend({ driver: "libnl", libnlLibrary: library });
   } catch (e) {
     if (cfg.netlink.libnl.fallback === "legacy") {
       warn(`libnl unavailable, falling back to the legacy backend as netlink.libnl.fallback says: ${(e as Error).message}`);
-      return new WorkerBackend({ driver: "legacy", poolSize });
+      return new WorkerBackend({ driver: "legacy" });
     }
     throw new BackendUnavailable(`${(e as Error).message}\n(set netlink.use_libnl: false or NLMON_USE_LIBNL=false for the legacy backend, or netlink.libnl.fallback: legacy)`);
   }

@@ -32,6 +32,13 @@ export class JsonExporter extends FileExport<string> {
   }
 
   protected async flush(lines: string[]) {
+    if (!this.opts.pretty && !(this.opts.rotate?.max_size > 0)) {
+      // Without rotation the sink writes a batch as one buffer anyway (and on a failure retries it
+      // whole), so the lines can be joined and encoded once: per-line encoding and the copy that
+      // joined the pieces were ~13% of the main thread's samples in a 100k-route burst.
+      await this.sink.write([enc.encode(lines.join("\n") + "\n")]);
+      return;
+    }
     const chunks = new Array<Uint8Array>(lines.length);
     for (let i = 0; i < lines.length; i++) {
       let s = lines[i]!;

@@ -19,7 +19,7 @@
 //   <time.h>
 //   <asm-generic/errno-base.h>
 //   <asm-generic/errno.h>
-// (compiled together with <errno.h>, <stddef.h>, <stdio.h>).
+// (compiled together with <errno.h>, <stddef.h>, <stdio.h>, <sys/uio.h>).
 // Values were printed by a C program compiled for x86_64-linux-gnu.
 // Regenerate with: node_modules/.bin/bun scripts/gen-uapi.ts
 
@@ -2053,6 +2053,10 @@ export const SIZEOF = {
   genlmsghdr: 4,
   prefixmsg: 12,
   prefix_cacheinfo: 8,
+  iovec: 16,
+  msghdr: 56,
+  mmsghdr: 64,
+  pollfd: 8,
 } as const;
 
 /** offsetof(struct X, field), keyed "X.field". */
@@ -2156,4 +2160,18 @@ export const OFFSETOF = {
   "prefixmsg.prefix_pad3": 11,
   "prefix_cacheinfo.preferred_time": 0,
   "prefix_cacheinfo.valid_time": 4,
+  "iovec.iov_base": 0,
+  "iovec.iov_len": 8,
+  "msghdr.msg_name": 0,
+  "msghdr.msg_namelen": 8,
+  "msghdr.msg_iov": 16,
+  "msghdr.msg_iovlen": 24,
+  "msghdr.msg_control": 32,
+  "msghdr.msg_controllen": 40,
+  "msghdr.msg_flags": 48,
+  "mmsghdr.msg_hdr": 0,
+  "mmsghdr.msg_len": 56,
+  "pollfd.fd": 0,
+  "pollfd.events": 4,
+  "pollfd.revents": 6,
 } as const;

@@ -1,6 +1,9 @@
 /**
- * The libnl backend's transport: libnl allocates, connects and reads the sockets (and maps their
- * errors); the bytes it hands back go to the same decoders as the legacy backend's.
+ * The libnl backend's transport: libnl allocates, connects, subscribes and closes the sockets, and
+ * sends requests and receives their replies (and maps their errors); the bytes go to the same
+ * decoders as the legacy backend's. Notifications on a monitoring socket are read by the receive
+ * thread from the socket's fd with recvmmsg() (see docs/NETLINK_INTEGRATION.md for why);
+ * recvInto (nl_recv) is kept for one-datagram reads such as scripts/capture-fixtures.ts.
  */
 import { EIO, ENOBUFS, NETLINK_EXT_ACK, SOL_NETLINK } from "../../uapi/linux.gen.ts";
 import { intOpt, libc } from "../../ffi/libc.ts";
