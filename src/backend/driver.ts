@@ -11,6 +11,8 @@ export interface RecvSocket {
   readonly rcvbufForced: boolean;
   /** bytes read (the datagram's full length, even if larger than buf), 0 if nothing waits, or -errno */
   recvInto(buf: Uint8Array): number;
+  /** join more multicast groups while receiving (a generic netlink family that appeared later) */
+  join(groups: readonly number[]): void;
   close(): void;
 }
 

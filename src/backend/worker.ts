@@ -11,6 +11,7 @@ import { NLMSG_HDRLEN, nlmsgAlign, readHeader, setNlmsgSeq } from "../codec/nlms
 import type { DumpSocket, RecvSocket, SocketDriver } from "./driver.ts";
 import type { BackendOptions, DatagramBatch } from "./types.ts";
 import { legacyDriver } from "./legacy/socket.ts";
+import { socketDrops } from "./drops.ts";
 import { libnlDriver } from "./libnl/driver.ts";
 
 export type ToWorker =
@@ -19,12 +20,20 @@ export type ToWorker =
   /** a batch buffer the main thread has finished with, back for reuse */
   | { cmd: "recycle"; buf: ArrayBuffer }
   | { cmd: "dump"; id: number; protocol: number; requests: Uint8Array[]; rcvbuf: number }
+  /** join more groups on the monitoring socket of `protocol` */
+  | { cmd: "join"; id: number; protocol: number; groups: number[] }
+  /** answered in order, after everything the thread posted before */
+  | { cmd: "sync"; id: number }
   | { cmd: "stop" };
 
 export type FromWorker =
   | { kind: "started"; sockets: { protocol: number; fd: number; rcvbuf: number; forced: boolean }[]; library?: string }
   | { kind: "batch"; batch: DatagramBatch }
   | { kind: "overrun"; protocol: number; count: number }
+  /** after an overrun, once the socket is drained: the kernel's drop counter for it (undefined: unknown) */
+  | { kind: "drops"; protocol: number; drops?: number }
+  | { kind: "joined"; id: number; error?: string }
+  | { kind: "synced"; id: number }
   | { kind: "oversize"; protocol: number; size: number }
   | { kind: "error"; protocol: number; message: string; fatal: boolean }
   | { kind: "failed"; protocol: number; message: string }
@@ -38,7 +47,7 @@ const post = (m: FromWorker, transfer?: ArrayBuffer[]) => self.postMessage(m, tr
 const RECV_BUF = 65536;
 
 let driver: SocketDriver = legacyDriver;
-let sockets: { sock: RecvSocket; opts: BackendOptions; batcher?: Batcher; dead?: boolean }[] = [];
+let sockets: { sock: RecvSocket; opts: BackendOptions; batcher?: Batcher; dead?: boolean; overrun?: boolean }[] = [];
 let running = false;
 let loopParams = { batchBytes: 256 * 1024, pollMs: 200 };
 let seq = 1;
@@ -171,12 +180,20 @@ async function receiveLoop(batchBytes: number, pollMs: number) {
         const b = (entry.batcher ??= new Batcher(opts.protocol, batchBytes));
         for (;;) {
           const got = sock.recvInto(b.space());
-          if (got === 0) break;
+          if (got === 0) {
+            // drained: the kernel's count now covers the drops it made without a further ENOBUFS
+            if (entry.overrun) {
+              entry.overrun = false;
+              post({ kind: "drops", protocol: opts.protocol, drops: socketDrops(sock.fd) });
+            }
+            break;
+          }
           if (got < 0) {
             if (-got === ENOBUFS) {
               const c = (overruns.get(sock.fd) ?? 0) + 1;
               overruns.set(sock.fd, c);
               post({ kind: "overrun", protocol: opts.protocol, count: c });
+              entry.overrun = true;
               continue;
             }
             if (-got === EINTR) continue;
@@ -317,6 +334,19 @@ self.onmessage = (e: MessageEvent<ToWorker>) => {
     } catch (err) {
       post({ kind: "dump", id: m.id, error: (err as Error).message, retries: 0 });
     }
+  } else if (m.cmd === "join") {
+    const entry = sockets.find((s) => s.opts.protocol === m.protocol && !s.dead);
+    try {
+      if (!entry) throw new Error(`no open socket for protocol ${m.protocol}`);
+      // joining a group again is harmless, and after a family was unregistered (the kernel then
+      // dropped the membership) a group id nlmon joined before may need joining again
+      entry.sock.join(m.groups);
+      post({ kind: "joined", id: m.id });
+    } catch (err) {
+      post({ kind: "joined", id: m.id, error: (err as Error).message });
+    }
+  } else if (m.cmd === "sync") {
+    post({ kind: "synced", id: m.id });
   } else if (m.cmd === "stop") {
     running = false;
     flushAll();

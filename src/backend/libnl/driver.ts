@@ -48,6 +48,9 @@ class LibnlRecv implements RecvSocket, DumpSocket {
       throw e;
     }
   }
+  join(groups: readonly number[]): void {
+    this.s.addMemberships(groups);
+  }
   replies(timeoutMs: number) {
     return this.s.recvReplies(timeoutMs);
   }
