@@ -21,7 +21,8 @@ import { Pipeline } from "../pipeline/pipeline.ts";
 import { NETLINK_GENERIC, NETLINK_ROUTE, RTM_NEWROUTE } from "../uapi/linux.gen.ts";
 import { protocolName } from "../decode/message.ts";
 import type { GenlFamily } from "../decode/genl/index.ts";
-import { resolveFamilies } from "./genl.ts";
+import { loadGenlFamilies, resolveAvailable } from "./genl.ts";
+import { GenlWatch } from "./genl-watch.ts";
 import { changeEvent } from "./resync.ts";
 
 export function routeGroups(cfg: NlmonConfig): number[] {
@@ -77,6 +78,9 @@ export class Monitor {
     });
     this.caches = new Caches(cacheKinds(cfg), this.pipeline.ctx);
     this.pipeline.observe((pe, b, off, end) => this.observe(pe, b, off, end));
+    this.pipeline.observe((pe) => {
+      this.genlWatch?.observe(pe.event);
+    });
     this.metrics.registry.beforeCollect(() => this.collect());
   }
 
@@ -86,6 +90,7 @@ export class Monitor {
 
   private opened: BackendOptions[] = [];
   genlFamilies: GenlFamily[] = [];
+  private genlWatch: GenlWatch | undefined;
 
   private socketOptions(protocol: number, groups: number[]): BackendOptions {
     const n = this.cfg.netlink;
@@ -106,6 +111,7 @@ export class Monitor {
     }
     await this.backend.start(opts, (ev) => this.onBackend(ev));
     this.opened = opts;
+    await this.genlRecheck();
     this.reportSockets();
     await this.prime();
   }
@@ -113,12 +119,22 @@ export class Monitor {
   /** nlctrl's notify group always (families appearing and leaving), plus every group of each family asked for. */
   private async genericOptions(families: string[]): Promise<BackendOptions> {
     const useLibnl = this.backend.name === "libnl";
-    const fams = await resolveFamilies(this.backend, ["nlctrl", ...families.filter((f) => f !== "nlctrl")],
-      useLibnl ? { library: this.cfg.netlink.libnl.library || undefined } : undefined);
+    const wanted = ["nlctrl", ...families.filter((f) => f !== "nlctrl")];
+    const r = await resolveAvailable(this.backend, wanted, useLibnl ? { library: this.cfg.netlink.libnl.library || undefined } : undefined);
+    for (const n of r.notes) this.log.info("genl", n);
+    for (const w of r.warnings) this.log.warn("genl", w);
+    const fams = r.found;
     this.genlFamilies = fams;
     const groups = [...new Set(fams.flatMap((f) => Object.values(f.groups)))].sort((a, b) => a - b);
     this.log.info("genl", `families: ${fams.map((f) => `${f.name}=${f.id}${Object.keys(f.groups).length ? ` (${Object.keys(f.groups).join(",")})` : ""}`).join(" ")}`);
-    return this.socketOptions(NETLINK_GENERIC, groups);
+    const opts = this.socketOptions(NETLINK_GENERIC, groups);
+    this.genlWatch = new GenlWatch(wanted, r.missing, opts, (g) => this.backend.join(NETLINK_GENERIC, g), this.log);
+    return opts;
+  }
+
+  /** a family registered between the start-up dump and the socket joining nlctrl's notify group */
+  private async genlRecheck() {
+    if (this.genlWatch?.missing.size) this.genlWatch.recheck(await loadGenlFamilies(this.backend));
   }
 
   /** Open NETLINK_GENERIC later (the library API enables protocols one by one). */
@@ -127,6 +143,7 @@ export class Monitor {
     const o = await this.genericOptions(families);
     await this.backend.start([o], (ev) => this.onBackend(ev));
     this.opened.push(o);
+    await this.genlRecheck();
   }
 
   private reportSockets() {
