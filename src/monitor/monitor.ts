@@ -11,7 +11,7 @@ import type { NlmonConfig } from "../config/types.ts";
 import { decodeDump, type Snapshot } from "../decode/dump.ts";
 import type { BasicContext } from "../decode/context.ts";
 import { Names } from "../decode/names.ts";
-import { ROUTE_GROUPS, routeDumpRequests } from "../decode/route/index.ts";
+import { routeDumpRequests } from "../decode/route/index.ts";
 import type { NlEvent, PipelineEvent } from "../event/model.ts";
 import type { Exporter } from "../export/types.ts";
 import { parseFilter } from "../filter/expr.ts";
@@ -23,15 +23,12 @@ import { protocolName } from "../decode/message.ts";
 import type { GenlFamily } from "../decode/genl/index.ts";
 import { loadGenlFamilies, resolveAvailable } from "./genl.ts";
 import { GenlWatch } from "./genl-watch.ts";
+import { rtnlGroups } from "./groups.ts";
 import { changeEvent } from "./resync.ts";
+import { configNotes } from "../config/lift.ts";
 
 export function routeGroups(cfg: NlmonConfig): number[] {
-  const names = cfg.netlink.multicast_groups.length ? cfg.netlink.multicast_groups : Object.keys(ROUTE_GROUPS);
-  return names.map((n) => {
-    const g = ROUTE_GROUPS[n];
-    if (g === undefined) throw new Error(`netlink.multicast_groups: nlmon does not decode group '${n}' (known: ${Object.keys(ROUTE_GROUPS).join(", ")})`);
-    return g;
-  });
+  return rtnlGroups(cfg).groups;
 }
 
 export function cacheKinds(cfg: NlmonConfig): CacheKind[] {
@@ -109,6 +106,7 @@ export class Monitor {
     if (this.cfg.netlink.generic_families.length && !this.cfg.netlink.protocols.generic) {
       this.log.warn("genl", "netlink.generic_families is set but protocols.generic is off: the families are not monitored");
     }
+    for (const n of [...configNotes(this.cfg), ...rtnlGroups(this.cfg).notes]) this.log[n.level]("config", n.text);
     await this.backend.start(opts, (ev) => this.onBackend(ev));
     this.opened = opts;
     await this.genlRecheck();
