@@ -24,6 +24,7 @@ import type { GenlFamily } from "../decode/genl/index.ts";
 import { loadGenlFamilies, resolveAvailable } from "./genl.ts";
 import { GenlWatch } from "./genl-watch.ts";
 import { rtnlGroups } from "./groups.ts";
+import { OverrunReports } from "./overrun-report.ts";
 import { changeEvent } from "./resync.ts";
 import { configNotes } from "../config/lift.ts";
 
@@ -61,7 +62,6 @@ export class Monitor {
   private resyncRunning = false;
   private resyncAgain: "resync" | "implicit" | undefined;
   private pendingResync: "resync" | "implicit" | undefined;
-  private overrunsLogged = 0;
   private stopped = false;
   private reconnectDelay = 1000;
   overruns = 0;
@@ -75,7 +75,13 @@ export class Monitor {
     });
     this.caches = new Caches(cacheKinds(cfg), this.pipeline.ctx);
     this.pipeline.observe((pe, b, off, end) => this.observe(pe, b, off, end));
+    this.overrunReports = new OverrunReports({
+      cfg, log, metrics: this.metrics, cached: this.caches.kinds(), routeGroups: rtnlGroups(cfg).names,
+      resyncIdle: () => !this.resyncRunning && !this.resyncTimer && !this.resyncAgain,
+      barrier: () => this.backend.sync(),
+    });
     this.pipeline.observe((pe) => {
+      this.overrunReports.observe(pe.event);
       this.genlWatch?.observe(pe.event);
     });
     this.metrics.registry.beforeCollect(() => this.collect());
@@ -88,6 +94,7 @@ export class Monitor {
   private opened: BackendOptions[] = [];
   genlFamilies: GenlFamily[] = [];
   private genlWatch: GenlWatch | undefined;
+  private readonly overrunReports: OverrunReports;
 
   private socketOptions(protocol: number, groups: number[]): BackendOptions {
     const n = this.cfg.netlink;
@@ -109,6 +116,7 @@ export class Monitor {
     for (const n of [...configNotes(this.cfg), ...rtnlGroups(this.cfg).notes]) this.log[n.level]("config", n.text);
     await this.backend.start(opts, (ev) => this.onBackend(ev));
     this.opened = opts;
+    this.overrunReports.open(opts.map((o) => o.protocol));
     await this.genlRecheck();
     this.reportSockets();
     await this.prime();
@@ -141,6 +149,7 @@ export class Monitor {
     const o = await this.genericOptions(families);
     await this.backend.start([o], (ev) => this.onBackend(ev));
     this.opened.push(o);
+    this.overrunReports.open([NETLINK_GENERIC]);
     await this.genlRecheck();
   }
 
@@ -273,13 +282,13 @@ export class Monitor {
       case "overrun":
         this.overruns++;
         this.metrics.errors.inc({ protocol: protocolName(ev.protocol), kind: "enobufs" });
-        if (this.overrunsLogged < 10 || ev.count % 100 === 0) {
-          const kinds = this.caches.kinds();
-          this.log.warn("netlink", `receive queue overrun (ENOBUFS #${ev.count}): the kernel dropped notifications; ${kinds.length ? `re-dumping ${kinds.join(", ")} to repair the caches` : "no cache is enabled, so lost changes cannot be recovered (enable netlink.caching)"}; consider a larger netlink.buffer_size.receive`);
-          this.overrunsLogged++;
-        }
+        // one report per burst, when it is over (overrun-report.ts)
+        this.overrunReports.overrun(ev.protocol, ev.count);
         // the caches hold rtnetlink objects; lost generic messages have nothing to repair
         if (ev.protocol === NETLINK_ROUTE) this.scheduleResync("resync", 20);
+        break;
+      case "drops":
+        this.overrunReports.drops(ev.protocol, ev.drops);
         break;
       case "error":
         this.metrics.errors.inc({ protocol: ev.protocol >= 0 ? protocolName(ev.protocol) : "none", kind: "recv" });
@@ -288,6 +297,7 @@ export class Monitor {
       case "failed":
         this.metrics.errors.inc({ protocol: ev.protocol >= 0 ? protocolName(ev.protocol) : "none", kind: "socket" });
         this.log.error("netlink", `socket failed: ${ev.message}`);
+        this.overrunReports.socketsReplaced();
         void this.reconnect();
         break;
       case "reconnected":
@@ -455,6 +465,7 @@ export class Monitor {
     if (this.gcTimer) clearTimeout(this.gcTimer);
     await this.backend.stop();
     this.process();
+    this.overrunReports.flush();
     if (this.overruns || this.resyncs) this.log.info("netlink", `at exit: ${this.overruns} receive-queue overruns, ${this.resyncs} resyncs`);
     for (const ex of this.pipeline.exporters) await ex.close().catch((e) => this.log.warn("export", `${ex.name}: ${(e as Error).message}`));
   }
