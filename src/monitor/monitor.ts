@@ -289,6 +289,9 @@ export class Monitor {
         break;
       case "drops":
         this.overrunReports.drops(ev.protocol, ev.drops);
+        // the kernel drops silently until the queue has been emptied once after an ENOBUFS, so a
+        // re-dump begun before this point can miss changes: one more (coalesced with any pending)
+        if (ev.protocol === NETLINK_ROUTE) this.scheduleResync("resync", 20);
         break;
       case "error":
         this.metrics.errors.inc({ protocol: ev.protocol >= 0 ? protocolName(ev.protocol) : "none", kind: "recv" });
