@@ -123,6 +123,9 @@ const GROUPS: GroupSpec[] = [
   { name: "ctrl_attr_mcast_grp", headers: ["linux/genetlink.h"], enumFirst: "CTRL_ATTR_MCAST_GRP_UNSPEC" },
   { name: "ctrl_attr_op", headers: ["linux/genetlink.h"], enumFirst: "CTRL_ATTR_OP_UNSPEC" },
 
+  // a socket's memory counters (SO_MEMINFO), among them the notifications the kernel dropped
+  { name: "sk_meminfo", headers: ["linux/sock_diag.h"], enumFirst: "SK_MEMINFO_RMEM_ALLOC" },
+
   // libc
   {
     name: "af",
@@ -137,6 +140,7 @@ const GROUPS: GroupSpec[] = [
       "SOCK_RAW", "SOCK_DGRAM", "SOCK_STREAM", "SOCK_CLOEXEC", "SOCK_NONBLOCK",
       "SOL_SOCKET", "SOL_NETLINK",
       "SO_RCVBUF", "SO_SNDBUF", "SO_RCVBUFFORCE", "SO_SNDBUFFORCE", "SO_TIMESTAMPNS", "SO_RCVTIMEO", "SO_SNDTIMEO",
+      "SO_MEMINFO",
       "MSG_DONTWAIT", "MSG_TRUNC", "MSG_PEEK", "MSG_NOSIGNAL",
       "POLLIN", "POLLOUT", "POLLERR", "POLLHUP", "POLLNVAL",
       "CLOCK_REALTIME", "CLOCK_MONOTONIC",

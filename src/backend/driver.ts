@@ -13,6 +13,8 @@ export interface RecvSocket {
   readonly rcvbufForced: boolean;
   /** one datagram: bytes read (its full length, even if larger than buf), 0 if nothing waits, or -errno */
   recvInto(buf: Uint8Array): number;
+  /** join more multicast groups while receiving (a generic netlink family that appeared later) */
+  join(groups: readonly number[]): void;
   close(): void;
 }
 

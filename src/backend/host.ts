@@ -31,6 +31,8 @@ export class WorkerBackend implements Backend {
   private worker: Worker | undefined;
   private listener: (ev: BackendEvent) => void = () => {};
   private pending = new Map<number, { resolve: (d: Uint8Array[]) => void; reject: (e: Error) => void }>();
+  /** join and sync requests waiting for the receive thread's answer */
+  private acks = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
   private nextId = 1;
   private started: Promise<void> | undefined;
   private resolveStarted: (() => void) | undefined;
@@ -99,6 +101,17 @@ export class WorkerBackend implements Backend {
         this.st.enobufs++;
         this.listener({ kind: "overrun", protocol: m.protocol, count: m.count });
         break;
+      case "drops":
+        this.listener({ kind: "drops", protocol: m.protocol, drops: m.drops });
+        break;
+      case "synced":
+      case "joined": {
+        const j = this.acks.get(m.id);
+        this.acks.delete(m.id);
+        if (m.kind === "joined" && m.error) j?.reject(new BackendError(m.error));
+        else j?.resolve();
+        break;
+      }
       case "oversize":
         this.st.oversize++;
         this.listener({ kind: "error", protocol: m.protocol, message: `datagram of ${m.size} bytes is larger than limits.max_message_size` });
@@ -160,6 +173,28 @@ export class WorkerBackend implements Backend {
     return openDumpSession(this.o.driver, this.o.libnlLibrary, protocol);
   }
 
+  async join(protocol: number, groups: number[]): Promise<void> {
+    if (!this.worker) throw new BackendError("backend not running");
+    const id = this.nextId++;
+    return new Promise<void>((resolve, reject) => {
+      this.acks.set(id, { resolve, reject });
+      this.worker!.postMessage({ cmd: "join", id, protocol, groups } satisfies ToWorker);
+    });
+  }
+
+  /**
+   * Resolves once everything the receive thread posted before now has been delivered here: what
+   * this thread has seen is then what the receive thread had seen.
+   */
+  async sync(): Promise<void> {
+    if (!this.worker) return;
+    const id = this.nextId++;
+    return new Promise<void>((resolve, reject) => {
+      this.acks.set(id, { resolve, reject });
+      this.worker!.postMessage({ cmd: "sync", id } satisfies ToWorker);
+    });
+  }
+
   /** A new receiving thread with the same sockets, after the old one's socket failed. */
   async restart(opts: BackendOptions[], listener: (ev: BackendEvent) => void): Promise<void> {
     await this.stop();
@@ -214,5 +249,7 @@ export class WorkerBackend implements Backend {
     const err = new BackendError("backend stopped");
     for (const p of this.pending.values()) p.reject(err);
     this.pending.clear();
+    for (const j of this.acks.values()) j.reject(err);
+    this.acks.clear();
   }
 }

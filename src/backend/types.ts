@@ -39,6 +39,8 @@ export interface BackendOptions {
 export type BackendEvent =
   | { kind: "batch"; batch: DatagramBatch }
   | { kind: "overrun"; protocol: number; count: number }
+  /** the kernel's count of notifications dropped on the socket so far, read once it was drained after an overrun */
+  | { kind: "drops"; protocol: number; drops?: number }
   | { kind: "error"; protocol: number; message: string }
   /** a socket stopped working (not a transient error): the monitor reconnects */
   | { kind: "failed"; protocol: number; message: string }
@@ -58,6 +60,8 @@ export interface Backend {
    * for tools that only dump. Datagrams are handed over as they arrive, never collected.
    */
   dumpSession?(protocol: number): DumpSession;
+  /** join more multicast groups on the open monitoring socket of `protocol`; a restart opens only the groups its options list */
+  join(protocol: number, groups: number[]): Promise<void>;
   stats(): BackendStats;
   stop(): Promise<void>;
 }

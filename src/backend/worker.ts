@@ -11,6 +11,7 @@ import type { RecvSocket, SocketDriver } from "./driver.ts";
 import { readReplies } from "./dump-reply.ts";
 import type { BackendOptions, DatagramBatch } from "./types.ts";
 import { legacyDriver } from "./legacy/socket.ts";
+import { socketDrops } from "./drops.ts";
 import { libnlDriver } from "./libnl/driver.ts";
 import { MultiReader, SLOT_BYTES, SLOTS } from "./mmsg.ts";
 
@@ -18,12 +19,20 @@ export type ToWorker =
   | { cmd: "start"; driver: "legacy" | "libnl"; libnlLibrary?: string; opts: BackendOptions[]; batchBytes: number; pollMs: number }
   | { cmd: "open"; opts: BackendOptions[] }
   | { cmd: "dump"; id: number; protocol: number; requests: Uint8Array[]; rcvbuf: number }
+  /** join more groups on the monitoring socket of `protocol` */
+  | { cmd: "join"; id: number; protocol: number; groups: number[] }
+  /** answered in order, after everything the thread posted before */
+  | { cmd: "sync"; id: number }
   | { cmd: "stop" };
 
 export type FromWorker =
   | { kind: "started"; sockets: { protocol: number; fd: number; rcvbuf: number; forced: boolean }[]; library?: string }
   | { kind: "batch"; batch: DatagramBatch }
   | { kind: "overrun"; protocol: number; count: number }
+  /** after an overrun, once the socket is drained: the kernel's drop counter for it (undefined: unknown) */
+  | { kind: "drops"; protocol: number; drops?: number }
+  | { kind: "joined"; id: number; error?: string }
+  | { kind: "synced"; id: number }
   | { kind: "oversize"; protocol: number; size: number }
   | { kind: "error"; protocol: number; message: string; fatal: boolean }
   | { kind: "failed"; protocol: number; message: string }
@@ -45,6 +54,8 @@ interface SocketEntry {
   dead?: boolean;
   /** datagrams read in this round of the receive loop */
   got?: number;
+  /** an overrun was read and the queue has not been emptied since */
+  overrun?: boolean;
 }
 let sockets: SocketEntry[] = [];
 let running = false;
@@ -128,14 +139,22 @@ function drain(entry: SocketEntry, batchBytes: number): boolean {
   const { sock, opts } = entry;
   const b = (entry.batcher ??= new Batcher(opts.protocol, batchBytes));
   const r = (entry.reader ??= new MultiReader());
+  // drained: the kernel's count now covers the drops it made without a further ENOBUFS
+  const emptied = () => {
+    if (!entry.overrun) return true;
+    entry.overrun = false;
+    post({ kind: "drops", protocol: opts.protocol, drops: socketDrops(sock.fd) });
+    return true;
+  };
   for (;;) {
     const n = r.read(sock.fd);
-    if (n === 0) return true;
+    if (n === 0) return emptied();
     if (n < 0) {
       if (-n === ENOBUFS) {
         const c = (overruns.get(sock.fd) ?? 0) + 1;
         overruns.set(sock.fd, c);
         post({ kind: "overrun", protocol: opts.protocol, count: c });
+        entry.overrun = true;
         continue;
       }
       if (-n === EINTR) continue;
@@ -158,7 +177,7 @@ function drain(entry: SocketEntry, batchBytes: number): boolean {
       if (b.full) b.flush();
     }
     // a short read emptied the queue: asking again would only return EAGAIN
-    if (n < SLOTS) return true;
+    if (n < SLOTS) return emptied();
   }
 }
 
@@ -298,6 +317,19 @@ self.onmessage = (e: MessageEvent<ToWorker>) => {
     } catch (err) {
       post({ kind: "dump", id: m.id, error: (err as Error).message, retries: 0 });
     }
+  } else if (m.cmd === "join") {
+    const entry = sockets.find((s) => s.opts.protocol === m.protocol && !s.dead);
+    try {
+      if (!entry) throw new Error(`no open socket for protocol ${m.protocol}`);
+      // joining a group again is harmless, and after a family was unregistered (the kernel then
+      // dropped the membership) a group id nlmon joined before may need joining again
+      entry.sock.join(m.groups);
+      post({ kind: "joined", id: m.id });
+    } catch (err) {
+      post({ kind: "joined", id: m.id, error: (err as Error).message });
+    }
+  } else if (m.cmd === "sync") {
+    post({ kind: "synced", id: m.id });
   } else if (m.cmd === "stop") {
     running = false;
     flushAll();

@@ -10,6 +10,7 @@ import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, visit, typ
 import defaultYaml from "../../config/nlmon.yaml" with { type: "text" };
 import schema from "./schema.json";
 import type { NlmonConfig } from "./types.ts";
+import { addConfigNote, liftNetlinkKeys } from "./lift.ts";
 
 /**
  * Every problem found, one per line, each `FILE:LINE:COL: path: what` (or `FILE: ...` when no
@@ -90,6 +91,11 @@ export function loadConfig(opts: LoadConfigOptions = {}): NlmonConfig {
 
   if (doc.errors.length > 0 || doc.warnings.length > 0) fail(syntaxProblems(doc, lc));
 
+  const lift = liftNetlinkKeys(doc, ROOT_SCHEMA);
+  if (lift.conflicts.length > 0) {
+    fail(lift.conflicts.map((c) => ({ offset: c.offset, text: `${c.key}: written both at the top level and under netlink; keep one (at the top level it means netlink.${c.key})` })));
+  }
+
   // Substituting in the parsed tree rather than the source text keeps every position exact and
   // keeps a variable's value from ever being parsed as YAML structure.
   const substProblems = substituteEnv(doc, src, env);
@@ -112,6 +118,10 @@ export function loadConfig(opts: LoadConfigOptions = {}): NlmonConfig {
 
   const cross = crossChecks(cfg, doc, src);
   if (cross.length > 0) fail(cross);
+  for (const l of lift.lifted) {
+    const { line, col } = lc.linePos(l.offset);
+    addConfigNote(cfg, `${label}:${line}:${col}: ${l.key} at the top level is read as netlink.${l.key}`);
+  }
   return cfg;
 }
 

@@ -37,7 +37,7 @@ export interface NetlinkConfig {
   libnl: { library: string; fallback: LibnlFallback };
   caching: { enabled: boolean; link_cache: boolean; addr_cache: boolean; route_cache: boolean };
   generic_families: string[];
-  /** empty = every group nlmon decodes */
+  /** informational: the groups joined follow protocols (src/monitor/groups.ts) */
   multicast_groups: RtnlGroupName[];
   limits: { max_message_size: number; message_pool_size: number };
 }

@@ -115,6 +115,7 @@ export function nlmonMetrics(reg = new Registry()) {
     events: reg.counter("nlmon_events_total", "Events produced after decoding", ["protocol", "type"]),
     errors,
     resyncs: reg.counter("nlmon_netlink_resyncs_total", "Re-dumps made to repair state after an overrun or reconnect"),
+    eventsLost: reg.counter("nlmon_events_lost_total", "Notifications the kernel dropped in receive-queue overruns: recovered (re-emitted by a re-dump, marked resync) or unrecovered (gone for good)", ["protocol", "kind"]),
     cacheObjects: reg.gauge("nlmon_cache_objects", "Objects held per cache", ["cache"]),
     routes: reg.gauge("nlmon_routes", "Routes now in the kernel, from the route cache", ROUTE_LABELS),
     routeChanges: reg.counter("nlmon_route_changes_total", "Route additions and removals seen", [...ROUTE_LABELS, "op"]),

@@ -11,7 +11,7 @@ import type { NlmonConfig } from "../config/types.ts";
 import { decodeDump, type Snapshot } from "../decode/dump.ts";
 import type { BasicContext } from "../decode/context.ts";
 import { Names } from "../decode/names.ts";
-import { ROUTE_GROUPS, routeDumpRequests } from "../decode/route/index.ts";
+import { routeDumpRequests } from "../decode/route/index.ts";
 import type { NlEvent, PipelineEvent } from "../event/model.ts";
 import type { Exporter } from "../export/types.ts";
 import { parseFilter } from "../filter/expr.ts";
@@ -22,16 +22,15 @@ import { socketReport } from "./report.ts";
 import { NETLINK_GENERIC, NETLINK_ROUTE, RTM_NEWROUTE } from "../uapi/linux.gen.ts";
 import { protocolName } from "../decode/message.ts";
 import type { GenlFamily } from "../decode/genl/index.ts";
-import { resolveFamilies } from "./genl.ts";
+import { loadGenlFamilies, resolveAvailable } from "./genl.ts";
+import { GenlWatch } from "./genl-watch.ts";
+import { rtnlGroups } from "./groups.ts";
+import { OverrunReports } from "./overrun-report.ts";
 import { changeEvent } from "./resync.ts";
+import { configNotes } from "../config/lift.ts";
 
 export function routeGroups(cfg: NlmonConfig): number[] {
-  const names = cfg.netlink.multicast_groups.length ? cfg.netlink.multicast_groups : Object.keys(ROUTE_GROUPS);
-  return names.map((n) => {
-    const g = ROUTE_GROUPS[n];
-    if (g === undefined) throw new Error(`netlink.multicast_groups: nlmon does not decode group '${n}' (known: ${Object.keys(ROUTE_GROUPS).join(", ")})`);
-    return g;
-  });
+  return rtnlGroups(cfg).groups;
 }
 
 export function cacheKinds(cfg: NlmonConfig): CacheKind[] {
@@ -65,7 +64,6 @@ export class Monitor {
   private resyncRunning = false;
   private resyncAgain: "resync" | "implicit" | undefined;
   private pendingResync: "resync" | "implicit" | undefined;
-  private overrunsLogged = 0;
   private stopped = false;
   private reconnectDelay = 1000;
   overruns = 0;
@@ -79,6 +77,15 @@ export class Monitor {
     });
     this.caches = new Caches(cacheKinds(cfg), this.pipeline.ctx);
     this.pipeline.observe((pe, b, off, end) => this.observe(pe, b, off, end));
+    this.overrunReports = new OverrunReports({
+      cfg, log, metrics: this.metrics, cached: this.caches.kinds(), routeGroups: rtnlGroups(cfg).names,
+      resyncIdle: () => !this.resyncRunning && !this.resyncTimer && !this.resyncAgain,
+      barrier: () => this.backend.sync(),
+    });
+    this.pipeline.observe((pe) => {
+      this.overrunReports.observe(pe.event);
+      this.genlWatch?.observe(pe.event);
+    });
     this.metrics.registry.beforeCollect(() => this.collect());
   }
 
@@ -88,6 +95,8 @@ export class Monitor {
 
   private opened: BackendOptions[] = [];
   genlFamilies: GenlFamily[] = [];
+  private genlWatch: GenlWatch | undefined;
+  private readonly overrunReports: OverrunReports;
 
   private socketOptions(protocol: number, groups: number[]): BackendOptions {
     const n = this.cfg.netlink;
@@ -106,9 +115,12 @@ export class Monitor {
     if (this.cfg.netlink.generic_families.length && !this.cfg.netlink.protocols.generic) {
       this.log.warn("genl", "netlink.generic_families is set but protocols.generic is off: the families are not monitored");
     }
+    for (const n of [...configNotes(this.cfg), ...rtnlGroups(this.cfg).notes]) this.log[n.level]("config", n.text);
     await this.backend.start(opts, (ev) => this.onBackend(ev));
     this.opened = opts;
     for (const o of opts) this.metrics.protocolOpened(protocolName(o.protocol));
+    this.overrunReports.open(opts.map((o) => o.protocol));
+    await this.genlRecheck();
     this.reportSockets();
     await this.prime();
   }
@@ -116,12 +128,22 @@ export class Monitor {
   /** nlctrl's notify group always (families appearing and leaving), plus every group of each family asked for. */
   private async genericOptions(families: string[]): Promise<BackendOptions> {
     const useLibnl = this.backend.name === "libnl";
-    const fams = await resolveFamilies(this.backend, ["nlctrl", ...families.filter((f) => f !== "nlctrl")],
-      useLibnl ? { library: this.cfg.netlink.libnl.library || undefined } : undefined);
+    const wanted = ["nlctrl", ...families.filter((f) => f !== "nlctrl")];
+    const r = await resolveAvailable(this.backend, wanted, useLibnl ? { library: this.cfg.netlink.libnl.library || undefined } : undefined);
+    for (const n of r.notes) this.log.info("genl", n);
+    for (const w of r.warnings) this.log.warn("genl", w);
+    const fams = r.found;
     this.genlFamilies = fams;
     const groups = [...new Set(fams.flatMap((f) => Object.values(f.groups)))].sort((a, b) => a - b);
     this.log.info("genl", `families: ${fams.map((f) => `${f.name}=${f.id}${Object.keys(f.groups).length ? ` (${Object.keys(f.groups).join(",")})` : ""}`).join(" ")}`);
-    return this.socketOptions(NETLINK_GENERIC, groups);
+    const opts = this.socketOptions(NETLINK_GENERIC, groups);
+    this.genlWatch = new GenlWatch(wanted, r.missing, opts, (g) => this.backend.join(NETLINK_GENERIC, g), this.log);
+    return opts;
+  }
+
+  /** a family registered between the start-up dump and the socket joining nlctrl's notify group */
+  private async genlRecheck() {
+    if (this.genlWatch?.missing.size) this.genlWatch.recheck(await loadGenlFamilies(this.backend));
   }
 
   /** Open NETLINK_GENERIC later (the library API enables protocols one by one). */
@@ -132,6 +154,8 @@ export class Monitor {
     this.opened.push(o);
     this.metrics.protocolOpened(protocolName(o.protocol));
     this.reportSockets(this.backend.sockets.filter((s) => s.protocol === o.protocol));
+    this.overrunReports.open([NETLINK_GENERIC]);
+    await this.genlRecheck();
   }
 
   private reportSockets(sockets = this.backend.sockets) {
@@ -258,12 +282,15 @@ export class Monitor {
       case "overrun":
         this.overruns++;
         this.metrics.errors.inc({ protocol: protocolName(ev.protocol), kind: "enobufs" });
-        if (this.overrunsLogged < 10 || ev.count % 100 === 0) {
-          const kinds = this.caches.kinds();
-          this.log.warn("netlink", `receive queue overrun (ENOBUFS #${ev.count}): the kernel dropped notifications; ${kinds.length ? `re-dumping ${kinds.join(", ")} to repair the caches` : "no cache is enabled, so lost changes cannot be recovered (enable netlink.caching)"}; consider a larger netlink.buffer_size.receive`);
-          this.overrunsLogged++;
-        }
+        // one report per burst, when it is over (overrun-report.ts)
+        this.overrunReports.overrun(ev.protocol, ev.count);
         // the caches hold rtnetlink objects; lost generic messages have nothing to repair
+        if (ev.protocol === NETLINK_ROUTE) this.scheduleResync("resync", 20);
+        break;
+      case "drops":
+        this.overrunReports.drops(ev.protocol, ev.drops);
+        // the kernel drops silently until the queue has been emptied once after an ENOBUFS, so a
+        // re-dump begun before this point can miss changes: one more (coalesced with any pending)
         if (ev.protocol === NETLINK_ROUTE) this.scheduleResync("resync", 20);
         break;
       case "error":
@@ -273,6 +300,7 @@ export class Monitor {
       case "failed":
         this.metrics.errors.inc({ protocol: ev.protocol >= 0 ? protocolName(ev.protocol) : "none", kind: "socket" });
         this.log.error("netlink", `socket failed: ${ev.message}`);
+        this.overrunReports.socketsReplaced();
         void this.reconnect();
         break;
       case "reconnected":
@@ -462,6 +490,7 @@ export class Monitor {
     if (this.gcTimer) clearTimeout(this.gcTimer);
     await this.backend.stop();
     this.process();
+    this.overrunReports.flush();
     if (this.overruns || this.resyncs) this.log.info("netlink", `at exit: ${this.overruns} receive-queue overruns, ${this.resyncs} resyncs`);
     for (const ex of this.pipeline.exporters) await ex.close().catch((e) => this.log.warn("export", `${ex.name}: ${(e as Error).message}`));
   }

@@ -14,6 +14,7 @@
 //   <linux/lwtunnel.h>
 //   <linux/icmpv6.h>
 //   <linux/genetlink.h>
+//   <linux/sock_diag.h>
 //   <sys/socket.h>
 //   <poll.h>
 //   <time.h>
@@ -778,6 +779,18 @@ export const CTRL_ATTR_OP_UNSPEC = 0;
 export const CTRL_ATTR_OP_ID = 1;
 export const CTRL_ATTR_OP_FLAGS = 2;
 
+// ---- sk_meminfo (<linux/sock_diag.h>) ----
+export const SK_MEMINFO_RMEM_ALLOC = 0;
+export const SK_MEMINFO_RCVBUF = 1;
+export const SK_MEMINFO_WMEM_ALLOC = 2;
+export const SK_MEMINFO_SNDBUF = 3;
+export const SK_MEMINFO_FWD_ALLOC = 4;
+export const SK_MEMINFO_WMEM_QUEUED = 5;
+export const SK_MEMINFO_OPTMEM = 6;
+export const SK_MEMINFO_BACKLOG = 7;
+export const SK_MEMINFO_DROPS = 8;
+export const SK_MEMINFO_VARS = 9;
+
 // ---- af (<sys/socket.h>) ----
 export const AF_UNSPEC = 0;
 export const AF_UNIX = 1;
@@ -809,6 +822,7 @@ export const POLLNVAL = 32;
 export const SO_SNDBUFFORCE = 32;
 export const SO_RCVBUFFORCE = 33;
 export const SO_TIMESTAMPNS = 35;
+export const SO_MEMINFO = 55;
 export const MSG_DONTWAIT = 64;
 export const SOL_NETLINK = 270;
 export const SOCK_NONBLOCK = 2048;
@@ -997,6 +1011,7 @@ export type UapiGroup =
   | "ctrl_attr"
   | "ctrl_attr_mcast_grp"
   | "ctrl_attr_op"
+  | "sk_meminfo"
   | "af"
   | "errno";
 
@@ -1739,6 +1754,18 @@ export const NAMES: { readonly [G in UapiGroup]: Readonly<Record<number, string>
     0: "CTRL_ATTR_OP_UNSPEC",
     1: "CTRL_ATTR_OP_ID",
     2: "CTRL_ATTR_OP_FLAGS",
+  },
+  sk_meminfo: {
+    0: "SK_MEMINFO_RMEM_ALLOC",
+    1: "SK_MEMINFO_RCVBUF",
+    2: "SK_MEMINFO_WMEM_ALLOC",
+    3: "SK_MEMINFO_SNDBUF",
+    4: "SK_MEMINFO_FWD_ALLOC",
+    5: "SK_MEMINFO_WMEM_QUEUED",
+    6: "SK_MEMINFO_OPTMEM",
+    7: "SK_MEMINFO_BACKLOG",
+    8: "SK_MEMINFO_DROPS",
+    9: "SK_MEMINFO_VARS",
   },
   af: {
     0: "AF_UNSPEC",

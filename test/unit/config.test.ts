@@ -3,6 +3,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ConfigError, DEFAULT_CONFIG_TEXT, loadConfig } from "../../src/config/load.ts";
+import { configNotes } from "../../src/config/lift.ts";
 import schema from "../../src/config/schema.json";
 import { ROUTE_GROUPS } from "../../src/decode/route/index.ts";
 import { LOG_LEVELS, RTNL_GROUP_NAMES, SYSLOG_FACILITIES, type NlmonConfig } from "../../src/config/types.ts";
@@ -127,9 +128,28 @@ describe("validation messages", () => {
     expect(msg).toBe("/etc/nlmon/nlmon.yaml:2:3: netlink.protocls: unknown key; did you mean 'protocols'?");
   });
 
-  test("a key at the wrong level points to where it belongs", () => {
-    expect(errorOf({ text: "use_libnl: false\n", env: {} })).toBe(
-      "<text>:1:1: use_libnl: unknown key; did you mean 'netlink.use_libnl'?",
+  test("a key of the netlink section written at the top level (as the guide's fragments are) is that key, with a note", () => {
+    const cfg = loadConfig({ path: "g.yaml", text: "caching:\n  enabled: false\nuse_libnl: false\n", env: {} });
+    expect(cfg.netlink.caching.enabled).toBe(false);
+    expect(cfg.netlink.use_libnl).toBe(false);
+    expect(configNotes(cfg).map((n) => n.text)).toEqual([
+      "g.yaml:1:1: caching at the top level is read as netlink.caching",
+      "g.yaml:3:1: use_libnl at the top level is read as netlink.use_libnl",
+    ]);
+    // beside a netlink section that lacks it, too; its mistakes are located where they are written
+    expect(loadConfig({ text: "netlink:\n  use_libnl: false\nbuffer_size:\n  receive: 65536\n", env: {} }).netlink.buffer_size.receive).toBe(65536);
+    expect(errorOf({ text: "buffer_size:\n  receive: 100\n", env: {} })).toBe("<text>:2:12: netlink.buffer_size.receive: must be >= 4096, got 100");
+  });
+
+  test("a netlink key written both at the top level and under netlink is an error", () => {
+    expect(errorOf({ text: "netlink:\n  caching: {enabled: true}\ncaching:\n  enabled: false\n", env: {} })).toBe(
+      "<text>:3:1: caching: written both at the top level and under netlink; keep one (at the top level it means netlink.caching)",
+    );
+  });
+
+  test("a key at the wrong level that is no netlink key still points to where it belongs", () => {
+    expect(errorOf({ text: "netlink:\n  level: debug\n", env: {} })).toBe(
+      "<text>:2:3: netlink.level: unknown key; did you mean 'logging.level'?",
     );
   });
 

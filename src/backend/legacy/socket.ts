@@ -71,6 +71,10 @@ class RawSocket implements RecvSocket, DumpSocket {
     const e = libc().errno();
     return e === EAGAIN ? 0 : -e;
   }
+  join(groups: readonly number[]): void {
+    // one setsockopt per group: the bind() bitmask only reaches groups 1..32
+    for (const g of groups) check(`NETLINK_ADD_MEMBERSHIP ${g}`, libc().setsockopt(this.fd, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, intOpt(g), 4));
+  }
   request(msg: Uint8Array): number {
     check("send", libc().writev(this.fd, msg));
     return nlmsgSeq(msg);
@@ -89,8 +93,7 @@ export const legacyDriver: SocketDriver = {
       s.rcvbuf = r.effective;
       s.rcvbufForced = r.forced;
       setBuffer(s.fd, SO_SNDBUFFORCE, SO_SNDBUF, o.sndbuf);
-      // one setsockopt per group: the bind() bitmask only reaches groups 1..32
-      for (const g of o.groups) check(`NETLINK_ADD_MEMBERSHIP ${g}`, libc().setsockopt(s.fd, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, intOpt(g), 4));
+      s.join(o.groups);
     } catch (e) {
       s.close();
       throw e;

@@ -51,6 +51,9 @@ class LibnlRecv implements RecvSocket, DumpSocket {
       throw e;
     }
   }
+  join(groups: readonly number[]): void {
+    this.s.addMemberships(groups);
+  }
   replies(timeoutMs: number, each?: (d: Uint8Array) => void) {
     return this.s.recvReplies(timeoutMs, each);
   }

@@ -4,7 +4,7 @@
  * a table of its own. Family ids are dynamic, so names come from the resolver's registry.
  */
 import {
-  CTRL_ATTR_FAMILY_ID, CTRL_ATTR_FAMILY_NAME, CTRL_ATTR_HDRSIZE, CTRL_ATTR_MAXATTR, CTRL_ATTR_MCAST_GROUPS,
+  CTRL_ATTR_FAMILY_ID, CTRL_ATTR_FAMILY_NAME, CTRL_CMD_DELFAMILY, CTRL_CMD_DELMCAST_GRP, CTRL_CMD_NEWMCAST_GRP, CTRL_ATTR_HDRSIZE, CTRL_ATTR_MAXATTR, CTRL_ATTR_MCAST_GROUPS,
   CTRL_ATTR_MCAST_GRP_ID, CTRL_ATTR_MCAST_GRP_NAME, CTRL_ATTR_VERSION, GENL_ID_CTRL, NAMES, NETLINK_GENERIC,
   OFFSETOF, SIZEOF,
 } from "../../uapi/linux.gen.ts";
@@ -33,6 +33,18 @@ export class GenlRegistry {
     const f = this.byId.get(id);
     if (f) this.byName.delete(f.name);
     this.byId.delete(id);
+  }
+  /**
+   * What an nlctrl message says about a family. NEWMCAST_GRP and DELMCAST_GRP carry only the group
+   * that changed, not the family's whole list, so they amend the groups instead of replacing them.
+   */
+  update(cmd: number, f: GenlFamily) {
+    const known = this.byId.get(f.id);
+    if (cmd === CTRL_CMD_DELFAMILY) this.remove(f.id);
+    else if (cmd === CTRL_CMD_NEWMCAST_GRP && known) Object.assign(known.groups, f.groups);
+    else if (cmd === CTRL_CMD_DELMCAST_GRP) {
+      if (known) for (const g of Object.keys(f.groups)) delete known.groups[g];
+    } else this.add(f);
   }
 }
 
@@ -90,8 +102,7 @@ export function genlFamilyDecoder(registry: GenlRegistry): FamilyDecoder {
         };
         // keep the registry current as families come and go (modules loading)
         if (typeof a.family_id === "number" && typeof a.family_name === "string") {
-          if (body.cmd_name === "CTRL_CMD_DELFAMILY") registry.remove(a.family_id);
-          else registry.add({ id: a.family_id, name: a.family_name, version: a.version as number | undefined, groups: (a.mcast_groups as Record<string, number>) ?? {} });
+          registry.update(cmd, { id: a.family_id, name: a.family_name, version: a.version as number | undefined, groups: { ...(a.mcast_groups as Record<string, number> | undefined) } });
         }
       } else {
         const attrs: GenlBody["attrs"] = [];
