@@ -54,8 +54,19 @@ export function targets(r: Omit<BenchReport, "targets">): Target[] {
   const routes = r.decode.find((s) => s.stage === "decode_routes");
   t.push({ name: "decode, route messages, one core", target: ">= 1,000,000 msgs/s", measured: routes?.msgs_per_s ?? null, unit: "msgs/s",
     pass: routes ? routes.msgs_per_s >= 1_000_000 : null });
+  const ipmon = r.live.listeners.find((l) => !l.backend);
+  const perEvent = (l: { cpu_s?: number; captured: number }) => (l.cpu_s !== undefined && l.captured > 0 ? l.cpu_s / l.captured : undefined);
   for (const l of r.live.listeners) {
     if (!l.backend) continue;
+    // issue 11: CPU per event against ip monitor's in the same burst, and latency under the burst
+    const mine = perEvent(l);
+    const theirs = ipmon ? perEvent(ipmon) : undefined;
+    const ratio = mine !== undefined && theirs ? mine / theirs : null;
+    t.push({ name: `${l.backend}: CPU per event / ip monitor's, same burst`, target: "<= 1.5x", measured: ratio === null ? null : Number(ratio.toFixed(2)), unit: "x",
+      pass: ratio === null ? null : ratio <= 1.5 && l.lost === 0 });
+    const p99 = l.latency?.p99_ms;
+    t.push({ name: `${l.backend}: latency receive to export, p99 during the bursts`, target: "<= 50 ms", measured: p99 === undefined ? null : Number(p99.toFixed(2)), unit: "ms",
+      pass: p99 === undefined ? null : p99 <= 50 });
     t.push({ name: `${l.backend}: no event lost, ${r.live.churn.burst_lines / 1000}k bursts at full ip -batch rate`, target: "0 lost",
       measured: l.lost, unit: "events", pass: l.lost === 0 && l.extra === 0 });
     const min = MIN_RATE[l.backend]!;
@@ -63,9 +74,13 @@ export function targets(r: Omit<BenchReport, "targets">): Target[] {
       pass: l.msgs_per_s >= min && l.lost === 0 });
   }
   for (const m of r.memory) {
+    // issue 11 replaced the absolute 35 MB (below what the runtime itself costs) with the floor plus a margin
     const floor = r.memory_floor?.rss_mib;
-    t.push({ name: `${m.backend}: idle RSS${floor === undefined ? "" : ` (runtime floor ${floor.toFixed(1)})`}`, target: "<= 35 MiB", measured: m.idle_rss_mib ?? null, unit: "MiB",
-      pass: m.idle_rss_mib === undefined ? null : m.idle_rss_mib <= 35 });
+    const floorAnon = r.memory_floor?.anon_mib;
+    t.push({ name: `${m.backend}: idle RSS, runtime floor ${floor === undefined ? "-" : floor.toFixed(1)} + 6`, target: `<= ${floor === undefined ? "-" : (floor + 6).toFixed(1)} MiB`,
+      measured: m.idle_rss_mib ?? null, unit: "MiB", pass: m.idle_rss_mib === undefined || floor === undefined ? null : m.idle_rss_mib <= floor + 6 });
+    t.push({ name: `${m.backend}: idle private (RssAnon), floor's ${floorAnon === undefined ? "-" : floorAnon.toFixed(1)} + 4`, target: `<= ${floorAnon === undefined ? "-" : (floorAnon + 4).toFixed(1)} MiB`,
+      measured: m.idle_anon_mib ?? null, unit: "MiB", pass: m.idle_anon_mib === undefined || floorAnon === undefined ? null : m.idle_anon_mib <= floorAnon + 4 });
     t.push({ name: `${m.backend}: RSS holding a ${m.cache_routes_added / 1000}k-route cache`, target: "<= 80 MiB", measured: m.cache_rss_mib ?? null, unit: "MiB",
       pass: m.cache_rss_mib === undefined || !m.seen_all ? null : m.cache_rss_mib <= 80 });
   }
