@@ -43,13 +43,15 @@ export function ipAddr(dv: DataView, off: number, len: number): string {
   return lladdr(dv, off, len);
 }
 
-export function lladdr(dv: DataView, off: number, len: number): string {
+/** Colon-separated hex; bounded like hex(), so a hostile 64 KiB attribute is not a 190 KB string. */
+export function lladdr(dv: DataView, off: number, len: number, max = 64): string {
   let s = "";
-  for (let i = 0; i < len; i++) {
+  const n = Math.min(len, max);
+  for (let i = 0; i < n; i++) {
     const b = dv.getUint8(off + i);
     s += (i ? ":" : "") + (b < 16 ? "0" : "") + b.toString(16);
   }
-  return s;
+  return n < len ? s + `…(+${len - n} bytes)` : s;
 }
 
 export function hex(bytes: Uint8Array, max = 512): string {

@@ -116,3 +116,11 @@ describe("other text forms", () => {
     expect(isoNs(951_782_400_999_999_999n)).toBe("2000-02-29T00:00:00.999999999Z");
   });
 });
+
+test("a link-layer address longer than any real one is shown bounded, with the rest counted", () => {
+  const b = new Uint8Array(70000).fill(0xab);
+  const s = lladdr(new DataView(b.buffer), 0, b.length);
+  expect(s.startsWith("ab:ab:")).toBe(true);
+  expect(s.endsWith(`…(+${70000 - 64} bytes)`)).toBe(true);
+  expect(s.length).toBeLessThan(300);
+});

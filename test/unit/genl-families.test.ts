@@ -167,3 +167,14 @@ describe("a configured family that appears later is joined", () => {
     expect(joins).toEqual([Object.values(family.groups)]);
   });
 });
+
+test("the family registry keeps one entry per live family when ids and names are reused", async () => {
+  const { GenlRegistry } = await import("../../src/decode/genl/index.ts");
+  const r = new GenlRegistry();
+  for (let i = 0; i < 1000; i++) r.add({ id: 40 + (i % 3), name: `fam${i}`, groups: {} });
+  expect(r.byId.size).toBe(3);
+  expect(r.byName.size).toBe(3);
+  r.add({ id: 90, name: "fam999", groups: {} });
+  expect(r.byId.has(40)).toBe(false);
+  expect(r.byName.get("fam999")!.id).toBe(90);
+});

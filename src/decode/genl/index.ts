@@ -26,6 +26,12 @@ export class GenlRegistry {
   readonly byId = new Map<number, GenlFamily>();
   readonly byName = new Map<string, GenlFamily>();
   add(f: GenlFamily) {
+    // an id handed to a new family (or a name moved to a new id) drops the old pairing, so the
+    // maps hold one entry per live family however many announcements a capture replays
+    const old = this.byId.get(f.id);
+    if (old && this.byName.get(old.name) === old) this.byName.delete(old.name);
+    const prev = this.byName.get(f.name);
+    if (prev && prev.id !== f.id) this.byId.delete(prev.id);
     this.byId.set(f.id, f);
     this.byName.set(f.name, f);
   }
