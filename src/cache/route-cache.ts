@@ -4,7 +4,7 @@
  * when something asks for them: a difference to report, --dump-cache.
  */
 import type { BasicContext, DecodeContext } from "../decode/context.ts";
-import { decodeRoute } from "../decode/route/route.ts";
+import { decodeRoute } from "../families/route/route.ts";
 import type { NlEvent } from "../event/model.ts";
 import { NLM_F_MULTI, NLM_F_REPLACE, RTM_NEWROUTE } from "../uapi/linux.gen.ts";
 import { type CacheChange, cachedEventFromBody, isDelete, type RouteCounts } from "./change.ts";

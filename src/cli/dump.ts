@@ -8,7 +8,7 @@ import type { Backend } from "../backend/types.ts";
 import { BasicContext } from "../decode/context.ts";
 import { decodeDump, TYPE_ORDER } from "../decode/dump.ts";
 import { Names } from "../decode/names.ts";
-import { routeDumpRequests } from "../decode/route/index.ts";
+import { routeDumpRequests } from "../families/route/index.ts";
 import type { NlEvent } from "../event/model.ts";
 import { NETLINK_ROUTE } from "../uapi/linux.gen.ts";
 import { LineSorter } from "./line-sort.ts";

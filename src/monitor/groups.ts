@@ -9,7 +9,7 @@
  * named at start.
  */
 import type { NlmonConfig } from "../config/types.ts";
-import { ROUTE_GROUPS } from "../decode/route/index.ts";
+import { ROUTE_GROUPS } from "../families/route/index.ts";
 
 export interface GroupPlan {
   /** rtnetlink group names joined */
