@@ -16,6 +16,11 @@ export function familyOf(protocol: number): Family | undefined {
   return FAMILY_LIST.find((f) => f.protocol === protocol);
 }
 
+/** By the key the config enables it with (netlink.protocols.<name>). */
+export function familyNamed(name: string): Family | undefined {
+  return FAMILY_LIST.find((f) => f.name === name);
+}
+
 export interface ObjectKind extends ObjectTypes {
   family: Family;
 }

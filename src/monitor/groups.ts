@@ -9,7 +9,9 @@
  * named at start.
  */
 import type { NlmonConfig } from "../config/types.ts";
-import { ROUTE_GROUPS } from "../families/route/index.ts";
+import { familyNamed } from "../families/index.ts";
+
+const ROUTE_GROUPS = familyNamed("route")!.groups;
 
 export interface GroupPlan {
   /** rtnetlink group names joined */
