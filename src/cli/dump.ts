@@ -8,7 +8,7 @@ import type { Backend } from "../backend/types.ts";
 import { BasicContext } from "../decode/context.ts";
 import { decodeDump, TYPE_ORDER } from "../decode/dump.ts";
 import { Names } from "../decode/names.ts";
-import { familyNamed } from "../families/index.ts";
+import { STATE_FAMILY } from "../families/index.ts";
 import type { NlEvent } from "../event/model.ts";
 import { LineSorter } from "./line-sort.ts";
 
@@ -67,7 +67,7 @@ type Fetch = (req: Uint8Array, each: (d: Uint8Array) => void) => Promise<{ inter
  * and addresses are taken again, and the rest only once it has finished (or the wait ran out).
  */
 export async function snapshotInto(backend: Backend, sorter: LineSorter, names = new Names(), o: SnapshotOptions = {}): Promise<SnapshotResult> {
-  const fam = familyNamed("route")!;
+  const fam = STATE_FAMILY;
   const reqs = fam.dumpRequests();
   let lastAddr = -1;
   reqs.forEach((r, i) => { if (r.type === "addr") lastAddr = i; });

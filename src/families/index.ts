@@ -12,13 +12,14 @@ export const FAMILY_LIST: readonly Family[] = [
   genlFamily,
 ];
 
+/**
+ * The family whose objects the caches hold, whose dumps prime and repair them, and which
+ * --dump-events lists (netlink.protocols.route).
+ */
+export const STATE_FAMILY: Family = routeFamily;
+
 export function familyOf(protocol: number): Family | undefined {
   return FAMILY_LIST.find((f) => f.protocol === protocol);
-}
-
-/** By the key the config enables it with (netlink.protocols.<name>). */
-export function familyNamed(name: string): Family | undefined {
-  return FAMILY_LIST.find((f) => f.name === name);
 }
 
 export interface ObjectKind extends ObjectTypes {

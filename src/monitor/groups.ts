@@ -9,9 +9,9 @@
  * named at start.
  */
 import type { NlmonConfig } from "../config/types.ts";
-import { familyNamed } from "../families/index.ts";
+import { STATE_FAMILY } from "../families/index.ts";
 
-const ROUTE_GROUPS = familyNamed("route")!.groups;
+const ROUTE_GROUPS = STATE_FAMILY.groups;
 
 export interface GroupPlan {
   /** rtnetlink group names joined */

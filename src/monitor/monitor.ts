@@ -12,7 +12,7 @@ import type { NlmonConfig } from "../config/types.ts";
 import { decodeDump, type Snapshot } from "../decode/dump.ts";
 import type { BasicContext } from "../decode/context.ts";
 import { Names } from "../decode/names.ts";
-import { familyNamed, objectKind } from "../families/index.ts";
+import { objectKind, STATE_FAMILY } from "../families/index.ts";
 import type { NlEvent, PipelineEvent } from "../event/model.ts";
 import type { Exporter } from "../export/types.ts";
 import { parseFilter } from "../filter/expr.ts";
@@ -30,8 +30,7 @@ import { OverrunReports } from "./overrun-report.ts";
 import { changeEvent } from "./resync.ts";
 import { configNotes } from "../config/lift.ts";
 
-/** The family the caches hold objects of, which dumps prime and repair (netlink.protocols.route). */
-const STATE = familyNamed("route")!;
+const STATE = STATE_FAMILY;
 /** Routes stay bytes in a dump for the cache (route-cache.ts decodes only the ones that differ). */
 const ROUTE_ADD = objectKind("route")!.add;
 
