@@ -19,7 +19,7 @@ import { AttrWriter, walkAttrs } from "../src/codec/attr.ts";
 import { hex, ipAddr, cstring } from "../src/codec/format.ts";
 import { buildMessage, NLMSG_HDRLEN, nlmsgAlign, readHeader } from "../src/codec/nlmsg.ts";
 import { legacyDriver } from "../src/backend/legacy/socket.ts";
-import { ROUTE_GROUPS, routeDumpRequests } from "../src/decode/route/index.ts";
+import { ROUTE_GROUPS, routeDumpRequests } from "../src/families/route/index.ts";
 import {
   AF_INET, FRA_SRC, IFA_ADDRESS, IFLA_IFNAME, NDA_DST, NETCONFA_IFINDEX, NETLINK_ROUTE, NHA_ID, NLM_F_ACK,
   NLM_F_CREATE, NLM_F_EXCL, NLM_F_REQUEST, NLMSG_DONE, NLMSG_ERROR, OFFSETOF, RTA_DST, RTA_GATEWAY,

@@ -10,7 +10,7 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { WorkerBackend } from "../src/backend/host.ts";
-import { getFamilyDump } from "../src/monitor/genl.ts";
+import { getFamilyDump } from "../src/families/genl/index.ts";
 import { NETLINK_GENERIC } from "../src/uapi/linux.gen.ts";
 
 const out = join(import.meta.dir, "../test/fixtures/genl/ctrl-getfamily-dump.hex");

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { selectBackend } from "../backend/select.ts";
 import { walkMessages } from "../codec/nlmsg.ts";
 import type { NlmonConfig } from "../config/types.ts";
-import { routeDumpRequests } from "../decode/route/index.ts";
+import { routeDumpRequests } from "../families/route/index.ts";
 import type { Log } from "../log.ts";
 import { NETLINK_ROUTE, NLMSG_DONE, NLMSG_MIN_TYPE, RTM_DELROUTE, RTM_NEWROUTE } from "../uapi/linux.gen.ts";
 import { addNamespace, basicTopology, delNamespace, ipBatch, run, selfCommand, writeBatch } from "./sys.ts";

@@ -9,18 +9,14 @@
  */
 import type { BasicContext } from "../decode/context.ts";
 import type { NlEvent } from "../event/model.ts";
-import {
-  NLM_F_MULTI, RTM_NEWADDR, RTM_NEWLINK, RTM_NEWNEIGH, RTM_NEWNEXTHOP, RTM_NEWROUTE, RTM_NEWRULE,
-} from "../uapi/linux.gen.ts";
+import { objectKind } from "../families/index.ts";
+import { NLM_F_MULTI } from "../uapi/linux.gen.ts";
 import { bodyOf, type CacheChange, cachedEvent, isDelete } from "./change.ts";
 import { type CacheKind, objectKey } from "./keys.ts";
 import { RouteCache } from "./route-cache.ts";
 
 export type { CacheChange, RouteCounts } from "./change.ts";
 
-const NEW_TYPE: Record<CacheKind, number> = {
-  link: RTM_NEWLINK, addr: RTM_NEWADDR, route: RTM_NEWROUTE, neigh: RTM_NEWNEIGH, rule: RTM_NEWRULE, nexthop: RTM_NEWNEXTHOP,
-};
 
 /**
  * What a comparison with a dump looks at: the body without values the kernel changes on its own
@@ -101,7 +97,7 @@ export class ObjectCache {
 
   /** The cached objects as events, in the form --dump-events prints (a dump reply: NLM_F_MULTI). */
   values(): NlEvent[] {
-    return [...this.objects.values()].map((json) => cachedEvent(this.kind, json, NEW_TYPE[this.kind], NLM_F_MULTI));
+    return [...this.objects.values()].map((json) => cachedEvent(this.kind, json, objectKind(this.kind)!.add, NLM_F_MULTI));
   }
 }
 

@@ -3,13 +3,12 @@
  * rebuilt from a cached body.
  */
 import type { EventType, NlEvent } from "../event/model.ts";
-import { NAMES } from "../uapi/linux.gen.ts";
+import { protocolName } from "../decode/message.ts";
+import { objectKind } from "../families/index.ts";
 import type { CacheKind } from "./keys.ts";
 
-const RTM = NAMES.rtm_type as Record<number, string>;
-
 export function isDelete(ev: NlEvent): boolean {
-  return (RTM[ev.msg_type] ?? "").startsWith("RTM_DEL");
+  return objectKind(ev.type)?.del === ev.msg_type;
 }
 
 /** The object body only: how it reached us (flags, seq, time) is not part of its state. */
@@ -36,12 +35,16 @@ export function cachedEvent(kind: CacheKind, bodyJson: string, msgType: number, 
 }
 
 export function cachedEventFromBody(kind: CacheKind, body: object, msgType: number, flags: number): NlEvent {
+  const fam = objectKind(kind as EventType)!.family;
   const ev: NlEvent = {
     timestamp: undefined,
     type: kind as EventType,
-    protocol: 0,
+    protocol: fam.protocol,
     msg_type: msgType,
-    netlink: { protocol: 0, protocol_name: "NETLINK_ROUTE", msg_type: msgType, msg_type_name: RTM[msgType] ?? String(msgType), msg_flags: flags },
+    netlink: {
+      protocol: fam.protocol, protocol_name: protocolName(fam.protocol), msg_type: msgType,
+      msg_type_name: fam.msgTypeName(msgType) ?? String(msgType), msg_flags: flags,
+    },
   };
   (ev.netlink as unknown as Record<string, unknown>)[kind] = body;
   return ev;

@@ -4,11 +4,14 @@
  * when something asks for them: a difference to report, --dump-cache.
  */
 import type { BasicContext, DecodeContext } from "../decode/context.ts";
-import { decodeRoute } from "../decode/route/route.ts";
+import { decodeRoute } from "../families/route/route.ts";
 import type { NlEvent } from "../event/model.ts";
-import { NLM_F_MULTI, NLM_F_REPLACE, RTM_NEWROUTE } from "../uapi/linux.gen.ts";
+import { objectKind } from "../families/index.ts";
+import { NLM_F_MULTI, NLM_F_REPLACE } from "../uapi/linux.gen.ts";
 import { type CacheChange, cachedEventFromBody, isDelete, type RouteCounts } from "./change.ts";
 import { isIPv6, type RouteIdent, routeIdent, RouteStore } from "./route-store.ts";
+
+const ROUTE_ADD = objectKind("route")!.add;
 
 export class RouteCache {
   readonly kind = "route" as const;
@@ -169,7 +172,7 @@ export class RouteCache {
     const out: NlEvent[] = [];
     this.store.forEach((o) => {
       const body = this.body(this.store, o);
-      if (body) out.push(cachedEventFromBody("route", body, RTM_NEWROUTE, NLM_F_MULTI));
+      if (body) out.push(cachedEventFromBody("route", body, ROUTE_ADD, NLM_F_MULTI));
     });
     return out;
   }

@@ -8,9 +8,8 @@ import type { Backend } from "../backend/types.ts";
 import { BasicContext } from "../decode/context.ts";
 import { decodeDump, TYPE_ORDER } from "../decode/dump.ts";
 import { Names } from "../decode/names.ts";
-import { routeDumpRequests } from "../decode/route/index.ts";
+import { STATE_FAMILY } from "../families/index.ts";
 import type { NlEvent } from "../event/model.ts";
-import { NETLINK_ROUTE } from "../uapi/linux.gen.ts";
 import { LineSorter } from "./line-sort.ts";
 
 /**
@@ -68,14 +67,15 @@ type Fetch = (req: Uint8Array, each: (d: Uint8Array) => void) => Promise<{ inter
  * and addresses are taken again, and the rest only once it has finished (or the wait ran out).
  */
 export async function snapshotInto(backend: Backend, sorter: LineSorter, names = new Names(), o: SnapshotOptions = {}): Promise<SnapshotResult> {
-  const reqs = routeDumpRequests();
+  const fam = STATE_FAMILY;
+  const reqs = fam.dumpRequests();
   let lastAddr = -1;
   reqs.forEach((r, i) => { if (r.type === "addr") lastAddr = i; });
-  const session = backend.dumpSession?.(NETLINK_ROUTE);
+  const session = backend.dumpSession?.(fam.protocol);
   const fetch: Fetch = session
     ? async (req, each) => session.request(req, each)
     : async (req, each) => {
-      for (const d of await backend.dump(NETLINK_ROUTE, [req])) each(d);
+      for (const d of await backend.dump(fam.protocol, [req])) each(d);
       return { interrupted: false };
     };
   const deadline = Date.now() + (o.settleMs ?? 3000);
@@ -103,7 +103,7 @@ export async function snapshotInto(backend: Backend, sorter: LineSorter, names =
       let busy = false;
       for (let i = 0; i < reqs.length; i++) {
         const r = await fetch(reqs[i]!.request, (d) => {
-          const snap = decodeDump([d], ctx, NETLINK_ROUTE, { sink });
+          const snap = decodeDump([d], ctx, fam.protocol, { sink });
           for (const x of snap.refused) refused.push(x);
           decodeErrors += snap.decodeErrors;
         });

@@ -8,7 +8,7 @@ export const LOG_LEVELS = ["error", "warn", "info", "debug", "trace"] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
 /**
- * The rtnetlink multicast groups nlmon decodes (ROUTE_GROUPS in src/decode/route/index.ts), by
+ * The rtnetlink multicast groups nlmon decodes (ROUTE_GROUPS in src/families/route/index.ts), by
  * their RTNLGRP_* name, lower-cased, in kernel numbering order
  */
 export const RTNL_GROUP_NAMES = [

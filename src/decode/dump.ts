@@ -4,11 +4,11 @@
 import { walkMessages } from "../codec/nlmsg.ts";
 import { describeError } from "../codec/errors.ts";
 import type { EventType, NlEvent } from "../event/model.ts";
-import { NETLINK_ROUTE } from "../uapi/linux.gen.ts";
+import { DUMP_ORDER } from "../families/index.ts";
 import type { BasicContext } from "./context.ts";
-import { decodeMessage } from "./message.ts";
+import { decodeMessage, FAMILIES } from "./message.ts";
 
-export const TYPE_ORDER: EventType[] = ["link", "addr", "route", "neigh", "rule", "nexthop", "netconf"];
+export const TYPE_ORDER: readonly EventType[] = DUMP_ORDER;
 
 export interface Snapshot {
   events: NlEvent[];
@@ -26,8 +26,9 @@ export interface DecodeDumpOptions {
   sink?: (ev: NlEvent) => void;
 }
 
-/** Decode dump replies in request order: links first, so later objects can name their devices. */
-export function decodeDump(datagrams: Uint8Array[], ctx: BasicContext, protocol = NETLINK_ROUTE, o: DecodeDumpOptions = {}): Snapshot {
+/** Decode dump replies in request order (a family asks first for what later objects refer to). */
+export function decodeDump(datagrams: Uint8Array[], ctx: BasicContext, protocol: number, o: DecodeDumpOptions = {}): Snapshot {
+  const fam = FAMILIES.get(protocol);
   const events: NlEvent[] = [];
   const sink = o.sink ?? ((ev: NlEvent) => events.push(ev));
   const refused: string[] = [];
@@ -46,7 +47,7 @@ export function decodeDump(datagrams: Uint8Array[], ctx: BasicContext, protocol 
         if (!ev) return;
         if (ev.type === "error") {
           const e = ev.netlink.error;
-          if (e && e.error !== 0) refused.push(`${ctx.names.rtmType[e.orig_msg_type ?? 0] ?? e.orig_msg_type}: ${describeError(e)}`);
+          if (e && e.error !== 0) refused.push(`${fam?.msgTypeName(e.orig_msg_type ?? 0) ?? e.orig_msg_type}: ${describeError(e)}`);
           return;
         }
         sink(ev);

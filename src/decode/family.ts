@@ -1,8 +1,12 @@
-/** The shape every protocol family's decoder has, so the pipeline can hold them in one table. */
+/**
+ * What a protocol family supplies, so that the generic layers (message, dump, monitor, caches)
+ * can serve any family from one registry (src/families/index.ts) without naming it.
+ */
 import type { NlMsgHeader } from "../codec/nlmsg.ts";
-import type { EventType } from "../event/model.ts";
+import type { EventType, NetlinkInfo } from "../event/model.ts";
 import type { DecodeContext } from "./context.ts";
 
+/** The part the decoder needs; the fuzzer and tests plant bare decoders of this shape. */
 export interface FamilyDecoder {
   protocol: number;
   msgTypeName(type: number): string | undefined;
@@ -11,4 +15,31 @@ export interface FamilyDecoder {
    * body undefined: the type is known but its body was malformed (the context holds why).
    */
   decode(hdr: NlMsgHeader, dv: DataView, off: number, end: number, ctx: DecodeContext): { type: EventType; body: object | undefined } | undefined;
+  /** Fields a decoded body adds to the netlink block beside itself (generic netlink's, as the guide shows them). */
+  netlinkFields?(netlink: NetlinkInfo, hdr: NlMsgHeader, body: object): void;
+}
+
+/** An object kind's message types: the kernel announces it with `add` and removes it with `del`. */
+export interface ObjectTypes {
+  type: EventType;
+  add: number;
+  del?: number;
+}
+
+export interface DumpRequest {
+  type: EventType;
+  request: Uint8Array;
+}
+
+export interface Family extends FamilyDecoder {
+  /** the key under netlink.protocols in the config */
+  name: string;
+  /** NEW/DEL pairing per object kind; a kind without `del` is never removed by message */
+  objects: ObjectTypes[];
+  /** multicast groups by the names the config uses; empty when they are only known at run time (generic netlink) */
+  groups: Record<string, number>;
+  /** the requests a snapshot of this family's state is taken with, in the order to send them */
+  dumpRequests(): DumpRequest[];
+  /** event types in the order --dump-events prints them */
+  dumpOrder: EventType[];
 }

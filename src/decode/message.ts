@@ -9,13 +9,13 @@ import type { EventType, NetlinkInfo, NlEvent } from "../event/model.ts";
 import { NAMES, NLMSG_DONE, NLMSG_ERROR, NLMSG_MIN_TYPE, NLMSG_NOOP, NLMSG_OVERRUN } from "../uapi/linux.gen.ts";
 import type { BasicContext } from "./context.ts";
 import type { FamilyDecoder } from "./family.ts";
-import { genlFamily } from "./genl/index.ts";
-import { routeFamily } from "./route/index.ts";
+import { FAMILY_LIST } from "../families/index.ts";
 
 const PROTO_NAMES = NAMES.netlink_protocol as Record<number, string>;
 const NLMSG_NAMES = NAMES.nlmsg_type as Record<number, string>;
 
-export const FAMILIES = new Map<number, FamilyDecoder>([[routeFamily.protocol, routeFamily], [genlFamily.protocol, genlFamily]]);
+/** by protocol; a Map so the fuzzer's tests can plant a decoder of their own */
+export const FAMILIES = new Map<number, FamilyDecoder>(FAMILY_LIST.map((f) => [f.protocol, f]));
 
 export function protocolName(p: number): string {
   return PROTO_NAMES[p] ?? `NETLINK_${p}`;
@@ -36,6 +36,7 @@ export function decodeMessage(protocol: number, hdr: NlMsgHeader, dv: DataView, 
   let msgTypeName: string | undefined;
   let key: string | undefined;
   let body: object | undefined;
+  let fromFamily = false;
 
   if (hdr.type < NLMSG_MIN_TYPE) {
     msgTypeName = NLMSG_NAMES[hdr.type];
@@ -56,6 +57,7 @@ export function decodeMessage(protocol: number, hdr: NlMsgHeader, dv: DataView, 
     msgTypeName = fam.msgTypeName(hdr.type);
     const d = fam.decode(hdr, dv, off, end, ctx);
     if (d) {
+      fromFamily = true;
       type = d.type;
       key = d.type;
       body = d.body;
@@ -77,14 +79,7 @@ export function decodeMessage(protocol: number, hdr: NlMsgHeader, dv: DataView, 
     netlink.seq = hdr.seq;
     netlink.pid = hdr.pid;
   }
-  if (type === "genl" && body) {
-    // the guide's generic netlink fields sit beside the others in the netlink block
-    const g = body as { cmd: number; version: number };
-    netlink.genl_cmd = g.cmd;
-    netlink.genl_version = g.version;
-    netlink.genl_family_id = hdr.type;
-    netlink.genl_family_name = netlink.msg_type_name;
-  }
+  if (fromFamily && body) fam?.netlinkFields?.(netlink, hdr, body);
   if (key && body) (netlink as unknown as Record<string, unknown>)[key] = body;
   // timestamp is set later but kept first, so it leads the serialised line (undefined is left out)
   const ev: NlEvent = { timestamp: undefined, type, protocol, msg_type: hdr.type, netlink };

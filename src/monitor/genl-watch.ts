@@ -9,7 +9,7 @@
  * libnl again would only race with the family going away.
  */
 import type { BackendOptions } from "../backend/types.ts";
-import type { GenlFamily } from "../decode/genl/index.ts";
+import type { GenlFamily } from "../families/genl/index.ts";
 import type { NlEvent } from "../event/model.ts";
 import type { Log } from "../log.ts";
 import { CTRL_CMD_DELFAMILY, CTRL_CMD_DELMCAST_GRP, CTRL_CMD_NEWFAMILY, CTRL_CMD_NEWMCAST_GRP, GENL_ID_CTRL } from "../uapi/linux.gen.ts";

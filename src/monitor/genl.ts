@@ -9,22 +9,13 @@
  */
 import type { Backend } from "../backend/types.ts";
 import { genlResolve, genlResolveGroup, LibnlSocket, loadLibnl } from "../backend/libnl/binding.ts";
-import { buildMessage } from "../codec/nlmsg.ts";
 import { BasicContext } from "../decode/context.ts";
-import { type GenlFamily, genlRegistry } from "../decode/genl/index.ts";
+import { type GenlFamily, getFamilyDump, genlRegistry } from "../families/genl/index.ts";
 import { Names } from "../decode/names.ts";
 import { decodeDump } from "../decode/dump.ts";
-import { CTRL_CMD_GETFAMILY, GENL_ID_CTRL, NETLINK_GENERIC, NLM_F_DUMP, NLM_F_REQUEST, OFFSETOF, SIZEOF } from "../uapi/linux.gen.ts";
+import { NETLINK_GENERIC } from "../uapi/linux.gen.ts";
 
 export class GenlResolveError extends Error {}
-
-export function getFamilyDump(): Uint8Array {
-  const h = new Uint8Array(SIZEOF.genlmsghdr);
-  h[OFFSETOF["genlmsghdr.cmd"]] = CTRL_CMD_GETFAMILY;
-  // nlctrl does not check the version; 1 is what its first revision declared
-  h[OFFSETOF["genlmsghdr.version"]] = 1;
-  return buildMessage(GENL_ID_CTRL, NLM_F_REQUEST | NLM_F_DUMP, 0, h);
-}
 
 /** Every family the kernel has now, into the process-wide registry. */
 export async function loadGenlFamilies(backend: Pick<Backend, "dump">): Promise<Map<string, GenlFamily>> {

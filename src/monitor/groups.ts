@@ -9,7 +9,9 @@
  * named at start.
  */
 import type { NlmonConfig } from "../config/types.ts";
-import { ROUTE_GROUPS } from "../decode/route/index.ts";
+import { STATE_FAMILY } from "../families/index.ts";
+
+const ROUTE_GROUPS = STATE_FAMILY.groups;
 
 export interface GroupPlan {
   /** rtnetlink group names joined */

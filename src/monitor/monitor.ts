@@ -5,13 +5,14 @@
 import type { WorkerBackend } from "../backend/host.ts";
 import type { BackendEvent, BackendOptions, DatagramBatch } from "../backend/types.ts";
 import { Caches, type CacheSnapshot } from "../cache/caches.ts";
+import { isDelete } from "../cache/change.ts";
 import type { CacheKind } from "../cache/keys.ts";
 import { nowNs } from "../clock.ts";
 import type { NlmonConfig } from "../config/types.ts";
 import { decodeDump, type Snapshot } from "../decode/dump.ts";
 import type { BasicContext } from "../decode/context.ts";
 import { Names } from "../decode/names.ts";
-import { routeDumpRequests } from "../decode/route/index.ts";
+import { objectKind, STATE_FAMILY } from "../families/index.ts";
 import type { NlEvent, PipelineEvent } from "../event/model.ts";
 import type { Exporter } from "../export/types.ts";
 import { parseFilter } from "../filter/expr.ts";
@@ -19,15 +20,19 @@ import type { Log } from "../log.ts";
 import { type NlmonMetrics, nlmonMetrics, routeLabels } from "../metrics/registry.ts";
 import { Pipeline } from "../pipeline/pipeline.ts";
 import { socketReport } from "./report.ts";
-import { NETLINK_GENERIC, NETLINK_ROUTE, RTM_NEWROUTE } from "../uapi/linux.gen.ts";
+import { NETLINK_GENERIC } from "../uapi/linux.gen.ts";
 import { protocolName } from "../decode/message.ts";
-import type { GenlFamily } from "../decode/genl/index.ts";
+import type { GenlFamily } from "../families/genl/index.ts";
 import { loadGenlFamilies, resolveAvailable } from "./genl.ts";
 import { GenlWatch } from "./genl-watch.ts";
 import { rtnlGroups } from "./groups.ts";
 import { OverrunReports } from "./overrun-report.ts";
 import { changeEvent } from "./resync.ts";
 import { configNotes } from "../config/lift.ts";
+
+const STATE = STATE_FAMILY;
+/** Routes stay bytes in a dump for the cache (route-cache.ts decodes only the ones that differ). */
+const ROUTE_ADD = objectKind("route")!.add;
 
 export function routeGroups(cfg: NlmonConfig): number[] {
   return rtnlGroups(cfg).groups;
@@ -106,7 +111,7 @@ export class Monitor {
   async start(): Promise<void> {
     for (const ex of this.pipeline.exporters) await ex.start();
     const opts: BackendOptions[] = [];
-    if (this.cfg.netlink.protocols.route) opts.push(this.socketOptions(NETLINK_ROUTE, routeGroups(this.cfg)));
+    if (this.cfg.netlink.protocols.route) opts.push(this.socketOptions(STATE.protocol, routeGroups(this.cfg)));
     if (this.cfg.netlink.protocols.generic) opts.push(await this.genericOptions(this.cfg.netlink.generic_families));
     for (const p of ["sock_diag", "netfilter"] as const) {
       if (this.cfg.netlink.protocols[p]) this.log.warn("netlink", `protocols.${p}: not decoded by this version; ignored`);
@@ -171,11 +176,11 @@ export class Monitor {
       return;
     }
     const kinds = new Set<string>(["link", ...this.caches.kinds()]);
-    const reqs = routeDumpRequests().filter((r) => kinds.has(r.type)).map((r) => r.request);
-    const datagrams = await this.backend.dump(NETLINK_ROUTE, reqs);
+    const reqs = STATE.dumpRequests().filter((r) => kinds.has(r.type)).map((r) => r.request);
+    const datagrams = await this.backend.dump(STATE.protocol, reqs);
     // a capture starts with the state nlmon started from, so a replay can name devices as live did
     const ts = nowNs();
-    for (const ex of this.pipeline.exporters) if (ex.pushRaw) for (const d of datagrams) ex.pushRaw(NETLINK_ROUTE, ts, d);
+    for (const ex of this.pipeline.exporters) if (ex.pushRaw) for (const d of datagrams) ex.pushRaw(STATE.protocol, ts, d);
     const snap = this.decodeForCaches(datagrams);
     for (const k of this.caches.kinds()) this.caches.replace(k, snap);
     for (const e of snap.events) {
@@ -285,13 +290,13 @@ export class Monitor {
         // one report per burst, when it is over (overrun-report.ts)
         this.overrunReports.overrun(ev.protocol, ev.count);
         // the caches hold rtnetlink objects; lost generic messages have nothing to repair
-        if (ev.protocol === NETLINK_ROUTE) this.scheduleResync("resync", 20);
+        if (ev.protocol === STATE.protocol) this.scheduleResync("resync", 20);
         break;
       case "drops":
         this.overrunReports.drops(ev.protocol, ev.drops);
         // the kernel drops silently until the queue has been emptied once after an ENOBUFS, so a
         // re-dump begun before this point can miss changes: one more (coalesced with any pending)
-        if (ev.protocol === NETLINK_ROUTE) this.scheduleResync("resync", 20);
+        if (ev.protocol === STATE.protocol) this.scheduleResync("resync", 20);
         break;
       case "error":
         this.metrics.errors.inc({ protocol: ev.protocol >= 0 ? protocolName(ev.protocol) : "none", kind: "recv" });
@@ -314,8 +319,8 @@ export class Monitor {
 
   /** A dump's objects for the caches: routes stay bytes (the route cache decodes only differences). */
   private decodeForCaches(datagrams: Uint8Array[]): Snapshot & CacheSnapshot {
-    const snap = decodeDump(datagrams, this.ctx, NETLINK_ROUTE, { keep: this.caches.has("route") ? [RTM_NEWROUTE] : [] });
-    return { ...snap, routes: snap.undecoded.get(RTM_NEWROUTE) ?? [] };
+    const snap = decodeDump(datagrams, this.ctx, STATE.protocol, { keep: this.caches.has("route") ? [ROUTE_ADD] : [] });
+    return { ...snap, routes: snap.undecoded.get(ROUTE_ADD) ?? [] };
   }
 
   /** Keep caches from live events; notice what the kernel changes without saying. */
@@ -325,7 +330,7 @@ export class Monitor {
     const change = this.caches.apply(ev, b, off, end);
     if (ev.type === "route" && ev.netlink.route) {
       const r = ev.netlink.route;
-      const op = ev.netlink.msg_type_name === "RTM_DELROUTE" ? "del" : change?.op === "change" ? "change" : "add";
+      const op = isDelete(ev) ? "del" : change?.op === "change" ? "change" : "add";
       const k = `${r.family}|${r.table}|${r.protocol}|${op}`;
       let series = this.routeChangeSeries.get(k);
       if (!series) {
@@ -338,16 +343,16 @@ export class Monitor {
     let linkMoved = false;
     if (l) {
       // a link's usable state (UP and LOWER_UP) changing either way changes its routes silently
-      const up = ev.netlink.msg_type_name !== "RTM_DELLINK" && l.flags.includes("UP") && l.flags.includes("LOWER_UP");
+      const up = !isDelete(ev) && l.flags.includes("UP") && l.flags.includes("LOWER_UP");
       linkMoved = this.linkUp.get(l.ifindex) !== up;
-      if (ev.netlink.msg_type_name === "RTM_DELLINK") this.linkUp.delete(l.ifindex);
+      if (isDelete(ev)) this.linkUp.delete(l.ifindex);
       else this.linkUp.set(l.ifindex, up);
     }
     if (this.caches.has("route")) {
       // routes leave with their link or address (no RTM_DELROUTE for each), flags such as
       // linkdown change without a notification, and a delete the cache cannot place means it has
       // drifted: compare with a fresh dump
-      const addrGone = ev.type === "addr" && ev.netlink.msg_type_name === "RTM_DELADDR";
+      const addrGone = ev.type === "addr" && isDelete(ev);
       const missed = ev.type === "route" && change?.miss === true;
       if (linkMoved || addrGone || missed) this.scheduleResync("implicit", 50);
     }
@@ -382,13 +387,13 @@ export class Monitor {
     this.resyncRunning = true;
     let emitted = 0;
     try {
-      const reqs = routeDumpRequests().filter((r) => (kinds as string[]).includes(r.type) || r.type === "link").map((r) => r.request);
+      const reqs = STATE.dumpRequests().filter((r) => (kinds as string[]).includes(r.type) || r.type === "link").map((r) => r.request);
       // objects that notifications report from here on are the notifications' to report
       this.caches.hold(true);
       const overrunsBefore = this.overruns;
       let datagrams: Uint8Array[];
       try {
-        datagrams = await this.backend.dump(NETLINK_ROUTE, reqs);
+        datagrams = await this.backend.dump(STATE.protocol, reqs);
         // the backend hands over every notification queued before the dump ended ahead of its
         // reply: apply them first (in pull mode the application decides when events are processed)
         if (!this.o.pull) this.process();

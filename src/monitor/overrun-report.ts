@@ -18,7 +18,7 @@ import { protocolName } from "../decode/message.ts";
 import type { NlEvent } from "../event/model.ts";
 import type { Log } from "../log.ts";
 import type { NlmonMetrics } from "../metrics/registry.ts";
-import { NETLINK_ROUTE } from "../uapi/linux.gen.ts";
+import { STATE_FAMILY } from "../families/index.ts";
 
 /** the kinds of object each rtnetlink group nlmon joins carries, in the order reports list them */
 const KIND_ORDER = ["link", "addr", "route", "neigh", "rule", "nexthop", "netconf", "nsid", "prefix"];
@@ -168,7 +168,7 @@ export class OverrunReports {
     // each ENOBUFS means at least one drop: the floor where the kernel's counter is unavailable
     const dropped = b.drops !== undefined ? Math.max(b.drops - base, b.enobufs) : b.enobufs;
     if (b.drops !== undefined) this.reported.set(protocol, b.drops);
-    const repairable = protocol === NETLINK_ROUTE ? this.o.cached : [];
+    const repairable = protocol === STATE_FAMILY.protocol ? this.o.cached : [];
     const recovered = Math.min(dropped, b.reemitted);
     const unrecovered = dropped - recovered;
     this.open([protocol]);
@@ -198,7 +198,7 @@ export class OverrunReports {
       parts.push("Nothing is lost for good (the re-emitted changes arrive late and without the states in between).");
     }
     const fix: string[] = [];
-    if (protocol === NETLINK_ROUTE && unrecovered > 0) {
+    if (protocol === STATE_FAMILY.protocol && unrecovered > 0) {
       const c = this.o.cfg.netlink.caching;
       const want = (["link", "addr", "route"] as const).filter((k) => lostKinds.includes(k));
       const keys = want.map((k) => `netlink.caching.${k}_cache: true`).join(", ");
@@ -213,7 +213,7 @@ export class OverrunReports {
 
   /** what this protocol's notifications carry that a re-dump cannot give back */
   private lostKinds(protocol: number, repairable: readonly CacheKind[]): string[] {
-    if (protocol !== NETLINK_ROUTE) return ["generic netlink"];
+    if (protocol !== STATE_FAMILY.protocol) return ["generic netlink"];
     const kinds = new Set(this.o.routeGroups.map((g) => GROUP_KINDS[g] ?? g));
     return KIND_ORDER.filter((k) => kinds.has(k) && !(repairable as readonly string[]).includes(k));
   }

@@ -4,6 +4,7 @@
  * sizes ("65536,65536 bytes") says nothing about which is which.
  */
 import { protocolName } from "../decode/message.ts";
+import { STATE_FAMILY } from "../families/index.ts";
 
 export interface OpenedSocket {
   protocol: number;
@@ -29,8 +30,8 @@ export function socketReport(backend: string, library: string | undefined, socke
     if (got < wantRcvbuf) {
       warn.push(`${name}: receive buffer is ${got} bytes, not the ${wantRcvbuf} configured: SO_RCVBUFFORCE needs CAP_NET_ADMIN (net.core.rmem_max caps it otherwise); bursts may overrun`);
     }
-    // the caches hold rtnetlink objects, so they belong with that socket
-    const withCaches = caches.length && name === "NETLINK_ROUTE" ? `, caches: ${caches.join(" ")}` : "";
+    // the caches hold the state family's objects, so they belong with its socket
+    const withCaches = caches.length && s.protocol === STATE_FAMILY.protocol ? `, caches: ${caches.join(" ")}` : "";
     info.push(`${name}: backend ${backend}${lib}, receive buffer ${got} bytes${s.forced ? " (forced)" : ""}${withCaches}`);
   }
   return { info, warn };

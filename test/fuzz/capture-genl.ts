@@ -13,7 +13,7 @@ import { AttrWriter } from "../../src/codec/attr.ts";
 import { hex } from "../../src/codec/format.ts";
 import { buildMessage, walkMessages } from "../../src/codec/nlmsg.ts";
 import { WorkerBackend } from "../../src/backend/host.ts";
-import { genlRegistry } from "../../src/decode/genl/index.ts";
+import { genlRegistry } from "../../src/families/genl/index.ts";
 import { loadGenlFamilies } from "../../src/monitor/genl.ts";
 import {
   CTRL_ATTR_FAMILY_NAME, CTRL_CMD_GETFAMILY, CTRL_CMD_GETPOLICY, GENL_ID_CTRL, NETLINK_GENERIC, NLM_F_DUMP, NLM_F_REQUEST, NLMSG_DONE,

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { ConfigError, DEFAULT_CONFIG_TEXT, loadConfig } from "../../src/config/load.ts";
 import { configNotes } from "../../src/config/lift.ts";
 import schema from "../../src/config/schema.json";
-import { ROUTE_GROUPS } from "../../src/decode/route/index.ts";
+import { ROUTE_GROUPS } from "../../src/families/route/index.ts";
 import { LOG_LEVELS, RTNL_GROUP_NAMES, SYSLOG_FACILITIES, type NlmonConfig } from "../../src/config/types.ts";
 
 const EXPECTED_DEFAULTS: NlmonConfig = {

@@ -20,7 +20,7 @@ import {
   RTM_DELROUTE, RTM_DELRULE, RTM_GETROUTE, RTM_NEWADDR, RTM_NEWLINK, RTM_NEWNEIGH, RTM_NEWNETCONF, RTM_NEWNEXTHOP, RTM_NEWNSID,
   RTM_NEWPREFIX, RTM_NEWROUTE, RTM_NEWRULE, SIZEOF,
 } from "../../src/uapi/linux.gen.ts";
-import { routeFamily } from "../../src/decode/route/index.ts";
+import { routeFamily } from "../../src/families/route/index.ts";
 import { contextWithLinks, decodeBytes, dv, fixtureBytes, fixtureNames } from "../fixtures/load.ts";
 
 const ROOT = resolve(import.meta.dir, "../..");

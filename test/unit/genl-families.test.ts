@@ -8,7 +8,7 @@
  */
 import { describe, expect, test } from "bun:test";
 import type { BackendOptions } from "../../src/backend/types.ts";
-import { GenlRegistry } from "../../src/decode/genl/index.ts";
+import { GenlRegistry } from "../../src/families/genl/index.ts";
 import type { Log } from "../../src/log.ts";
 import { GenlResolveError, matchFamily, resolveAvailable, resolveFamilies } from "../../src/monitor/genl.ts";
 import { GenlWatch } from "../../src/monitor/genl-watch.ts";

@@ -4,8 +4,8 @@ import {
   NETCONFA_MC_FORWARDING, NETCONFA_PROXY_NEIGH, NETCONFA_RP_FILTER, NLMSG_ALIGNTO, OFFSETOF, SIZEOF,
 } from "../../uapi/linux.gen.ts";
 import type { NetconfBody } from "../../event/model.ts";
-import type { DecodeContext } from "../context.ts";
-import { decodeAttrs } from "../table.ts";
+import type { DecodeContext } from "../../decode/context.ts";
+import { decodeAttrs } from "../../decode/table.ts";
 import { knownTable, pick } from "./common.ts";
 
 const NETCONF_ATTRS = knownTable("netconfa", [

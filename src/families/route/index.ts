@@ -13,8 +13,8 @@ import {
 } from "../../uapi/linux.gen.ts";
 import { dumpRequest } from "../../codec/request.ts";
 import type { EventType } from "../../event/model.ts";
-import type { DecodeContext } from "../context.ts";
-import type { FamilyDecoder } from "../family.ts";
+import type { DecodeContext } from "../../decode/context.ts";
+import type { DumpRequest, Family, ObjectTypes } from "../../decode/family.ts";
 import { decodeAddr } from "./addr.ts";
 import { decodeLink } from "./link.ts";
 import { decodeNeigh } from "./neigh.ts";
@@ -47,13 +47,16 @@ const OBJECTS: [number[], EventType, Decode][] = [
 OBJECTS.push([[RTM_NEWNSID, RTM_DELNSID], "nsid", decodeNsid]);
 
 const BY_TYPE = new Map<number, { type: EventType; decode: Decode; isDelete: boolean }>();
+const PAIRS: ObjectTypes[] = [];
 for (const [[add, del], type, decode] of OBJECTS) {
   BY_TYPE.set(add!, { type, decode, isDelete: false });
   BY_TYPE.set(del!, { type, decode, isDelete: true });
+  PAIRS.push({ type, add: add!, del: del! });
 }
 
 // the kernel never deletes a prefix by message: an expired one is not announced
 BY_TYPE.set(RTM_NEWPREFIX, { type: "prefix", decode: decodePrefix, isDelete: false });
+PAIRS.push({ type: "prefix", add: RTM_NEWPREFIX });
 
 /** Groups for "everything `ip monitor all` shows", by the names config's multicast_groups uses. */
 export const ROUTE_GROUPS: Record<string, number> = {
@@ -81,8 +84,8 @@ function familyHeader(size: number, familyOffset: number, family: number): Uint8
 }
 
 /** Dump requests in the order a snapshot is taken: links first, so later objects can name devices. */
-export function routeDumpRequests(): { type: EventType; request: Uint8Array }[] {
-  const out: { type: EventType; request: Uint8Array }[] = [];
+export function routeDumpRequests(): DumpRequest[] {
+  const out: DumpRequest[] = [];
   out.push({ type: "link", request: dumpRequest(RTM_GETLINK, familyHeader(SIZEOF.ifinfomsg, OFFSETOF["ifinfomsg.ifi_family"], AF_UNSPEC)) });
   for (const fam of [AF_INET, AF_INET6]) {
     out.push({ type: "addr", request: dumpRequest(RTM_GETADDR, familyHeader(SIZEOF.ifaddrmsg, OFFSETOF["ifaddrmsg.ifa_family"], fam)) });
@@ -105,8 +108,14 @@ export function routeDumpRequests(): { type: EventType; request: Uint8Array }[] 
 
 const RTM_NAMES = NAMES.rtm_type as Record<number, string>;
 
-export const routeFamily: FamilyDecoder = {
+export const routeFamily: Family = {
+  name: "route",
   protocol: NETLINK_ROUTE,
+  objects: PAIRS,
+  groups: ROUTE_GROUPS,
+  dumpRequests: routeDumpRequests,
+  // as the dump requests go: links first, then what refers to them
+  dumpOrder: ["link", "addr", "route", "neigh", "rule", "nexthop", "netconf"],
   msgTypeName: (t) => RTM_NAMES[t],
   decode(hdr, dv, off, end, ctx) {
     const d = BY_TYPE.get(hdr.type);

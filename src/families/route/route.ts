@@ -8,11 +8,11 @@ import {
 import { walkAttrs } from "../../codec/attr.ts";
 import { cstring, ipAddr } from "../../codec/format.ts";
 import type { NexthopEntry, RouteBody } from "../../event/model.ts";
-import type { DecodeContext } from "../context.ts";
-import { flagsToNames } from "../names.ts";
-import { type AttrTable, decodeAttrs } from "../table.ts";
+import type { DecodeContext } from "../../decode/context.ts";
+import { flagsToNames } from "../../decode/names.ts";
+import { type AttrTable, decodeAttrs } from "../../decode/table.ts";
 import { knownSet, knownTable, pick } from "./common.ts";
-import { compileSet } from "../compile.ts";
+import { compileSet } from "../../decode/compile.ts";
 
 function via(dv: DataView, off: number, len: number, ctx: DecodeContext) {
   if (len < SIZEOF.rtvia) return undefined;

@@ -5,9 +5,9 @@ import {
   FRA_TABLE, FRA_UID_RANGE, OFFSETOF, SIZEOF,
 } from "../../uapi/linux.gen.ts";
 import type { RuleBody } from "../../event/model.ts";
-import type { DecodeContext } from "../context.ts";
-import { flagsToNames } from "../names.ts";
-import { decodeAttrs } from "../table.ts";
+import type { DecodeContext } from "../../decode/context.ts";
+import { flagsToNames } from "../../decode/names.ts";
+import { decodeAttrs } from "../../decode/table.ts";
 import { knownTable, pick } from "./common.ts";
 
 function range32(dv: DataView, off: number, len: number) {

@@ -3,9 +3,9 @@ import {
   NHA_BLACKHOLE, NHA_FDB, NHA_GATEWAY, NHA_GROUP, NHA_GROUP_TYPE, NHA_ID, NHA_OIF, OFFSETOF, SIZEOF,
 } from "../../uapi/linux.gen.ts";
 import type { NexthopObjBody } from "../../event/model.ts";
-import type { DecodeContext } from "../context.ts";
-import { flagsToNames } from "../names.ts";
-import { decodeAttrs } from "../table.ts";
+import type { DecodeContext } from "../../decode/context.ts";
+import { flagsToNames } from "../../decode/names.ts";
+import { decodeAttrs } from "../../decode/table.ts";
 import { knownTable, pick } from "./common.ts";
 
 function group(dv: DataView, off: number, len: number) {

@@ -6,13 +6,14 @@
 import {
   CTRL_ATTR_FAMILY_ID, CTRL_ATTR_FAMILY_NAME, CTRL_CMD_DELFAMILY, CTRL_CMD_DELMCAST_GRP, CTRL_CMD_NEWMCAST_GRP, CTRL_ATTR_HDRSIZE, CTRL_ATTR_MAXATTR, CTRL_ATTR_MCAST_GROUPS,
   CTRL_ATTR_MCAST_GRP_ID, CTRL_ATTR_MCAST_GRP_NAME, CTRL_ATTR_VERSION, GENL_ID_CTRL, NAMES, NETLINK_GENERIC,
-  OFFSETOF, SIZEOF,
+  CTRL_CMD_GETFAMILY, NLM_F_DUMP, NLM_F_REQUEST, OFFSETOF, SIZEOF,
 } from "../../uapi/linux.gen.ts";
+import { buildMessage } from "../../codec/nlmsg.ts";
 import { walkAttrs } from "../../codec/attr.ts";
 import type { GenlBody } from "../../event/model.ts";
-import type { DecodeContext } from "../context.ts";
-import type { FamilyDecoder } from "../family.ts";
-import { attrTable, decodeAttrs } from "../table.ts";
+import type { DecodeContext } from "../../decode/context.ts";
+import type { Family } from "../../decode/family.ts";
+import { attrTable, decodeAttrs } from "../../decode/table.ts";
 
 export interface GenlFamily {
   id: number;
@@ -86,9 +87,34 @@ for (const [n] of Object.entries(NAMES.ctrl_attr)) {
 const CTRL_CMD = NAMES.ctrl_cmd as Record<number, string>;
 
 
-export function genlFamilyDecoder(registry: GenlRegistry): FamilyDecoder {
+/** nlctrl's dump of every family with its id and multicast groups */
+export function getFamilyDump(): Uint8Array {
+  const h = new Uint8Array(SIZEOF.genlmsghdr);
+  h[OFFSETOF["genlmsghdr.cmd"]] = CTRL_CMD_GETFAMILY;
+  // nlctrl does not check the version; 1 is what its first revision declared
+  h[OFFSETOF["genlmsghdr.version"]] = 1;
+  return buildMessage(GENL_ID_CTRL, NLM_F_REQUEST | NLM_F_DUMP, 0, h);
+}
+
+export function genlFamilyDecoder(registry: GenlRegistry): Family {
   return {
+    name: "generic",
     protocol: NETLINK_GENERIC,
+    // families are objects of nlctrl, but their ids are dynamic: the registry pairs them, not message types
+    objects: [],
+    // groups belong to each family and are resolved from the kernel by name (monitor/genl.ts)
+    groups: {},
+    dumpRequests: () => [{ type: "genl", request: getFamilyDump() }],
+    // --dump-events takes no generic netlink snapshot
+    dumpOrder: [],
+    netlinkFields(netlink, hdr, body) {
+      // the guide's generic netlink fields sit beside the others in the netlink block
+      const g = body as GenlBody;
+      netlink.genl_cmd = g.cmd;
+      netlink.genl_version = g.version;
+      netlink.genl_family_id = hdr.type;
+      netlink.genl_family_name = netlink.msg_type_name;
+    },
     msgTypeName: (t) => registry.byId.get(t)?.name ?? (t === GENL_ID_CTRL ? "nlctrl" : undefined),
     decode(hdr, dv, off, end, ctx) {
       if (end - off < SIZEOF.genlmsghdr) {

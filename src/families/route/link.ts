@@ -6,9 +6,9 @@ import {
   IFLA_TXQLEN, IFLA_VRF_TABLE, OFFSETOF, SIZEOF,
 } from "../../uapi/linux.gen.ts";
 import type { LinkBody } from "../../event/model.ts";
-import type { DecodeContext } from "../context.ts";
-import { flagsToNames } from "../names.ts";
-import { decodeAttrs } from "../table.ts";
+import type { DecodeContext } from "../../decode/context.ts";
+import { flagsToNames } from "../../decode/names.ts";
+import { decodeAttrs } from "../../decode/table.ts";
 import { knownTable, pick } from "./common.ts";
 
 const VRF_ATTRS = knownTable("ifla_vrf", [[IFLA_VRF_TABLE, "vrf_table", "u32"]]);

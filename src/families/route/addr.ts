@@ -4,9 +4,9 @@ import {
   IFA_RT_PRIORITY, OFFSETOF, SIZEOF,
 } from "../../uapi/linux.gen.ts";
 import type { AddrBody } from "../../event/model.ts";
-import type { DecodeContext } from "../context.ts";
-import { flagsToNames } from "../names.ts";
-import { decodeAttrs } from "../table.ts";
+import type { DecodeContext } from "../../decode/context.ts";
+import { flagsToNames } from "../../decode/names.ts";
+import { decodeAttrs } from "../../decode/table.ts";
 import { knownTable, pick } from "./common.ts";
 
 /** ifa_cacheinfo's lifetimes; all-ones means the address never expires */

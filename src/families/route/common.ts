@@ -1,7 +1,7 @@
 /** Pieces the NETLINK_ROUTE object decoders share. */
 import { NAMES } from "../../uapi/linux.gen.ts";
-import type { AttrKind, AttrSpec, AttrTable } from "../table.ts";
-import type { AttrDef, AttrSet } from "../attrset.ts";
+import type { AttrKind, AttrSpec, AttrTable } from "../../decode/table.ts";
+import type { AttrDef, AttrSet } from "../../decode/attrset.ts";
 
 /**
  * A table from explicit rows plus every other name the headers define for that attribute set,

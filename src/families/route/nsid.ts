@@ -1,8 +1,8 @@
 /** RTM_NEWNSID / RTM_DELNSID: network namespace ids (struct rtgenmsg + NETNSA_* attributes). */
 import { NETNSA_CURRENT_NSID, NETNSA_FD, NETNSA_NSID, NETNSA_PID, NETNSA_TARGET_NSID, NLMSG_ALIGNTO, OFFSETOF, SIZEOF } from "../../uapi/linux.gen.ts";
 import type { NsidBody } from "../../event/model.ts";
-import type { DecodeContext } from "../context.ts";
-import { decodeAttrs } from "../table.ts";
+import type { DecodeContext } from "../../decode/context.ts";
+import { decodeAttrs } from "../../decode/table.ts";
 import { knownTable, pick } from "./common.ts";
 
 const NSID_ATTRS = knownTable("netnsa", [

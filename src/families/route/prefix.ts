@@ -1,8 +1,8 @@
 /** RTM_NEWPREFIX: an IPv6 prefix learned from a router advertisement (struct prefixmsg + PREFIX_*). */
 import { OFFSETOF, PREFIX_ADDRESS, PREFIX_CACHEINFO, SIZEOF } from "../../uapi/linux.gen.ts";
 import type { PrefixBody } from "../../event/model.ts";
-import type { DecodeContext } from "../context.ts";
-import { decodeAttrs } from "../table.ts";
+import type { DecodeContext } from "../../decode/context.ts";
+import { decodeAttrs } from "../../decode/table.ts";
 import { knownTable } from "./common.ts";
 
 const PREFIX_ATTRS = knownTable("prefix", [

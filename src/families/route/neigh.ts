@@ -4,9 +4,9 @@ import {
   OFFSETOF, SIZEOF,
 } from "../../uapi/linux.gen.ts";
 import type { NeighBody } from "../../event/model.ts";
-import type { DecodeContext } from "../context.ts";
-import { flagsToNames } from "../names.ts";
-import { decodeAttrs } from "../table.ts";
+import type { DecodeContext } from "../../decode/context.ts";
+import { flagsToNames } from "../../decode/names.ts";
+import { decodeAttrs } from "../../decode/table.ts";
 import { knownTable, pick } from "./common.ts";
 
 const NEIGH_ATTRS = knownTable("nda", [
