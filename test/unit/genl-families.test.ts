@@ -169,7 +169,7 @@ describe("a configured family that appears later is joined", () => {
 });
 
 test("the family registry keeps one entry per live family when ids and names are reused", async () => {
-  const { GenlRegistry } = await import("../../src/decode/genl/index.ts");
+  const { GenlRegistry } = await import("../../src/families/genl/index.ts");
   const r = new GenlRegistry();
   for (let i = 0; i < 1000; i++) r.add({ id: 40 + (i % 3), name: `fam${i}`, groups: {} });
   expect(r.byId.size).toBe(3);
