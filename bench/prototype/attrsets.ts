@@ -12,8 +12,7 @@ import { compileSet } from "../../src/decode/compile.ts";
 import { BasicContext } from "../../src/decode/context.ts";
 import { Names } from "../../src/decode/names.ts";
 import { ROUTE_ATTRS } from "../../src/families/route/route.ts";
-import { knownTable } from "../../src/families/route/common.ts";
-import { type AttrKind, decodeAttrs } from "../../src/decode/table.ts";
+import { type AttrKind, decodeAttrs, knownTable } from "./interpreter.ts";
 import { AF_INET, RTA_DST, RTA_GATEWAY, RTA_OIF, RTA_PRIORITY, RTA_TABLE, SIZEOF } from "../../src/uapi/linux.gen.ts";
 import { loadYnlSet } from "./ynl.ts";
 

@@ -40,3 +40,14 @@ export interface AttrSet {
 }
 
 export type AttrValues = Record<string, unknown>;
+
+/**
+ * A set from its described attributes plus every other attribute the headers name for it (`names`,
+ * from the generated UAPI tables), marked unused: known to the kernel we were built against but
+ * not part of the event, so only numbers the headers do not know count as unknown.
+ */
+export function knownSet(name: string, names: Readonly<Record<number, string>>, attrs: Record<number, AttrDef>): AttrSet {
+  const all: Record<number, AttrDef> = {};
+  for (const [num, n] of Object.entries(names)) all[Number(num)] = { name: n.toLowerCase(), type: "unused" };
+  return { name, attrs: Object.assign(all, attrs) };
+}

@@ -13,7 +13,8 @@ import { walkAttrs } from "../../codec/attr.ts";
 import type { GenlBody } from "../../event/model.ts";
 import type { DecodeContext } from "../../decode/context.ts";
 import type { Family } from "../../decode/family.ts";
-import { attrTable, decodeAttrs } from "../../decode/table.ts";
+import { knownSet } from "../../decode/attrset.ts";
+import { compileSet } from "../../decode/compile.ts";
 
 export interface GenlFamily {
   id: number;
@@ -59,30 +60,28 @@ function mcastGroups(dv: DataView, off: number, len: number, ctx: DecodeContext)
   const groups: Record<string, number> = {};
   // an array: each element is a nested set whose own type is just its index
   walkAttrs(dv, off, off + len, (_i, o, l) => {
-    const g = decodeAttrs(dv, o, o + l, GRP_ATTRS, ctx, "genl.ctrl.mcast_group");
+    const g = decodeGroup(dv, o, o + l, ctx);
     if (typeof g.name === "string" && typeof g.id === "number") groups[g.name] = g.id;
   });
   return groups;
 }
 
-const GRP_ATTRS = attrTable([
-  [CTRL_ATTR_MCAST_GRP_ID, "id", "u32"],
-  [CTRL_ATTR_MCAST_GRP_NAME, "name", "string"],
-]);
+const GRP_ATTRS = knownSet("genl.ctrl.mcast_group", NAMES.ctrl_attr_mcast_grp as Record<number, string>, {
+  [CTRL_ATTR_MCAST_GRP_ID]: { name: "id", type: "u32" },
+  [CTRL_ATTR_MCAST_GRP_NAME]: { name: "name", type: "string" },
+});
+const decodeGroup = compileSet(GRP_ATTRS);
 
-const CTRL_ATTRS = attrTable([
-  [CTRL_ATTR_FAMILY_ID, "family_id", "u16"],
-  [CTRL_ATTR_FAMILY_NAME, "family_name", "string"],
-  [CTRL_ATTR_VERSION, "version", "u32"],
-  [CTRL_ATTR_HDRSIZE, "hdrsize", "u32"],
-  [CTRL_ATTR_MAXATTR, "maxattr", "u32"],
-  [CTRL_ATTR_MCAST_GROUPS, "mcast_groups", "binary", { parse: mcastGroups }],
-]);
 // the rest of nlctrl's attributes (ops, policies) are known, just not part of the event
-for (const [n] of Object.entries(NAMES.ctrl_attr)) {
-  const i = Number(n);
-  (CTRL_ATTRS as ({ name: string; kind: string } | undefined)[])[i] ??= { name: `ctrl_attr_${i}`, kind: "skip" };
-}
+const CTRL_ATTRS = knownSet("genl.ctrl", NAMES.ctrl_attr as Record<number, string>, {
+  [CTRL_ATTR_FAMILY_ID]: { name: "family_id", type: "u16" },
+  [CTRL_ATTR_FAMILY_NAME]: { name: "family_name", type: "string" },
+  [CTRL_ATTR_VERSION]: { name: "version", type: "u32" },
+  [CTRL_ATTR_HDRSIZE]: { name: "hdrsize", type: "u32" },
+  [CTRL_ATTR_MAXATTR]: { name: "maxattr", type: "u32" },
+  [CTRL_ATTR_MCAST_GROUPS]: { name: "mcast_groups", type: "binary", parse: mcastGroups },
+});
+const decodeCtrl = compileSet(CTRL_ATTRS);
 
 const CTRL_CMD = NAMES.ctrl_cmd as Record<number, string>;
 
@@ -127,7 +126,7 @@ export function genlFamilyDecoder(registry: GenlRegistry): Family {
       const aoff = off + SIZEOF.genlmsghdr;
       if (hdr.type === GENL_ID_CTRL) {
         body.cmd_name = CTRL_CMD[cmd];
-        const a = decodeAttrs(dv, aoff, end, CTRL_ATTRS, ctx, "genl.ctrl");
+        const a = decodeCtrl(dv, aoff, end, ctx);
         body.family = {
           id: a.family_id as number | undefined, name: a.family_name as string | undefined,
           version: a.version as number | undefined, mcast_groups: a.mcast_groups as Record<string, number> | undefined,

@@ -6,27 +6,25 @@ import {
 import type { AddrBody } from "../../event/model.ts";
 import type { DecodeContext } from "../../decode/context.ts";
 import { flagsToNames } from "../../decode/names.ts";
-import { decodeAttrs } from "../../decode/table.ts";
-import { knownTable, pick } from "./common.ts";
+import { compileSet } from "../../decode/compile.ts";
+import { pick, routeSet } from "./common.ts";
 
 /** ifa_cacheinfo's lifetimes; all-ones means the address never expires */
 const INFINITY = 0xffffffff;
 
-const ADDR_ATTRS = knownTable("ifa", [
-  [IFA_ADDRESS, "address", "addr"],
-  [IFA_LOCAL, "local", "addr"],
-  [IFA_LABEL, "label", "string"],
-  [IFA_BROADCAST, "broadcast", "addr"],
-  [IFA_ANYCAST, "anycast", "addr"],
-  [IFA_FLAGS, "flags", "u32"],
-  [IFA_RT_PRIORITY, "rt_priority", "u32"],
-  [IFA_PROTO, "proto", "u8"],
-  [IFA_CACHEINFO, "cacheinfo", "binary", {
-    parse: (dv, off, len) => len >= SIZEOF.ifa_cacheinfo
+const ADDR_ATTRS = routeSet("addr", "ifa", {
+  [IFA_ADDRESS]: { name: "address", type: "binary", display: "ip" },
+  [IFA_LOCAL]: { name: "local", type: "binary", display: "ip" },
+  [IFA_LABEL]: { name: "label", type: "string" },
+  [IFA_BROADCAST]: { name: "broadcast", type: "binary", display: "ip" },
+  [IFA_ANYCAST]: { name: "anycast", type: "binary", display: "ip" },
+  [IFA_FLAGS]: { name: "flags", type: "u32" },
+  [IFA_RT_PRIORITY]: { name: "rt_priority", type: "u32" },
+  [IFA_PROTO]: { name: "proto", type: "u8" },
+  [IFA_CACHEINFO]: { name: "cacheinfo", type: "binary", parse: (dv, off, len) => len >= SIZEOF.ifa_cacheinfo
       ? { preferred: dv.getUint32(off + OFFSETOF["ifa_cacheinfo.ifa_prefered"], true), valid: dv.getUint32(off + OFFSETOF["ifa_cacheinfo.ifa_valid"], true) }
-      : undefined,
-  }],
-]);
+      : undefined },
+});
 
 const F = {
   family: OFFSETOF["ifaddrmsg.ifa_family"],
@@ -41,7 +39,7 @@ export function decodeAddr(dv: DataView, off: number, end: number, ctx: DecodeCo
     ctx.error("truncated", `addr: ${end - off} bytes, ifaddrmsg needs ${SIZEOF.ifaddrmsg}`);
     return undefined;
   }
-  const a = decodeAttrs(dv, off + SIZEOF.ifaddrmsg, end, ADDR_ATTRS, ctx, "addr");
+  const a = compileSet(ADDR_ATTRS)(dv, off + SIZEOF.ifaddrmsg, end, ctx);
   // IFA_FLAGS carries the full 32 bits; the header byte only the low eight
   const flags = typeof a.flags === "number" ? a.flags : dv.getUint8(off + F.flags);
   const scope = dv.getUint8(off + F.scope);

@@ -8,40 +8,41 @@ import {
 import type { LinkBody } from "../../event/model.ts";
 import type { DecodeContext } from "../../decode/context.ts";
 import { flagsToNames } from "../../decode/names.ts";
-import { decodeAttrs } from "../../decode/table.ts";
-import { knownTable, pick } from "./common.ts";
+import { compileSet } from "../../decode/compile.ts";
+import { pick, routeSet } from "./common.ts";
 
-const VRF_ATTRS = knownTable("ifla_vrf", [[IFLA_VRF_TABLE, "vrf_table", "u32"]]);
+const VRF_ATTRS = routeSet("link.linkinfo.vrf", "ifla_vrf", { [IFLA_VRF_TABLE]: { name: "vrf_table", type: "u32" } });
 
-const LINKINFO_ATTRS = knownTable("ifla_info", [
-  [IFLA_INFO_KIND, "kind", "string"],
-  [IFLA_INFO_SLAVE_KIND, "slave_kind", "string"],
-  // decoded once the kind is known: its layout depends on it
-  [IFLA_INFO_DATA, "data", "binary", { parse: (_dv, off, len) => ({ off, len }) }],
-]);
+const LINKINFO_ATTRS = routeSet("link.linkinfo", "ifla_info", {
+  [IFLA_INFO_KIND]: { name: "kind", type: "string" },
+  [IFLA_INFO_SLAVE_KIND]: { name: "slave_kind", type: "string" },
+  // its layout depends on the kind, which the kernel may send after it
+  [IFLA_INFO_DATA]: { name: "data", type: "sub-message", selector: "kind", formats: { vrf: VRF_ATTRS } },
+});
 
-const LINK_ATTRS = knownTable("ifla", [
-  [IFLA_IFNAME, "ifname", "string"],
-  [IFLA_MTU, "mtu", "u32"],
-  [IFLA_MIN_MTU, "min_mtu", "u32"],
-  [IFLA_MAX_MTU, "max_mtu", "u32"],
-  [IFLA_OPERSTATE, "operstate", "u8"],
-  [IFLA_LINKMODE, "linkmode", "u8"],
-  [IFLA_GROUP, "group", "u32"],
-  [IFLA_TXQLEN, "txqlen", "u32"],
-  [IFLA_QDISC, "qdisc", "string"],
-  [IFLA_ADDRESS, "address", "lladdr"],
-  [IFLA_BROADCAST, "broadcast", "lladdr"],
-  [IFLA_PERM_ADDRESS, "perm_address", "lladdr"],
-  [IFLA_LINK, "link", "u32"],
-  [IFLA_LINK_NETNSID, "link_netnsid", "s32"],
-  [IFLA_MASTER, "master", "u32"],
-  [IFLA_IFALIAS, "ifalias", "string"],
-  [IFLA_CARRIER, "carrier", "u8"],
-  [IFLA_CARRIER_CHANGES, "carrier_changes", "u32"],
-  [IFLA_PROTO_DOWN, "proto_down", "u8"],
-  [IFLA_LINKINFO, "linkinfo", "nested", { table: LINKINFO_ATTRS }],
-]);
+const LINK_ATTRS = routeSet("link", "ifla", {
+  [IFLA_IFNAME]: { name: "ifname", type: "string" },
+  [IFLA_MTU]: { name: "mtu", type: "u32" },
+  [IFLA_MIN_MTU]: { name: "min_mtu", type: "u32" },
+  [IFLA_MAX_MTU]: { name: "max_mtu", type: "u32" },
+  [IFLA_OPERSTATE]: { name: "operstate", type: "u8" },
+  [IFLA_LINKMODE]: { name: "linkmode", type: "u8" },
+  [IFLA_GROUP]: { name: "group", type: "u32" },
+  [IFLA_TXQLEN]: { name: "txqlen", type: "u32" },
+  [IFLA_QDISC]: { name: "qdisc", type: "string" },
+  [IFLA_ADDRESS]: { name: "address", type: "binary", display: "mac" },
+  [IFLA_BROADCAST]: { name: "broadcast", type: "binary", display: "mac" },
+  [IFLA_PERM_ADDRESS]: { name: "perm_address", type: "binary", display: "mac" },
+  [IFLA_LINK]: { name: "link", type: "u32" },
+  [IFLA_LINK_NETNSID]: { name: "link_netnsid", type: "s32" },
+  [IFLA_MASTER]: { name: "master", type: "u32" },
+  [IFLA_IFALIAS]: { name: "ifalias", type: "string" },
+  [IFLA_CARRIER]: { name: "carrier", type: "u8" },
+  [IFLA_CARRIER_CHANGES]: { name: "carrier_changes", type: "u32" },
+  [IFLA_PROTO_DOWN]: { name: "proto_down", type: "u8" },
+  [IFLA_LINKINFO]: { name: "linkinfo", type: "nest", nested: LINKINFO_ATTRS },
+});
+const decodeLinkAttrs = compileSet(LINK_ATTRS);
 
 const F = {
   family: OFFSETOF["ifinfomsg.ifi_family"],
@@ -58,7 +59,7 @@ export function decodeLink(dv: DataView, off: number, end: number, ctx: DecodeCo
   }
   const flags = dv.getUint32(off + F.flags, true);
   const type = dv.getUint16(off + F.type, true);
-  const a = decodeAttrs(dv, off + SIZEOF.ifinfomsg, end, LINK_ATTRS, ctx, "link");
+  const a = decodeLinkAttrs(dv, off + SIZEOF.ifinfomsg, end, ctx);
   const body: LinkBody = {
     ifindex: dv.getInt32(off + F.index, true),
     flags: flagsToNames(flags, ctx.names.iff),
@@ -77,11 +78,8 @@ export function decodeLink(dv: DataView, off: number, end: number, ctx: DecodeCo
   if (info) {
     if (typeof info.kind === "string") body.kind = info.kind;
     if (typeof info.slave_kind === "string") body.slave_kind = info.slave_kind;
-    const data = info.data as { off: number; len: number } | undefined;
-    if (data && body.kind === "vrf") {
-      const v = decodeAttrs(dv, data.off, data.off + data.len, VRF_ATTRS, ctx, "link.linkinfo.vrf");
-      if (typeof v.vrf_table === "number") body.vrf_table = v.vrf_table;
-    }
+    const data = info.data as Record<string, unknown> | string | undefined;
+    if (body.kind === "vrf" && typeof data === "object" && typeof data.vrf_table === "number") body.vrf_table = data.vrf_table;
   }
   pick(body, a, ["ifalias", "carrier", "carrier_changes", "proto_down"]);
   if (isDelete) ctx.setIfname(body.ifindex, undefined);

@@ -6,20 +6,20 @@ import {
 import type { NeighBody } from "../../event/model.ts";
 import type { DecodeContext } from "../../decode/context.ts";
 import { flagsToNames } from "../../decode/names.ts";
-import { decodeAttrs } from "../../decode/table.ts";
-import { knownTable, pick } from "./common.ts";
+import { compileSet } from "../../decode/compile.ts";
+import { pick, routeSet } from "./common.ts";
 
-const NEIGH_ATTRS = knownTable("nda", [
-  [NDA_DST, "dst", "addr"],
-  [NDA_LLADDR, "lladdr", "lladdr"],
-  [NDA_PROBES, "probes", "u32"],
-  [NDA_VLAN, "vlan", "u16"],
-  [NDA_VNI, "vni", "u32"],
-  [NDA_IFINDEX, "ifindex", "u32"],
-  [NDA_MASTER, "master", "u32"],
-  [NDA_PROTOCOL, "protocol", "u8"],
-  [NDA_FLAGS_EXT, "flags_ext", "u32"],
-]);
+const NEIGH_ATTRS = routeSet("neigh", "nda", {
+  [NDA_DST]: { name: "dst", type: "binary", display: "ip" },
+  [NDA_LLADDR]: { name: "lladdr", type: "binary", display: "mac" },
+  [NDA_PROBES]: { name: "probes", type: "u32" },
+  [NDA_VLAN]: { name: "vlan", type: "u16" },
+  [NDA_VNI]: { name: "vni", type: "u32" },
+  [NDA_IFINDEX]: { name: "ifindex", type: "u32" },
+  [NDA_MASTER]: { name: "master", type: "u32" },
+  [NDA_PROTOCOL]: { name: "protocol", type: "u8" },
+  [NDA_FLAGS_EXT]: { name: "flags_ext", type: "u32" },
+});
 
 const F = {
   family: OFFSETOF["ndmsg.ndm_family"],
@@ -34,7 +34,7 @@ export function decodeNeigh(dv: DataView, off: number, end: number, ctx: DecodeC
     ctx.error("truncated", `neigh: ${end - off} bytes, ndmsg needs ${SIZEOF.ndmsg}`);
     return undefined;
   }
-  const a = decodeAttrs(dv, off + SIZEOF.ndmsg, end, NEIGH_ATTRS, ctx, "neigh");
+  const a = compileSet(NEIGH_ATTRS)(dv, off + SIZEOF.ndmsg, end, ctx);
   const ifindex = dv.getInt32(off + F.ifindex, true);
   const state = dv.getUint16(off + F.state, true);
   const flags = dv.getUint8(off + F.flags);

@@ -5,18 +5,18 @@ import {
 } from "../../uapi/linux.gen.ts";
 import type { NetconfBody } from "../../event/model.ts";
 import type { DecodeContext } from "../../decode/context.ts";
-import { decodeAttrs } from "../../decode/table.ts";
-import { knownTable, pick } from "./common.ts";
+import { compileSet } from "../../decode/compile.ts";
+import { pick, routeSet } from "./common.ts";
 
-const NETCONF_ATTRS = knownTable("netconfa", [
-  [NETCONFA_IFINDEX, "ifindex", "s32"],
-  [NETCONFA_FORWARDING, "forwarding", "s32"],
-  [NETCONFA_RP_FILTER, "rp_filter", "s32"],
-  [NETCONFA_MC_FORWARDING, "mc_forwarding", "s32"],
-  [NETCONFA_PROXY_NEIGH, "proxy_neigh", "s32"],
-  [NETCONFA_IGNORE_ROUTES_WITH_LINKDOWN, "ignore_routes_with_linkdown", "s32"],
-  [NETCONFA_INPUT, "input", "s32"],
-]);
+const NETCONF_ATTRS = routeSet("netconf", "netconfa", {
+  [NETCONFA_IFINDEX]: { name: "ifindex", type: "s32" },
+  [NETCONFA_FORWARDING]: { name: "forwarding", type: "s32" },
+  [NETCONFA_RP_FILTER]: { name: "rp_filter", type: "s32" },
+  [NETCONFA_MC_FORWARDING]: { name: "mc_forwarding", type: "s32" },
+  [NETCONFA_PROXY_NEIGH]: { name: "proxy_neigh", type: "s32" },
+  [NETCONFA_IGNORE_ROUTES_WITH_LINKDOWN]: { name: "ignore_routes_with_linkdown", type: "s32" },
+  [NETCONFA_INPUT]: { name: "input", type: "s32" },
+});
 
 /** netconfmsg is one byte; its attributes start at the next alignment boundary */
 const HDR = (SIZEOF.netconfmsg + NLMSG_ALIGNTO - 1) & ~(NLMSG_ALIGNTO - 1);
@@ -26,7 +26,7 @@ export function decodeNetconf(dv: DataView, off: number, end: number, ctx: Decod
     ctx.error("truncated", `netconf: empty body`);
     return undefined;
   }
-  const a = decodeAttrs(dv, off + Math.min(HDR, end - off), end, NETCONF_ATTRS, ctx, "netconf");
+  const a = compileSet(NETCONF_ATTRS)(dv, off + Math.min(HDR, end - off), end, ctx);
   const ifindex = typeof a.ifindex === "number" ? a.ifindex : 0;
   const body: NetconfBody = { family: ctx.names.family(dv.getUint8(off + OFFSETOF["netconfmsg.ncm_family"])), ifindex };
   const dev = ctx.ifname(ifindex);

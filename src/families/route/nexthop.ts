@@ -5,8 +5,8 @@ import {
 import type { NexthopObjBody } from "../../event/model.ts";
 import type { DecodeContext } from "../../decode/context.ts";
 import { flagsToNames } from "../../decode/names.ts";
-import { decodeAttrs } from "../../decode/table.ts";
-import { knownTable, pick } from "./common.ts";
+import { compileSet } from "../../decode/compile.ts";
+import { pick, routeSet } from "./common.ts";
 
 function group(dv: DataView, off: number, len: number) {
   const out: { id: number; weight: number }[] = [];
@@ -18,15 +18,15 @@ function group(dv: DataView, off: number, len: number) {
   return out;
 }
 
-const NH_ATTRS = knownTable("nha", [
-  [NHA_ID, "id", "u32"],
-  [NHA_GROUP, "group", "binary", { parse: group }],
-  [NHA_GROUP_TYPE, "group_type", "u16"],
-  [NHA_BLACKHOLE, "blackhole", "flag"],
-  [NHA_OIF, "oif", "u32"],
-  [NHA_GATEWAY, "gateway", "addr"],
-  [NHA_FDB, "fdb", "flag"],
-]);
+const NH_ATTRS = routeSet("nexthop", "nha", {
+  [NHA_ID]: { name: "id", type: "u32" },
+  [NHA_GROUP]: { name: "group", type: "binary", parse: group },
+  [NHA_GROUP_TYPE]: { name: "group_type", type: "u16" },
+  [NHA_BLACKHOLE]: { name: "blackhole", type: "flag" },
+  [NHA_OIF]: { name: "oif", type: "u32" },
+  [NHA_GATEWAY]: { name: "gateway", type: "binary", display: "ip" },
+  [NHA_FDB]: { name: "fdb", type: "flag" },
+});
 
 const F = {
   family: OFFSETOF["nhmsg.nh_family"],
@@ -40,7 +40,7 @@ export function decodeNexthop(dv: DataView, off: number, end: number, ctx: Decod
     ctx.error("truncated", `nexthop: ${end - off} bytes, nhmsg needs ${SIZEOF.nhmsg}`);
     return undefined;
   }
-  const a = decodeAttrs(dv, off + SIZEOF.nhmsg, end, NH_ATTRS, ctx, "nexthop");
+  const a = compileSet(NH_ATTRS)(dv, off + SIZEOF.nhmsg, end, ctx);
   const protocol = dv.getUint8(off + F.protocol);
   const flags = dv.getUint32(off + F.flags, true);
   const body: NexthopObjBody = {

@@ -2,16 +2,16 @@
 import { NETNSA_CURRENT_NSID, NETNSA_FD, NETNSA_NSID, NETNSA_PID, NETNSA_TARGET_NSID, NLMSG_ALIGNTO, OFFSETOF, SIZEOF } from "../../uapi/linux.gen.ts";
 import type { NsidBody } from "../../event/model.ts";
 import type { DecodeContext } from "../../decode/context.ts";
-import { decodeAttrs } from "../../decode/table.ts";
-import { knownTable, pick } from "./common.ts";
+import { compileSet } from "../../decode/compile.ts";
+import { pick, routeSet } from "./common.ts";
 
-const NSID_ATTRS = knownTable("netnsa", [
-  [NETNSA_NSID, "nsid", "s32"],
-  [NETNSA_PID, "pid", "u32"],
-  [NETNSA_FD, "fd", "u32"],
-  [NETNSA_TARGET_NSID, "target_nsid", "s32"],
-  [NETNSA_CURRENT_NSID, "current_nsid", "s32"],
-]);
+const NSID_ATTRS = routeSet("nsid", "netnsa", {
+  [NETNSA_NSID]: { name: "nsid", type: "s32" },
+  [NETNSA_PID]: { name: "pid", type: "u32" },
+  [NETNSA_FD]: { name: "fd", type: "u32" },
+  [NETNSA_TARGET_NSID]: { name: "target_nsid", type: "s32" },
+  [NETNSA_CURRENT_NSID]: { name: "current_nsid", type: "s32" },
+});
 
 /** rtgenmsg is one byte; attributes start at the next alignment boundary */
 const HDR = (SIZEOF.rtgenmsg + NLMSG_ALIGNTO - 1) & ~(NLMSG_ALIGNTO - 1);
@@ -21,7 +21,7 @@ export function decodeNsid(dv: DataView, off: number, end: number, ctx: DecodeCo
     ctx.error("truncated", "nsid: empty body");
     return undefined;
   }
-  const a = decodeAttrs(dv, off + Math.min(HDR, end - off), end, NSID_ATTRS, ctx, "nsid");
+  const a = compileSet(NSID_ATTRS)(dv, off + Math.min(HDR, end - off), end, ctx);
   const body: NsidBody = { family: ctx.names.family(dv.getUint8(off + OFFSETOF["rtgenmsg.rtgen_family"])) };
   pick(body, a, ["nsid", "pid", "fd", "target_nsid", "current_nsid"]);
   return body;

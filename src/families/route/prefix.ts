@@ -2,24 +2,22 @@
 import { OFFSETOF, PREFIX_ADDRESS, PREFIX_CACHEINFO, SIZEOF } from "../../uapi/linux.gen.ts";
 import type { PrefixBody } from "../../event/model.ts";
 import type { DecodeContext } from "../../decode/context.ts";
-import { decodeAttrs } from "../../decode/table.ts";
-import { knownTable } from "./common.ts";
+import { compileSet } from "../../decode/compile.ts";
+import { routeSet } from "./common.ts";
 
-const PREFIX_ATTRS = knownTable("prefix", [
-  [PREFIX_ADDRESS, "address", "addr"],
-  [PREFIX_CACHEINFO, "cacheinfo", "binary", {
-    parse: (dv, off, len) => len >= SIZEOF.prefix_cacheinfo
+const PREFIX_ATTRS = routeSet("prefix", "prefix", {
+  [PREFIX_ADDRESS]: { name: "address", type: "binary", display: "ip" },
+  [PREFIX_CACHEINFO]: { name: "cacheinfo", type: "binary", parse: (dv, off, len) => len >= SIZEOF.prefix_cacheinfo
       ? { preferred: dv.getUint32(off + OFFSETOF["prefix_cacheinfo.preferred_time"], true), valid: dv.getUint32(off + OFFSETOF["prefix_cacheinfo.valid_time"], true) }
-      : undefined,
-  }],
-]);
+      : undefined },
+});
 
 export function decodePrefix(dv: DataView, off: number, end: number, ctx: DecodeContext): PrefixBody | undefined {
   if (end - off < SIZEOF.prefixmsg) {
     ctx.error("truncated", `prefix: ${end - off} bytes, prefixmsg needs ${SIZEOF.prefixmsg}`);
     return undefined;
   }
-  const a = decodeAttrs(dv, off + SIZEOF.prefixmsg, end, PREFIX_ATTRS, ctx, "prefix");
+  const a = compileSet(PREFIX_ATTRS)(dv, off + SIZEOF.prefixmsg, end, ctx);
   const ifindex = dv.getInt32(off + OFFSETOF["prefixmsg.prefix_ifindex"], true);
   const len = dv.getUint8(off + OFFSETOF["prefixmsg.prefix_len"]);
   const body: PrefixBody = {

@@ -10,8 +10,7 @@ import { cstring, ipAddr } from "../../codec/format.ts";
 import type { NexthopEntry, RouteBody } from "../../event/model.ts";
 import type { DecodeContext } from "../../decode/context.ts";
 import { flagsToNames } from "../../decode/names.ts";
-import { type AttrTable, decodeAttrs } from "../../decode/table.ts";
-import { knownSet, knownTable, pick } from "./common.ts";
+import { pick, routeSet } from "./common.ts";
 import { compileSet } from "../../decode/compile.ts";
 
 function via(dv: DataView, off: number, len: number, ctx: DecodeContext) {
@@ -44,11 +43,12 @@ function metrics(dv: DataView, off: number, len: number, ctx: DecodeContext) {
   return out;
 }
 
-const NEXTHOP_ATTRS: AttrTable = knownTable("rta", [
-  [RTA_GATEWAY, "gateway", "addr"],
-  [RTA_VIA, "via", "binary", { parse: via }],
-  [RTA_FLOW, "realms", "u32"],
-]);
+const NEXTHOP_ATTRS = routeSet("route.multipath", "rta", {
+  [RTA_GATEWAY]: { name: "gateway", type: "binary", display: "ip" },
+  [RTA_VIA]: { name: "via", type: "binary", parse: via },
+  [RTA_FLOW]: { name: "realms", type: "u32" },
+});
+const decodeNexthopAttrs = compileSet(NEXTHOP_ATTRS);
 
 /** RTA_MULTIPATH: a run of struct rtnexthop, each followed by its own attributes. */
 function multipath(dv: DataView, off: number, len: number, ctx: DecodeContext): NexthopEntry[] {
@@ -64,7 +64,7 @@ function multipath(dv: DataView, off: number, len: number, ctx: DecodeContext): 
     }
     const flags = dv.getUint8(o + OFFSETOF["rtnexthop.rtnh_flags"]);
     const oif = dv.getInt32(o + OFFSETOF["rtnexthop.rtnh_ifindex"], true);
-    const a = decodeAttrs(dv, o + H, o + nlen, NEXTHOP_ATTRS, ctx, "route.multipath");
+    const a = decodeNexthopAttrs(dv, o + H, o + nlen, ctx);
     const nh: NexthopEntry = { flags: flagsToNames(flags, ctx.names.rtnhF) };
     pick(nh, a, ["gateway", "via"]);
     const dev = ctx.ifname(oif);
@@ -79,7 +79,7 @@ function multipath(dv: DataView, off: number, len: number, ctx: DecodeContext): 
   return out;
 }
 
-export const ROUTE_ATTRS = knownSet("route", "rta", {
+export const ROUTE_ATTRS = routeSet("route", "rta", {
   [RTA_DST]: { name: "dst", type: "binary", display: "ip" },
   [RTA_SRC]: { name: "src", type: "binary", display: "ip" },
   [RTA_IIF]: { name: "iif", type: "u32" },

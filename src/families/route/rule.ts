@@ -7,8 +7,8 @@ import {
 import type { RuleBody } from "../../event/model.ts";
 import type { DecodeContext } from "../../decode/context.ts";
 import { flagsToNames } from "../../decode/names.ts";
-import { decodeAttrs } from "../../decode/table.ts";
-import { knownTable, pick } from "./common.ts";
+import { compileSet } from "../../decode/compile.ts";
+import { pick, routeSet } from "./common.ts";
 
 function range32(dv: DataView, off: number, len: number) {
   return len >= SIZEOF.fib_rule_uid_range ? { start: dv.getUint32(off, true), end: dv.getUint32(off + 4, true) } : undefined;
@@ -17,26 +17,26 @@ function range16(dv: DataView, off: number, len: number) {
   return len >= SIZEOF.fib_rule_port_range ? { start: dv.getUint16(off, true), end: dv.getUint16(off + 2, true) } : undefined;
 }
 
-const RULE_ATTRS = knownTable("fra", [
-  [FRA_PRIORITY, "priority", "u32"],
-  [FRA_TABLE, "table", "u32"],
-  [FRA_SRC, "src", "addr"],
-  [FRA_DST, "dst", "addr"],
-  [FRA_IIFNAME, "iif", "string"],
-  [FRA_OIFNAME, "oif", "string"],
-  [FRA_FWMARK, "fwmark", "u32"],
-  [FRA_FWMASK, "fwmask", "u32"],
-  [FRA_GOTO, "goto", "u32"],
-  [FRA_FLOW, "flow", "u32"],
-  [FRA_SUPPRESS_PREFIXLEN, "suppress_prefixlen", "u32"],
-  [FRA_SUPPRESS_IFGROUP, "suppress_ifgroup", "u32"],
-  [FRA_L3MDEV, "l3mdev", "u8"],
-  [FRA_UID_RANGE, "uid_range", "binary", { parse: range32 }],
-  [FRA_PROTOCOL, "protocol", "u8"],
-  [FRA_IP_PROTO, "ip_proto", "u8"],
-  [FRA_SPORT_RANGE, "sport_range", "binary", { parse: range16 }],
-  [FRA_DPORT_RANGE, "dport_range", "binary", { parse: range16 }],
-]);
+const RULE_ATTRS = routeSet("rule", "fra", {
+  [FRA_PRIORITY]: { name: "priority", type: "u32" },
+  [FRA_TABLE]: { name: "table", type: "u32" },
+  [FRA_SRC]: { name: "src", type: "binary", display: "ip" },
+  [FRA_DST]: { name: "dst", type: "binary", display: "ip" },
+  [FRA_IIFNAME]: { name: "iif", type: "string" },
+  [FRA_OIFNAME]: { name: "oif", type: "string" },
+  [FRA_FWMARK]: { name: "fwmark", type: "u32" },
+  [FRA_FWMASK]: { name: "fwmask", type: "u32" },
+  [FRA_GOTO]: { name: "goto", type: "u32" },
+  [FRA_FLOW]: { name: "flow", type: "u32" },
+  [FRA_SUPPRESS_PREFIXLEN]: { name: "suppress_prefixlen", type: "u32" },
+  [FRA_SUPPRESS_IFGROUP]: { name: "suppress_ifgroup", type: "u32" },
+  [FRA_L3MDEV]: { name: "l3mdev", type: "u8" },
+  [FRA_UID_RANGE]: { name: "uid_range", type: "binary", parse: range32 },
+  [FRA_PROTOCOL]: { name: "protocol", type: "u8" },
+  [FRA_IP_PROTO]: { name: "ip_proto", type: "u8" },
+  [FRA_SPORT_RANGE]: { name: "sport_range", type: "binary", parse: range16 },
+  [FRA_DPORT_RANGE]: { name: "dport_range", type: "binary", parse: range16 },
+});
 
 const F = {
   family: OFFSETOF["fib_rule_hdr.family"],
@@ -53,7 +53,7 @@ export function decodeRule(dv: DataView, off: number, end: number, ctx: DecodeCo
     ctx.error("truncated", `rule: ${end - off} bytes, fib_rule_hdr needs ${SIZEOF.fib_rule_hdr}`);
     return undefined;
   }
-  const a = decodeAttrs(dv, off + SIZEOF.fib_rule_hdr, end, RULE_ATTRS, ctx, "rule");
+  const a = compileSet(RULE_ATTRS)(dv, off + SIZEOF.fib_rule_hdr, end, ctx);
   const table = typeof a.table === "number" ? a.table : dv.getUint8(off + F.table);
   const action = dv.getUint8(off + F.action);
   const flags = dv.getUint32(off + F.flags, true);

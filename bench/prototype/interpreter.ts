@@ -1,11 +1,12 @@
 /**
- * Decoders are data: a table maps an attribute number to a name and a wire type, and one small
- * walker fills a record from it. Family modules only describe their attributes and shape the
- * result into the event model.
+ * The attribute-table interpreter nlmon decoded with before attribute sets were compiled
+ * (src/decode/compile.ts), kept here as the prototype benchmark's baseline: a table maps an
+ * attribute number to a name and a wire type, and a callback walk fills a record from it.
  */
-import { walkAttrs } from "../codec/attr.ts";
-import { cstring, ipAddr, lladdr } from "../codec/format.ts";
-import type { DecodeContext } from "./context.ts";
+import { walkAttrs } from "../../src/codec/attr.ts";
+import { cstring, ipAddr, lladdr } from "../../src/codec/format.ts";
+import type { DecodeContext } from "../../src/decode/context.ts";
+import { NAMES } from "../../src/uapi/linux.gen.ts";
 
 export type AttrKind =
   | "u8" | "u16" | "u32" | "s32" | "u64" | "be16" | "be32"
@@ -81,3 +82,18 @@ export function decodeAttrs(dv: DataView, start: number, end: number, table: Att
   if (bad >= 0) ctx.error("bad_attr_len", `${where}: malformed attribute at byte ${bad}`);
   return out;
 }
+
+/**
+ * A table from explicit rows plus every other name the headers define for that attribute set,
+ * marked "skip": known to the kernel we were built against but not part of the event. Only numbers
+ * the headers do not know are then reported as unknown.
+ */
+export function knownTable(group: keyof typeof NAMES, rows: readonly (readonly [number, string, AttrKind] | readonly [number, string, AttrKind, Partial<AttrSpec>])[]): AttrTable {
+  const t: (AttrSpec | undefined)[] = [];
+  for (const [num, name] of Object.entries(NAMES[group] as Record<number, string>)) {
+    t[Number(num)] = { name: name.toLowerCase(), kind: "skip" };
+  }
+  for (const r of rows) t[r[0]] = { name: r[1], kind: r[2], ...(r[3] ?? {}) };
+  return t;
+}
+
