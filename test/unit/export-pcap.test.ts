@@ -12,7 +12,7 @@ import {
 import { FileSink } from "../../src/export/file-sink.ts";
 import { runReplay } from "../../src/cli/replay.ts";
 import { loadConfig } from "../../src/config/load.ts";
-import type { Log } from "../../src/log.ts";
+import { recorder } from "./log-recorder.ts";
 import { ARPHRD_NETLINK, NETLINK_ROUTE, NETLINK_GENERIC, NLM_F_MULTI, OFFSETOF, RTM_DELLINK, RTM_NEWLINK, RTM_NEWROUTE, SIZEOF } from "../../src/uapi/linux.gen.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "nlmon-pcap-"));
@@ -329,17 +329,6 @@ describe("reader", () => {
 });
 
 describe("replay", () => {
-  /** a Log that keeps what it is told */
-  function recorder() {
-    const lines: string[] = [];
-    const log = {
-      error: (m: string, s: string) => lines.push(`error: ${m}: ${s}`),
-      warn: (m: string, s: string) => lines.push(`warn: ${m}: ${s}`),
-      info: () => {}, debug: () => {}, trace: () => {},
-      as: () => () => {},
-    } as unknown as Log;
-    return { lines, log };
-  }
   const cfg = () => loadConfig({ text: "export:\n  json: {enabled: false}\n", env: {} });
 
   test("a capture of another link type warns per link type and fails when nothing was replayed", async () => {

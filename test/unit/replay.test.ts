@@ -9,7 +9,7 @@ import { EXIT_MALFORMED, runReplay } from "../../src/cli/replay.ts";
 import { loadConfig } from "../../src/config/load.ts";
 import { newCaptureStats, readCapture, type MalformedRecord } from "../../src/export/pcap-read.ts";
 import { LINKTYPE_NETLINK, pcapGlobalHeader, pcapRecord } from "../../src/export/pcap.ts";
-import type { Log } from "../../src/log.ts";
+import { recorder } from "./log-recorder.ts";
 import { ARPHRD_NETLINK, NETLINK_ROUTE, NLM_F_MULTI, OFFSETOF } from "../../src/uapi/linux.gen.ts";
 import { dv, fixtureBytes } from "../fixtures/load.ts";
 
@@ -44,16 +44,6 @@ function capture(datagrams: Uint8Array[]) {
 /** byte offset of a record's first netlink header: record header, then the pseudo-header */
 const msgAt = (recOff: number) => recOff + 16 + 16;
 
-function recorder() {
-  const lines: string[] = [];
-  const log = {
-    error: (m: string, s: string) => lines.push(`error: ${m}: ${s}`),
-    warn: (m: string, s: string) => lines.push(`warn: ${m}: ${s}`),
-    info: () => {}, debug: () => {}, trace: () => {},
-    as: () => () => {},
-  } as unknown as Log;
-  return { lines, log };
-}
 
 async function replay(name: string, buf: Uint8Array) {
   const file = join(dir, `${name}.pcap`);
