@@ -5,7 +5,7 @@
  */
 import type { FromWorker, ToWorker } from "./worker.ts";
 import { type DumpSession, openDumpSession } from "./direct.ts";
-import type { Backend, BackendEvent, BackendOptions, BackendStats, DatagramBatch } from "./types.ts";
+import type { Backend, BackendEvent, BackendOptions, BackendStats } from "./types.ts";
 
 export interface HostOptions {
   driver: "legacy" | "libnl";
@@ -202,12 +202,6 @@ export class WorkerBackend implements Backend {
     this.st.reconnects++;
     await this.start(opts, listener);
   }
-
-  /**
-   * A decoded batch is done with. Nothing to give back: each batch is an exact-size buffer of its
-   * own (see the Batcher in worker.ts), and sending buffers back for reuse cost more than it saved.
-   */
-  recycle(_batch: DatagramBatch): void {}
 
   /** Hand-over figures for reports: batch sizes and post-to-receipt time (p50/p99 of recent batches). */
   handoverStats() {

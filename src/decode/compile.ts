@@ -107,12 +107,12 @@ function reader(set: AttrSet, def: AttrDef): Read | undefined {
     };
   } else if (def.type === "sub-message") {
     const sel = def.selector!;
-    const formats = def.formats ?? {};
+    const formats = new Map(Object.entries(def.formats ?? {}).map(([v, f]) => [v, compileSet(f)]));
     return (r, out, ctx, later) => {
       const { dv, off, len } = r;
       later.push(() => {
-        const f = formats[String(out[sel])];
-        if (f) out[key] = compileSet(f)(dv, off, off + len, ctx);
+        const f = formats.get(String(out[sel]));
+        if (f) out[key] = f(dv, off, off + len, ctx);
         else out[key] = hex(new Uint8Array(dv.buffer, dv.byteOffset + off, len));
       });
     };

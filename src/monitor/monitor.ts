@@ -249,8 +249,6 @@ export class Monitor {
       const before = this.pipeline.decodedMessages;
       this.pipeline.ingestBatch(b);
       n += this.pipeline.decodedMessages - before;
-      // events hold no views into the batch (exports copy what they keep), so its buffer can go back
-      this.backend.recycle(b);
     }
     if (n) this.noteWork(n);
     return n;

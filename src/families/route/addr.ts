@@ -25,6 +25,7 @@ const ADDR_ATTRS = routeSet("addr", "ifa", {
       ? { preferred: dv.getUint32(off + OFFSETOF["ifa_cacheinfo.ifa_prefered"], true), valid: dv.getUint32(off + OFFSETOF["ifa_cacheinfo.ifa_valid"], true) }
       : undefined },
 });
+const decodeAddrAttrs = compileSet(ADDR_ATTRS);
 
 const F = {
   family: OFFSETOF["ifaddrmsg.ifa_family"],
@@ -39,7 +40,7 @@ export function decodeAddr(dv: DataView, off: number, end: number, ctx: DecodeCo
     ctx.error("truncated", `addr: ${end - off} bytes, ifaddrmsg needs ${SIZEOF.ifaddrmsg}`);
     return undefined;
   }
-  const a = compileSet(ADDR_ATTRS)(dv, off + SIZEOF.ifaddrmsg, end, ctx);
+  const a = decodeAddrAttrs(dv, off + SIZEOF.ifaddrmsg, end, ctx);
   // IFA_FLAGS carries the full 32 bits; the header byte only the low eight
   const flags = typeof a.flags === "number" ? a.flags : dv.getUint8(off + F.flags);
   const scope = dv.getUint8(off + F.scope);

@@ -20,6 +20,7 @@ const NEIGH_ATTRS = routeSet("neigh", "nda", {
   [NDA_PROTOCOL]: { name: "protocol", type: "u8" },
   [NDA_FLAGS_EXT]: { name: "flags_ext", type: "u32" },
 });
+const decodeNeighAttrs = compileSet(NEIGH_ATTRS);
 
 const F = {
   family: OFFSETOF["ndmsg.ndm_family"],
@@ -34,7 +35,7 @@ export function decodeNeigh(dv: DataView, off: number, end: number, ctx: DecodeC
     ctx.error("truncated", `neigh: ${end - off} bytes, ndmsg needs ${SIZEOF.ndmsg}`);
     return undefined;
   }
-  const a = compileSet(NEIGH_ATTRS)(dv, off + SIZEOF.ndmsg, end, ctx);
+  const a = decodeNeighAttrs(dv, off + SIZEOF.ndmsg, end, ctx);
   const ifindex = dv.getInt32(off + F.ifindex, true);
   const state = dv.getUint16(off + F.state, true);
   const flags = dv.getUint8(off + F.flags);

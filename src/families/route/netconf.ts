@@ -17,6 +17,7 @@ const NETCONF_ATTRS = routeSet("netconf", "netconfa", {
   [NETCONFA_IGNORE_ROUTES_WITH_LINKDOWN]: { name: "ignore_routes_with_linkdown", type: "s32" },
   [NETCONFA_INPUT]: { name: "input", type: "s32" },
 });
+const decodeNetconfAttrs = compileSet(NETCONF_ATTRS);
 
 /** netconfmsg is one byte; its attributes start at the next alignment boundary */
 const HDR = (SIZEOF.netconfmsg + NLMSG_ALIGNTO - 1) & ~(NLMSG_ALIGNTO - 1);
@@ -26,7 +27,7 @@ export function decodeNetconf(dv: DataView, off: number, end: number, ctx: Decod
     ctx.error("truncated", `netconf: empty body`);
     return undefined;
   }
-  const a = compileSet(NETCONF_ATTRS)(dv, off + Math.min(HDR, end - off), end, ctx);
+  const a = decodeNetconfAttrs(dv, off + Math.min(HDR, end - off), end, ctx);
   const ifindex = typeof a.ifindex === "number" ? a.ifindex : 0;
   const body: NetconfBody = { family: ctx.names.family(dv.getUint8(off + OFFSETOF["netconfmsg.ncm_family"])), ifindex };
   const dev = ctx.ifname(ifindex);

@@ -27,6 +27,7 @@ const NH_ATTRS = routeSet("nexthop", "nha", {
   [NHA_GATEWAY]: { name: "gateway", type: "binary", display: "ip" },
   [NHA_FDB]: { name: "fdb", type: "flag" },
 });
+const decodeNhAttrs = compileSet(NH_ATTRS);
 
 const F = {
   family: OFFSETOF["nhmsg.nh_family"],
@@ -40,7 +41,7 @@ export function decodeNexthop(dv: DataView, off: number, end: number, ctx: Decod
     ctx.error("truncated", `nexthop: ${end - off} bytes, nhmsg needs ${SIZEOF.nhmsg}`);
     return undefined;
   }
-  const a = compileSet(NH_ATTRS)(dv, off + SIZEOF.nhmsg, end, ctx);
+  const a = decodeNhAttrs(dv, off + SIZEOF.nhmsg, end, ctx);
   const protocol = dv.getUint8(off + F.protocol);
   const flags = dv.getUint32(off + F.flags, true);
   const body: NexthopObjBody = {

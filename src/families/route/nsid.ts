@@ -12,6 +12,7 @@ const NSID_ATTRS = routeSet("nsid", "netnsa", {
   [NETNSA_TARGET_NSID]: { name: "target_nsid", type: "s32" },
   [NETNSA_CURRENT_NSID]: { name: "current_nsid", type: "s32" },
 });
+const decodeNsidAttrs = compileSet(NSID_ATTRS);
 
 /** rtgenmsg is one byte; attributes start at the next alignment boundary */
 const HDR = (SIZEOF.rtgenmsg + NLMSG_ALIGNTO - 1) & ~(NLMSG_ALIGNTO - 1);
@@ -21,7 +22,7 @@ export function decodeNsid(dv: DataView, off: number, end: number, ctx: DecodeCo
     ctx.error("truncated", "nsid: empty body");
     return undefined;
   }
-  const a = compileSet(NSID_ATTRS)(dv, off + Math.min(HDR, end - off), end, ctx);
+  const a = decodeNsidAttrs(dv, off + Math.min(HDR, end - off), end, ctx);
   const body: NsidBody = { family: ctx.names.family(dv.getUint8(off + OFFSETOF["rtgenmsg.rtgen_family"])) };
   pick(body, a, ["nsid", "pid", "fd", "target_nsid", "current_nsid"]);
   return body;

@@ -11,13 +11,14 @@ const PREFIX_ATTRS = routeSet("prefix", "prefix", {
       ? { preferred: dv.getUint32(off + OFFSETOF["prefix_cacheinfo.preferred_time"], true), valid: dv.getUint32(off + OFFSETOF["prefix_cacheinfo.valid_time"], true) }
       : undefined },
 });
+const decodePrefixAttrs = compileSet(PREFIX_ATTRS);
 
 export function decodePrefix(dv: DataView, off: number, end: number, ctx: DecodeContext): PrefixBody | undefined {
   if (end - off < SIZEOF.prefixmsg) {
     ctx.error("truncated", `prefix: ${end - off} bytes, prefixmsg needs ${SIZEOF.prefixmsg}`);
     return undefined;
   }
-  const a = compileSet(PREFIX_ATTRS)(dv, off + SIZEOF.prefixmsg, end, ctx);
+  const a = decodePrefixAttrs(dv, off + SIZEOF.prefixmsg, end, ctx);
   const ifindex = dv.getInt32(off + OFFSETOF["prefixmsg.prefix_ifindex"], true);
   const len = dv.getUint8(off + OFFSETOF["prefixmsg.prefix_len"]);
   const body: PrefixBody = {

@@ -37,6 +37,7 @@ const RULE_ATTRS = routeSet("rule", "fra", {
   [FRA_SPORT_RANGE]: { name: "sport_range", type: "binary", parse: range16 },
   [FRA_DPORT_RANGE]: { name: "dport_range", type: "binary", parse: range16 },
 });
+const decodeRuleAttrs = compileSet(RULE_ATTRS);
 
 const F = {
   family: OFFSETOF["fib_rule_hdr.family"],
@@ -53,7 +54,7 @@ export function decodeRule(dv: DataView, off: number, end: number, ctx: DecodeCo
     ctx.error("truncated", `rule: ${end - off} bytes, fib_rule_hdr needs ${SIZEOF.fib_rule_hdr}`);
     return undefined;
   }
-  const a = compileSet(RULE_ATTRS)(dv, off + SIZEOF.fib_rule_hdr, end, ctx);
+  const a = decodeRuleAttrs(dv, off + SIZEOF.fib_rule_hdr, end, ctx);
   const table = typeof a.table === "number" ? a.table : dv.getUint8(off + F.table);
   const action = dv.getUint8(off + F.action);
   const flags = dv.getUint32(off + F.flags, true);
