@@ -5,7 +5,10 @@
  */
 import { BackendError } from "../backend/host.ts";
 import type { Backend } from "../backend/types.ts";
+import type { NlMsgHeader } from "../codec/nlmsg.ts";
 import { BasicContext } from "../decode/context.ts";
+import { LineWriter } from "../decode/line.ts";
+import { JsonBytes } from "../event/json-bytes.ts";
 import { decodeDump, TYPE_ORDER } from "../decode/dump.ts";
 import { Names } from "../decode/names.ts";
 import { STATE_FAMILY } from "../families/index.ts";
@@ -100,10 +103,26 @@ export async function snapshotInto(backend: Backend, sorter: LineSorter, names =
           Bun.gc(false);
         }
       };
+      // the bulk (a full table's routes) is written as bytes straight from the messages
+      const lines = new LineWriter(fam.protocol, ctx);
+      const jb = new JsonBytes();
+      const groupOf = new Map(TYPE_ORDER.map((t, i) => [t, i]));
+      // lines are written in place into the sorter's buffer; one too long for the room left moves out
+      const ROOM = 1 << 16;
+      const take = (hdr: NlMsgHeader, u: Uint8Array, dv: DataView, off: number, end: number) => {
+        const at = sorter.reserve(ROOM);
+        jb.into(sorter.buffer, at, at + ROOM);
+        const t = lines.write(hdr, u, dv, off, end, jb);
+        // neighbour entries pass ipNeighView, which needs the event
+        if (t === undefined || t === "neigh") return false;
+        if (jb.buf === sorter.buffer) sorter.commit(groupOf.get(t)!, jb.pos - at);
+        else sorter.addBytes(groupOf.get(t)!, jb.buf, jb.pos);
+        return true;
+      };
       let busy = false;
       for (let i = 0; i < reqs.length; i++) {
         const r = await fetch(reqs[i]!.request, (d) => {
-          const snap = decodeDump([d], ctx, fam.protocol, { sink });
+          const snap = decodeDump([d], ctx, fam.protocol, { sink, take });
           for (const x of snap.refused) refused.push(x);
           decodeErrors += snap.decodeErrors;
         });

@@ -1,6 +1,6 @@
 /**
  * The order of --dump-events' lines as bytes (line-sort.ts says why it equals JS string order):
- * comparisons, and the radix sorts that order a run's line starts in place.
+ * the comparisons the merge of sorted runs makes.
  */
 export const NL = 0x0a;
 export const RANK = new Uint16Array(256);
@@ -51,78 +51,5 @@ export function sharedPrefix(a: Uint8Array, ia: number, b: Uint8Array, ib: numbe
   }
 }
 
-/** Bytes readable past the end of the lines in a buffer, for compareLines and sortWords. */
+/** Bytes readable past the end of the lines in a buffer, for compareLines. */
 export const SLACK = 4;
-
-/**
- * Multikey quicksort (Bentley and Sedgewick) of line starts: a byte shared by all lines of a
- * partition is looked at once per line, not once per comparison. Over words of four bytes (big
- * endian, so they order as their bytes do) when the lines are ASCII, which RANK leaves alone.
- */
-export function sortWords(dv: DataView, u: Uint8Array, s: Uint32Array, lo: number, hi: number, d: number): void {
-  while (hi - lo > 16) {
-    const mid = lo + ((hi - lo) >> 1);
-    const a = dv.getUint32(s[lo]! + d), b = dv.getUint32(s[mid]! + d), c = dv.getUint32(s[hi - 1]! + d);
-    const v = a < b ? (b < c ? b : a < c ? c : a) : (a < c ? a : b < c ? c : b);
-    let lt = lo, i = lo, gt = hi - 1;
-    while (i <= gt) {
-      const k = dv.getUint32(s[i]! + d);
-      if (k < v) {
-        const t = s[lt]!; s[lt++] = s[i]!; s[i++] = t;
-      } else if (k > v) {
-        const t = s[gt]!; s[gt--] = s[i]!; s[i] = t;
-      } else i++;
-    }
-    // equal words holding a newline end equal lines
-    const deeper = !hasNewline(v);
-    if (lt === lo && gt === hi - 1) {
-      if (!deeper) return;
-      d += 4;
-      continue;
-    }
-    if (deeper && gt + 1 - lt > 1) sortWords(dv, u, s, lt, gt + 1, d + 4);
-    if (lt - lo > 1) sortWords(dv, u, s, lo, lt, d);
-    lo = gt + 1;
-  }
-  insertion(dv, u, s, lo, hi, d);
-}
-
-/** The same over single bytes through RANK, for runs holding non-ASCII lines. */
-export function sortBytes(dv: DataView, u: Uint8Array, s: Uint32Array, lo: number, hi: number, d: number): void {
-  while (hi - lo > 16) {
-    const mid = lo + ((hi - lo) >> 1);
-    const a = RANK[u[s[lo]! + d]!]!, b = RANK[u[s[mid]! + d]!]!, c = RANK[u[s[hi - 1]! + d]!]!;
-    const v = a < b ? (b < c ? b : a < c ? c : a) : (a < c ? a : b < c ? c : b);
-    let lt = lo, i = lo, gt = hi - 1;
-    while (i <= gt) {
-      const k = RANK[u[s[i]! + d]!]!;
-      if (k < v) {
-        const t = s[lt]!; s[lt++] = s[i]!; s[i++] = t;
-      } else if (k > v) {
-        const t = s[gt]!; s[gt--] = s[i]!; s[i] = t;
-      } else i++;
-    }
-    const deeper = v !== RANK[NL];
-    if (lt === lo && gt === hi - 1) {
-      if (!deeper) return;
-      d++;
-      continue;
-    }
-    if (deeper && gt + 1 - lt > 1) sortBytes(dv, u, s, lt, gt + 1, d + 1);
-    if (lt - lo > 1) sortBytes(dv, u, s, lo, lt, d);
-    lo = gt + 1;
-  }
-  insertion(dv, u, s, lo, hi, d);
-}
-
-export function insertion(dv: DataView, u: Uint8Array, s: Uint32Array, lo: number, hi: number, d: number): void {
-  for (let i = lo + 1; i < hi; i++) {
-    const x = s[i]!;
-    let j = i - 1;
-    while (j >= lo && compareLines(dv, s[j]! + d, dv, x + d, u, u) > 0) {
-      s[j + 1] = s[j]!;
-      j--;
-    }
-    s[j + 1] = x;
-  }
-}

@@ -103,17 +103,3 @@ export class SpillReader implements Source {
     return this.whole();
   }
 }
-
-/** The sorted lines of one group still in the buffer. */
-export class MemoryReader implements Source {
-  private i = 0;
-  at: number;
-  constructor(readonly buf: Buffer, readonly dv: DataView, private readonly starts: Uint32Array, private readonly n: number) {
-    this.at = starts[0]!;
-  }
-  next(): boolean {
-    if (++this.i >= this.n) return false;
-    this.at = this.starts[this.i]!;
-    return true;
-  }
-}

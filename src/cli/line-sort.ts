@@ -4,6 +4,12 @@
  * full buffer is sorted and written to an unlinked temporary file as a run, and the output is a
  * merge of the runs, so memory is the same for 100,000 routes as for 1,000,000.
  *
+ * Lines of one group (event type) share long stretches — a route line's first two hundred bytes
+ * are the same for every route of a table — so each group keeps its first line as an anchor and
+ * holds every other line as the length of what it shares with the anchor plus the rest (its
+ * tail): half the memory for a table of routes, and the sort never reads the shared part
+ * (line-keys.ts).
+ *
  * The order is the one `a < b` gives the lines as JS strings (UTF-16 code units), by group first.
  * Comparing UTF-8 bytes gives the same order except that code points U+E000..U+FFFF (lead bytes
  * 0xEE, 0xEF) sort after supplementary ones (0xF0..0xF4, surrogate pairs in UTF-16): RANK moves
@@ -11,8 +17,9 @@
  * its closing newline sorts below every byte and ends the comparison like the end of a string.
  */
 import { tmpdir } from "node:os";
-import { compareLines, NL, SLACK, sharedPrefix, sortBytes, sortWords } from "./line-order.ts";
-import { MemoryReader, type Source, Spill, SpillReader } from "./line-runs.ts";
+import { compareLines, NL, SLACK, sharedPrefix } from "./line-order.ts";
+import { MAX_RANGE, sortGroup } from "./line-keys.ts";
+import { type Source, Spill, SpillReader } from "./line-runs.ts";
 
 export interface LineSorterOptions {
   /** bytes of lines held before a run is sorted and written out */
@@ -24,60 +31,127 @@ export interface LineSorterOptions {
 /** Lines in groups (event types in output order), each group sorted; see the file's comment. */
 export class LineSorter {
   private buf!: Buffer;
-  private dv!: DataView;
   private used = 0;
-  /** whether every line in the buffer is ASCII, so it can be sorted by words */
-  private ascii = true;
+  /** per group: its first line, and for each line held its tail's start and its shared head's length */
+  private anchors: (Buffer | undefined)[];
   private starts: Uint32Array[];
+  private heads: Uint32Array[];
+  private lastHead: number[];
   private counts: number[];
   /** per group, the spilled segments: [file position, length, bytes all their lines share] */
   private segments: [number, number, number][][];
   private spill: Spill | undefined;
   private readonly stage = Buffer.alloc(1 << 20);
+  private scratch = Buffer.alloc(1 << 16);
+  /** lines in the buffer now */
+  private held = 0;
   lines = 0;
   runs = 0;
 
   constructor(readonly groups: number, private readonly o: LineSorterOptions = {}) {
-    this.allocate(o.runBytes ?? 4 << 20);
+    this.allocate(o.runBytes ?? 24 << 20);
+    this.anchors = new Array<Buffer | undefined>(groups).fill(undefined);
     this.starts = Array.from({ length: groups }, () => new Uint32Array(1024));
+    this.heads = Array.from({ length: groups }, () => new Uint32Array(1024));
+    this.lastHead = new Array<number>(groups).fill(0);
     this.counts = new Array<number>(groups).fill(0);
     this.segments = Array.from({ length: groups }, () => []);
   }
 
   private allocate(bytes: number): void {
-    this.buf = Buffer.alloc(bytes + SLACK);
-    this.dv = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
+    // pages count toward RSS only once lines are written into them
+    this.buf = Buffer.allocUnsafe(bytes + SLACK);
+    this.buf.fill(0, bytes);
   }
 
   add(group: number, line: string): void {
-    // UTF-8 takes at most 3 bytes per UTF-16 unit, plus the newline
-    const worst = 3 * line.length + 1;
-    if (this.used + worst > this.buf.length - SLACK) {
+    // UTF-8 takes at most 3 bytes per UTF-16 unit
+    if (3 * line.length > this.scratch.length) this.scratch = Buffer.alloc(3 * line.length);
+    const n = this.scratch.write(line, 0, "utf8");
+    this.addBytes(group, this.scratch, n);
+  }
+
+  /** A line already in UTF-8: b[0, len), without its newline. */
+  addBytes(group: number, b: Buffer, len: number): void {
+    const at = this.reserve(len + 1);
+    b.copy(this.buf, at, 0, len);
+    this.commit(group, len);
+  }
+
+  /** The buffer a line may be written into in place, at reserve()'s offset; then commit(). */
+  get buffer(): Buffer {
+    return this.buf;
+  }
+
+  /** Where the next line goes, with room for `bytes` after it (a full buffer becomes a run first). */
+  reserve(bytes: number): number {
+    if (this.used + bytes > this.buf.length - SLACK || this.held >= MAX_RANGE) {
       if (this.used > 0) this.flushRun();
-      if (worst > this.buf.length - SLACK) this.allocate(worst);
+      if (bytes > this.buf.length - SLACK) this.allocate(bytes);
     }
+    return this.used;
+  }
+
+  /** Takes the line of `len` bytes written at reserve()'s offset (without its newline) into `group`. */
+  commit(group: number, len: number): void {
+    const buf = this.buf;
     const at = this.used;
-    const n = this.buf.write(line, at, "utf8");
-    if (n !== line.length) this.ascii = false;
-    this.buf[at + n] = NL;
-    this.used = at + n + 1;
+    let anchor = this.anchors[group];
+    if (!anchor) this.anchors[group] = anchor = Buffer.from(buf.subarray(at, at + len));
+    const head = this.shared(group, anchor, at, len);
+    const tail = len - head;
+    if (head) buf.copyWithin(at, at + head, at + len);
+    buf[at + tail] = NL;
+    this.used = at + tail + 1;
     let s = this.starts[group]!;
+    let h = this.heads[group]!;
     const c = this.counts[group]!;
     if (c === s.length) {
-      const grown = new Uint32Array(s.length * 2);
-      grown.set(s);
-      this.starts[group] = s = grown;
+      const gs = new Uint32Array(s.length * 2);
+      gs.set(s);
+      this.starts[group] = s = gs;
+      const gh = new Uint32Array(h.length * 2);
+      gh.set(h);
+      this.heads[group] = h = gh;
     }
     s[c] = at;
+    h[c] = head;
     this.counts[group] = c + 1;
+    this.held++;
     this.lines++;
+  }
+
+  /**
+   * How many bytes of the line at buf[at, at + len) it shares with the group's anchor. Lines of a
+   * group mostly share as much as the one before did, so that much is checked at once (natively),
+   * then byte by byte.
+   */
+  private shared(group: number, anchor: Buffer, at: number, len: number): number {
+    const buf = this.buf;
+    const m = Math.min(anchor.length, len);
+    let k = Math.min(this.lastHead[group]!, m);
+    if (k > 0 && anchor.compare(buf, at, at + k, 0, k) !== 0) {
+      // less than last time: the longest equal prefix below k
+      let lo = 0, hi = k;
+      while (hi - lo > 1) {
+        const mid = (lo + hi) >> 1;
+        if (anchor.compare(buf, at, at + mid, 0, mid) === 0) lo = mid;
+        else hi = mid;
+      }
+      k = lo;
+    }
+    while (k < m && anchor[k] === buf[at + k]) k++;
+    this.lastHead[group] = k;
+    return k;
   }
 
   /** Forget every line (the dump is being taken again). */
   reset(): void {
     this.used = 0;
-    this.ascii = true;
+    this.held = 0;
     this.counts.fill(0);
+    this.anchors.fill(undefined);
+    this.lastHead.fill(0);
     for (const s of this.segments) s.length = 0;
     this.spill?.clear();
     this.lines = 0;
@@ -85,59 +159,97 @@ export class LineSorter {
   }
 
   private sortBuffer(): void {
-    const sort = this.ascii ? sortWords : sortBytes;
-    for (let g = 0; g < this.groups; g++) sort(this.dv, this.buf, this.starts[g]!, 0, this.counts[g]!, 0);
+    for (let g = 0; g < this.groups; g++) {
+      const n = this.counts[g]!;
+      if (n > 1) sortGroup(this.buf, this.starts[g]!, this.heads[g]!, n, this.anchors[g]!);
+    }
+  }
+
+  /** the group's i-th held line, whole, into out at k (out must have room); returns the end */
+  private lineInto(g: number, i: number, out: Buffer, k: number): number {
+    const head = this.heads[g]![i]!;
+    const a = this.starts[g]![i]!;
+    const e = this.buf.indexOf(NL, a) + 1;
+    if (head) this.anchors[g]!.copy(out, k, 0, head);
+    this.buf.copy(out, k + head, a, e);
+    return k + head + e - a;
+  }
+
+  private lineLength(g: number, i: number): number {
+    const a = this.starts[g]![i]!;
+    return this.heads[g]![i]! + this.buf.indexOf(NL, a) + 1 - a;
+  }
+
+  private wholeLine(g: number, i: number): Buffer {
+    const b = Buffer.alloc(this.lineLength(g, i));
+    this.lineInto(g, i, b, 0);
+    return b;
+  }
+
+  /** The buffer's lines, sorted, group by group, as blocks of whole lines through `each` (valid during the call). */
+  private *blocks(): Generator<[number, Buffer]> {
+    this.sortBuffer();
+    const stage = this.stage;
+    for (let g = 0; g < this.groups; g++) {
+      const n = this.counts[g]!;
+      let k = 0;
+      for (let i = 0; i < n; i++) {
+        const len = this.lineLength(g, i);
+        if (k + len > stage.length) {
+          if (k) yield [g, stage.subarray(0, k)];
+          k = 0;
+        }
+        if (len > stage.length) yield [g, this.wholeLine(g, i)];
+        else k = this.lineInto(g, i, stage, k);
+      }
+      if (k) yield [g, stage.subarray(0, k)];
+    }
   }
 
   /** sorts the buffer's lines and appends them to the run file, group by group */
   private flushRun(): void {
-    this.sortBuffer();
-    this.spill ??= new Spill(this.o.dir ?? tmpdir());
-    const stage = this.stage;
-    for (let g = 0; g < this.groups; g++) {
+    const spill = (this.spill ??= new Spill(this.o.dir ?? tmpdir()));
+    let g = -1;
+    let from = 0;
+    const end = () => {
+      if (g < 0) return;
       const n = this.counts[g]!;
-      if (!n) continue;
-      const from = this.spill.size;
-      let k = 0;
-      const s = this.starts[g]!;
-      for (let i = 0; i < n; i++) {
-        const a = s[i]!;
-        const e = this.buf.indexOf(NL, a) + 1;
-        if (k + e - a > stage.length) {
-          this.spill.write(stage.subarray(0, k));
-          k = 0;
-        }
-        if (e - a > stage.length) this.spill.write(this.buf.subarray(a, e));
-        else {
-          this.buf.copy(stage, k, a, e);
-          k += e - a;
-        }
+      const shared = sharedPrefix(this.wholeLine(g, 0), 0, this.wholeLine(g, n - 1), 0);
+      this.segments[g]!.push([from, spill.size - from, shared]);
+    };
+    for (const [group, block] of this.blocks()) {
+      if (group !== g) {
+        end();
+        g = group;
+        from = spill.size;
       }
-      if (k) this.spill.write(stage.subarray(0, k));
-      this.segments[g]!.push([from, this.spill.size - from, sharedPrefix(this.buf, s[0]!, this.buf, s[n - 1]!)]);
+      spill.write(block);
     }
+    end();
     this.used = 0;
-    this.ascii = true;
+    this.held = 0;
     this.counts.fill(0);
     this.runs++;
   }
 
   /** Every line, sorted, through `write` in blocks; `write` must be done with a block when it resolves. */
   async output(write: (b: Uint8Array) => Promise<unknown>): Promise<void> {
-    this.sortBuffer();
+    if (!this.runs) {
+      for (const [, block] of this.blocks()) await write(block);
+      return;
+    }
+    // what is left joins the runs, and the runs are merged
+    if (this.counts.some((n) => n > 0)) this.flushRun();
     const out = this.stage;
     let k = 0;
     for (let g = 0; g < this.groups; g++) {
       const h: Source[] = [];
-      const n = this.counts[g]!;
-      const s = this.starts[g]!;
-      let p = n ? sharedPrefix(this.buf, s[0]!, this.buf, s[n - 1]!) : Infinity;
+      let p = Infinity;
       for (const [pos, len, shared] of this.segments[g]!) {
         const r = new SpillReader(this.spill!, pos, len, 16 * 1024);
         if (r.first()) h.push(r);
         p = Math.min(p, shared);
       }
-      if (n) h.push(new MemoryReader(this.buf, this.dv, s, n));
       // what every line of every source shares: what each source's lines share, within what
       // the sources' first lines share
       for (let i = 1; i < h.length; i++) p = Math.min(p, sharedPrefix(h[0]!.buf, h[0]!.at, h[i]!.buf, h[i]!.at));

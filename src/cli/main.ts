@@ -3,19 +3,18 @@
  * user can fix in the command line or the config; 1 for failures at run time.
  */
 import pkg from "../../package.json" with { type: "json" };
-import { WorkerBackend } from "../backend/host.ts";
 import { BackendUnavailable, selectBackend } from "../backend/select.ts";
 import { ConfigError, loadConfig } from "../config/load.ts";
 import { log } from "../log.ts";
 import { parseArgs, UsageError, usage } from "./args.ts";
-import { runDumpEvents } from "./dump.ts";
-import { GenlResolveError } from "../monitor/genl.ts";
-import { NothingToMonitor } from "../monitor/monitor.ts";
 import { ExportConfigError } from "../export/types.ts";
-import { runReplay } from "./replay.ts";
-import { runDumpCache, runMonitor } from "./run.ts";
+// each mode's modules load when it runs: a one-shot --dump-events or --version starts in a
+// fraction of the time the monitor's pipeline, exports and caches take to load
 
 export const VERSION = pkg.version;
+
+/** errors of the modes' modules (loaded late, so known by name) that are the config's problem */
+const CONFIG_PROBLEMS = new Set(["GenlResolveError", "NothingToMonitor"]);
 
 async function writeOut(s: string | Uint8Array) {
   await Bun.write(Bun.stdout, s);
@@ -27,6 +26,7 @@ async function writeOut(s: string | Uint8Array) {
  * cache, decoder or export. What the runtime costs before nlmon does anything.
  */
 async function runtimeFloor(): Promise<number> {
+  const { WorkerBackend } = await import("../backend/host.ts");
   const backend = new WorkerBackend({ driver: "legacy" });
   await backend.start([], () => {});
   await new Promise((resolve) => process.once("SIGTERM", resolve));
@@ -65,7 +65,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     throw e;
   }
-  if (args.replay !== undefined) return await runReplay(cfg, args.replay, log);
+  if (args.replay !== undefined) return await (await import("./replay.ts")).runReplay(cfg, args.replay, log);
   if (args.benchmark) return await (await import("../bench/index.ts")).runBenchmark(args, cfg, log);
   let backend;
   try {
@@ -79,17 +79,19 @@ export async function main(argv: string[]): Promise<number> {
   }
   try {
     if (args.dumpEvents) {
+      const { runDumpEvents } = await import("./dump.ts");
       const rc = await runDumpEvents(backend, writeOut, (m) => log.warn("dump", m));
       await backend.stop();
       return rc;
     }
+    const { runDumpCache, runMonitor } = await import("./run.ts");
     if (args.dumpCache) return await runDumpCache(cfg, backend, log, writeOut);
     return await runMonitor(cfg, backend, log);
   } catch (e) {
     process.stderr.write(`nlmon: ${(e as Error).message}\n`);
     await backend.stop().catch(() => {});
     // a family the kernel lacks, a port in use, nothing to listen to: the config's problem
-    return e instanceof GenlResolveError || e instanceof ExportConfigError || e instanceof NothingToMonitor ? 2 : 1;
+    return e instanceof ExportConfigError || CONFIG_PROBLEMS.has((e as Error).name) ? 2 : 1;
   }
 }
 

@@ -1,7 +1,7 @@
 /**
  * Decoding the replies of a dump into events, and the stable order --dump-events prints them in.
  */
-import { walkMessages } from "../codec/nlmsg.ts";
+import { type NlMsgHeader, walkMessages } from "../codec/nlmsg.ts";
 import { describeError } from "../codec/errors.ts";
 import type { EventType, NlEvent } from "../event/model.ts";
 import { DUMP_ORDER } from "../families/index.ts";
@@ -24,6 +24,8 @@ export interface DecodeDumpOptions {
   keep?: number[];
   /** takes each event instead of `events`, so a caller that only needs it briefly need not hold them all */
   sink?: (ev: NlEvent) => void;
+  /** offered each message before it is decoded (a fast line writer); true: taken, not decoded */
+  take?: (hdr: NlMsgHeader, u: Uint8Array, dv: DataView, off: number, end: number) => boolean;
 }
 
 /** Decode dump replies in request order (a family asks first for what later objects refer to). */
@@ -36,8 +38,11 @@ export function decodeDump(datagrams: Uint8Array[], ctx: BasicContext, protocol:
   const before = Object.values(ctx.counts).reduce((a, b) => a + b, 0) - ctx.counts.unknown_attr;
   for (const d of datagrams) {
     const dv = new DataView(d.buffer, d.byteOffset, d.byteLength);
+    const u = new Uint8Array(d.buffer, d.byteOffset, d.byteLength);
+    const take = o.take;
     walkMessages(dv, 0, d.length, {
       message: (hdr, dv2, off, end) => {
+        if (take && take(hdr, u, dv, off, end)) return;
         const raw = undecoded.get(hdr.type);
         if (raw) {
           raw.push(d.subarray(off, end));

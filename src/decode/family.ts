@@ -5,6 +5,18 @@
 import type { NlMsgHeader } from "../codec/nlmsg.ts";
 import type { EventType, NetlinkInfo } from "../event/model.ts";
 import type { DecodeContext } from "./context.ts";
+import type { JsonBytes } from "../event/json-bytes.ts";
+
+/**
+ * Writes a message's body as JSON bytes straight from the message, skipping the object: the bytes
+ * JSON.stringify gives the body decode() makes (test/unit/fast-line.test.ts holds every family's
+ * writer to that). It declines (false) whatever it does not cover, and the decoder takes over.
+ */
+export interface BodyWriter {
+  /** the event type this writer makes of a message type, or undefined when it covers none */
+  typeOf(msgType: number): EventType | undefined;
+  write(hdr: NlMsgHeader, u: Uint8Array, dv: DataView, off: number, end: number, out: JsonBytes): boolean;
+}
 
 /** The part the decoder needs; the fuzzer and tests plant bare decoders of this shape. */
 export interface FamilyDecoder {
@@ -17,6 +29,8 @@ export interface FamilyDecoder {
   decode(hdr: NlMsgHeader, dv: DataView, off: number, end: number, ctx: DecodeContext): { type: EventType; body: object | undefined } | undefined;
   /** Fields a decoded body adds to the netlink block beside itself (generic netlink's, as the guide shows them). */
   netlinkFields?(netlink: NetlinkInfo, hdr: NlMsgHeader, body: object): void;
+  /** a fast path for the bulk of a dump (a full routing table), made per decode context */
+  bodyWriter?(ctx: DecodeContext): BodyWriter;
 }
 
 /** An object kind's message types: the kernel announces it with `add` and removes it with `del`. */

@@ -15,7 +15,9 @@ import { Names } from "../decode/names.ts";
 import { decodeDump } from "../decode/dump.ts";
 import { NETLINK_GENERIC } from "../uapi/linux.gen.ts";
 
-export class GenlResolveError extends Error {}
+export class GenlResolveError extends Error {
+  override name = "GenlResolveError";
+}
 
 /** Every family the kernel has now, into the process-wide registry. */
 export async function loadGenlFamilies(backend: Pick<Backend, "dump">): Promise<Map<string, GenlFamily>> {

@@ -49,7 +49,9 @@ export function cacheKinds(cfg: NlmonConfig): CacheKind[] {
 }
 
 /** The configuration leaves nothing to listen to: a config problem. */
-export class NothingToMonitor extends Error {}
+export class NothingToMonitor extends Error {
+  override name = "NothingToMonitor";
+}
 
 export interface MonitorOptions {
   exporters?: Exporter[];

@@ -3,10 +3,16 @@
  * monitor feeds it (framing, decoders, serialisation for the exports) and --replay's path (the
  * capture reader, then the same pipeline). A decode error is what the pipeline counts in
  * nlmon_netlink_errors_total{kind="decode"}; a crash is anything thrown out of either path, and
- * for the replay path anything but the CaptureFormatError a broken file is reported with.
+ * for the replay path anything but the CaptureFormatError a broken file is reported with. A family
+ * with a fast line writer (decode/line.ts) is also held to the decoder: every message the writer
+ * takes must come out as the bytes JSON.stringify gives the decoded event, or it counts as a crash.
  */
 import { feedCapture, markSnapshots } from "../../src/cli/replay.ts";
-import { protocolName } from "../../src/decode/message.ts";
+import { walkMessages } from "../../src/codec/nlmsg.ts";
+import { BasicContext } from "../../src/decode/context.ts";
+import { LineWriter } from "../../src/decode/line.ts";
+import { decodeMessage, protocolName } from "../../src/decode/message.ts";
+import { JsonBytes } from "../../src/event/json-bytes.ts";
 import { Names } from "../../src/decode/names.ts";
 import type { PipelineEvent } from "../../src/event/model.ts";
 import { CaptureFormatError, newCaptureStats } from "../../src/export/pcap-read.ts";
@@ -42,6 +48,8 @@ export interface FamilyReport {
   malformed_records: number;
   capture_errors: number;
   crashes: number;
+  /** messages the family's fast line writer took (each compared with the decoder's line) */
+  fast_lines: number;
   /** the slowest single input through the pipeline, and which it was */
   max_input_ms: number;
   max_input_index: number;
@@ -49,7 +57,7 @@ export interface FamilyReport {
 
 export interface Crash {
   family: string;
-  path: "decode" | "replay";
+  path: "decode" | "replay" | "line";
   seed: number;
   /** the input (decode) or the capture's first input (replay) */
   index: number;
@@ -101,12 +109,55 @@ function hexOf(b: Uint8Array) {
   return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("hex");
 }
 
+/** The fast line writer and the decoder over one datagram; the first difference, described. */
+class LineCheck {
+  private ctx: BasicContext;
+  private writer: LineWriter;
+  private readonly out = new JsonBytes();
+  taken = 0;
+  constructor(private readonly protocol: number) {
+    this.ctx = new BasicContext(new Names([]));
+    this.writer = new LineWriter(protocol, this.ctx);
+  }
+
+  /** a fresh context now and then, as the pipelines get */
+  renew(): void {
+    this.ctx = new BasicContext(new Names([]));
+    this.writer = new LineWriter(this.protocol, this.ctx);
+  }
+
+  check(d: Uint8Array): string | undefined {
+    const dv = new DataView(d.buffer, d.byteOffset, d.byteLength);
+    const u = new Uint8Array(d.buffer, d.byteOffset, d.byteLength);
+    let diff: string | undefined;
+    walkMessages(dv, 0, d.length, {
+      message: (hdr, _dv, off, end) => {
+        if (diff) return;
+        const before = this.ctx.counts.unknown_attr;
+        const ev = decodeMessage(this.protocol, hdr, dv, off, end, this.ctx, { deterministic: true });
+        const decodedUnknown = this.ctx.counts.unknown_attr - before;
+        const mid = this.ctx.counts.unknown_attr;
+        this.out.pos = this.out.start = 0;
+        if (!this.writer.write(hdr, u, dv, off, end, this.out)) return;
+        this.taken++;
+        const want = JSON.stringify(ev);
+        const got = Buffer.from(this.out.buf.subarray(0, this.out.pos)).toString("utf8");
+        if (got !== want) diff = `fast line differs from the decoder's\n  decoder: ${want}\n  writer:  ${got}`;
+        else if (this.ctx.counts.unknown_attr - mid !== decodedUnknown) diff = `fast line counted ${this.ctx.counts.unknown_attr - mid} unknown attributes, the decoder ${decodedUnknown}`;
+      },
+      framingError: () => {},
+    });
+    return diff;
+  }
+}
+
 export function fuzzFamily(f: FuzzFamily, o: FuzzOptions): FamilyReport {
   const rep: FamilyReport = {
     family: f.name, protocol: f.protocol, inputs: 0, messages: 0, events: 0, decode_errors: 0, unknown_attrs: 0,
     mutations: { framing: 0, lengths: 0, types: 0, nesting: 0, bytes: 0 },
-    captures: 0, replay_messages: 0, replay_decode_errors: 0, records: 0, malformed_records: 0, capture_errors: 0, crashes: 0, max_input_ms: 0, max_input_index: -1,
+    captures: 0, replay_messages: 0, replay_decode_errors: 0, records: 0, malformed_records: 0, capture_errors: 0, crashes: 0, fast_lines: 0, max_input_ms: 0, max_input_index: -1,
   };
+  const lines = f.decoder.bodyWriter ? new LineCheck(f.protocol) : undefined;
   const label = protocolName(f.protocol);
   let dec = lane(false);
   let rep2 = lane(true);
@@ -169,6 +220,15 @@ export function fuzzFamily(f: FuzzFamily, o: FuzzOptions): FamilyReport {
       rep.max_input_index = i;
     }
     rep.inputs++;
+    if (lines) {
+      try {
+        const diff = lines.check(d);
+        if (diff) crash("line", i, new Error(diff), d);
+      } catch (e) {
+        crash("line", i, e, d);
+        lines.renew();
+      }
+    }
 
     if (!group.length) groupStart = i;
     group.push(d);
@@ -178,11 +238,13 @@ export function fuzzFamily(f: FuzzFamily, o: FuzzOptions): FamilyReport {
       retire(rep2);
       dec = lane(false);
       rep2 = lane(true);
+      lines?.renew();
     }
   }
   flushGroup();
   retire(dec);
   retire(rep2);
+  rep.fast_lines = lines?.taken ?? 0;
   return rep;
 }
 

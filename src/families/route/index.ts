@@ -21,6 +21,7 @@ import { decodeNeigh } from "./neigh.ts";
 import { decodeNetconf } from "./netconf.ts";
 import { decodeNexthop } from "./nexthop.ts";
 import { decodeRoute } from "./route.ts";
+import { routeBodyWriter } from "./route-line.ts";
 import { decodeRule } from "./rule.ts";
 import { decodeNsid } from "./nsid.ts";
 import { decodePrefix } from "./prefix.ts";
@@ -117,6 +118,7 @@ export const routeFamily: Family = {
   // as the dump requests go: links first, then what refers to them
   dumpOrder: ["link", "addr", "route", "neigh", "rule", "nexthop", "netconf"],
   msgTypeName: (t) => RTM_NAMES[t],
+  bodyWriter: routeBodyWriter,
   decode(hdr, dv, off, end, ctx) {
     const d = BY_TYPE.get(hdr.type);
     if (!d) return undefined;

@@ -101,9 +101,9 @@ export const ROUTE_ATTRS = routeSet("route", "rta", {
 const decodeRouteAttrs = compileSet(ROUTE_ATTRS);
 
 /** rtm_flags carries the nexthop flags (RTNH_F_*) in its low bits and RTM_F_* above them */
-const RTNH_MASK = FLAGS.rtnh_f.reduce((m, [bit]) => m | bit, 0);
+export const RTNH_MASK = FLAGS.rtnh_f.reduce((m, [bit]) => m | bit, 0);
 
-const PREF_NAMES = new Map<number, string>([
+export const PREF_NAMES = new Map<number, string>([
   [ICMPV6_ROUTER_PREF_LOW, "low"], [ICMPV6_ROUTER_PREF_MEDIUM, "medium"], [ICMPV6_ROUTER_PREF_HIGH, "high"],
 ]);
 

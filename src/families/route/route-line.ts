@@ -1,0 +1,159 @@
+/**
+ * Route bodies as JSON bytes straight from struct rtmsg and its attributes: the shape decodeRoute
+ * gives the common routes of a full table (a destination, a gateway or a device, a table, a
+ * metric, a preferred source). Anything else — multipath, metrics, encapsulation, a source
+ * prefix, tos, attributes with odd lengths or flags — is declined and decoded in full.
+ */
+import {
+  AF_INET, AF_INET6, NLA_ALIGNTO, NLA_TYPE_MASK, OFFSETOF, RTA_DST, RTA_GATEWAY, RTA_OIF, RTA_PREF,
+  RTA_PREFSRC, RTA_PRIORITY, RTA_TABLE, RTM_DELROUTE, RTM_NEWROUTE, SIZEOF,
+} from "../../uapi/linux.gen.ts";
+import { ipv6 } from "../../codec/format.ts";
+import type { DecodeContext } from "../../decode/context.ts";
+import type { BodyWriter } from "../../decode/family.ts";
+import { flagsToNames } from "../../decode/names.ts";
+import { Fragments, type JsonBytes } from "../../event/json-bytes.ts";
+import { ROUTE_ATTRS, PREF_NAMES, RTNH_MASK } from "./route.ts";
+
+const HDR = SIZEOF.nlattr;
+const RTM = SIZEOF.rtmsg;
+const O_FAMILY = OFFSETOF["rtmsg.rtm_family"];
+const O_DST_LEN = OFFSETOF["rtmsg.rtm_dst_len"];
+const O_SRC_LEN = OFFSETOF["rtmsg.rtm_src_len"];
+const O_TOS = OFFSETOF["rtmsg.rtm_tos"];
+const O_TABLE = OFFSETOF["rtmsg.rtm_table"];
+const O_PROTOCOL = OFFSETOF["rtmsg.rtm_protocol"];
+const O_SCOPE = OFFSETOF["rtmsg.rtm_scope"];
+const O_TYPE = OFFSETOF["rtmsg.rtm_type"];
+const O_FLAGS = OFFSETOF["rtmsg.rtm_flags"];
+const QUOTE = 34;
+
+/** attributes the writer covers; any other one the decoder knows sends the message to it */
+const COVERED = new Set([RTA_DST, RTA_GATEWAY, RTA_OIF, RTA_PREF, RTA_PREFSRC, RTA_PRIORITY, RTA_TABLE]);
+
+export function routeBodyWriter(ctx: DecodeContext): BodyWriter {
+  const f = new Fragments();
+  const names = ctx.names;
+  // per value, the JSON text of what it names: `"family":"inet","type":1,"type_name":"unicast","dst":"`
+  const head = new Map<number, Uint8Array>();
+  const table = new Map<number, Uint8Array>();
+  const proto = new Map<number, Uint8Array>();
+  const flagText = new Map<number, Uint8Array>();
+  const dev = new Map<number, { name: string; text: Uint8Array }>();
+  const key = (k: string, v: unknown) => `${JSON.stringify(k)}:${JSON.stringify(v)}`;
+  // made on a miss only: a closure per message would be garbage a full table's worth
+  const headOf = (family: number, type: number) => {
+    const b = f.get(`${key("family", names.family(family))},${key("type", type)},${key("type_name", names.routeType(type))},"dst":"`);
+    head.set(family << 8 | type, b);
+    return b;
+  };
+  const tableOf = (tbl: number) => {
+    const b = f.get(`,${key("table_name", names.table(tbl))}`);
+    table.set(tbl, b);
+    return b;
+  };
+  const protoOf = (protocol: number, scope: number) => {
+    const b = f.get(`,${key("protocol", protocol)},${key("protocol_name", names.protocol(protocol))},${key("scope", scope)},${key("scope_name", names.scopeName(scope))}`);
+    proto.set(protocol << 8 | scope, b);
+    return b;
+  };
+  const flagsOf = (flags: number) => {
+    const b = f.get(`,${key("flags", [...flagsToNames(flags & RTNH_MASK, names.rtnhF), ...flagsToNames(flags & ~RTNH_MASK, names.rtmF)])},${key("flags_raw", flags)}`);
+    flagText.set(flags, b);
+    return b;
+  };
+  const PREFIX_END = f.get("/");
+  const TABLE = f.get(`","table":`);
+  const GATEWAY = f.get(`,"gateway":"`);
+  const PREFSRC = f.get(`,"prefsrc":"`);
+  const METRIC = f.get(`,"metric":`);
+  const OIF = f.get(`"oif":`);
+  const CLOSE = f.get("}");
+  const ANY4 = f.get("0.0.0.0");
+  const ANY6 = f.get("::");
+
+  const addr = (out: JsonBytes, u: Uint8Array, dv: DataView, at: number, len: number) => {
+    if (len === 4) out.ipv4(u, at);
+    else out.ascii(ipv6(dv, at));
+  };
+
+  return {
+    typeOf: (t) => (t === RTM_NEWROUTE || t === RTM_DELROUTE ? "route" : undefined),
+    write(_hdr, u, dv, off, end, out) {
+      if (end - off < RTM) return false;
+      const family = u[off + O_FAMILY]!;
+      const alen = family === AF_INET ? 4 : family === AF_INET6 ? 16 : 0;
+      if (!alen || u[off + O_TOS] !== 0 || u[off + O_SRC_LEN] !== 0) return false;
+      let dst = -1, gw = -1, prefsrc = -1, oif = -1, metric = -1, tableAttr = -1, pref = -1;
+      for (let p = off + RTM; p < end;) {
+        if (end - p < HDR) return false;
+        const len = dv.getUint16(p, true);
+        const t = dv.getUint16(p + 2, true);
+        if (len < HDR || len > end - p || (t & ~NLA_TYPE_MASK) !== 0) return false;
+        const v = p + HDR;
+        const n = len - HDR;
+        if (COVERED.has(t)) {
+          switch (t) {
+            case RTA_DST: if (n !== alen) return false; dst = v; break;
+            case RTA_GATEWAY: if (n !== alen) return false; gw = v; break;
+            case RTA_PREFSRC: if (n !== alen) return false; prefsrc = v; break;
+            case RTA_OIF: if (n !== 4) return false; oif = dv.getUint32(v, true); break;
+            case RTA_PRIORITY: if (n !== 4) return false; metric = dv.getUint32(v, true); break;
+            case RTA_TABLE: if (n !== 4) return false; tableAttr = dv.getUint32(v, true); break;
+            case RTA_PREF: if (n !== 1) return false; pref = u[v]!; break;
+          }
+        } else {
+          const def = ROUTE_ATTRS.attrs[t];
+          if (def === undefined) ctx.unknownAttr(ROUTE_ATTRS.name, t);
+          else if (def.type !== "unused") return false;
+        }
+        p += (len + NLA_ALIGNTO - 1) & ~(NLA_ALIGNTO - 1);
+      }
+      const type = u[off + O_TYPE]!;
+      const tbl = tableAttr >= 0 ? tableAttr : u[off + O_TABLE]!;
+      const protocol = u[off + O_PROTOCOL]!;
+      const scope = u[off + O_SCOPE]!;
+      const flags = dv.getUint32(off + O_FLAGS, true);
+      out.byte(123);
+      out.raw(head.get(family << 8 | type) ?? headOf(family, type));
+      if (dst >= 0) addr(out, u, dv, dst, alen);
+      else out.raw(alen === 4 ? ANY4 : ANY6);
+      out.raw(PREFIX_END);
+      out.uint(u[off + O_DST_LEN]!);
+      out.raw(TABLE);
+      out.uint(tbl);
+      out.raw(table.get(tbl) ?? tableOf(tbl));
+      out.raw(proto.get(protocol << 8 | scope) ?? protoOf(protocol, scope));
+      out.raw(flagText.get(flags) ?? flagsOf(flags));
+      if (gw >= 0) {
+        out.raw(GATEWAY);
+        addr(out, u, dv, gw, alen);
+        out.byte(QUOTE);
+      }
+      if (oif >= 0) {
+        out.byte(44);
+        // links come and go (and are renamed) between messages: the name is asked for each time
+        const name = ctx.ifname(oif);
+        if (name !== undefined) {
+          let d = dev.get(oif);
+          if (!d || d.name !== name) dev.set(oif, (d = { name, text: f.get(`${key("dev", name)},`) }));
+          out.raw(d.text);
+        }
+        out.raw(OIF);
+        out.uint(oif);
+      }
+      if (metric >= 0) {
+        out.raw(METRIC);
+        out.uint(metric);
+      }
+      if (prefsrc >= 0) {
+        out.raw(PREFSRC);
+        addr(out, u, dv, prefsrc, alen);
+        out.byte(QUOTE);
+      }
+      if (pref >= 0) out.raw(f.get(`,${key("pref", PREF_NAMES.get(pref) ?? String(pref))}`));
+      out.raw(CLOSE);
+      return true;
+    },
+  };
+}
