@@ -107,16 +107,19 @@ export async function snapshotInto(backend: Backend, sorter: LineSorter, names =
       const lines = new LineWriter(fam.protocol, ctx);
       const jb = new JsonBytes();
       const groupOf = new Map(TYPE_ORDER.map((t, i) => [t, i]));
-      // lines are written in place into the sorter's buffer; one too long for the room left moves out
+      // lines are written in place into the sorter's buffer, their lead (envelope and fixed head)
+      // kept by reference; a line too long for the room left moves out and is added as a copy
       const ROOM = 1 << 16;
       const take = (hdr: NlMsgHeader, u: Uint8Array, dv: DataView, off: number, end: number) => {
-        const at = sorter.reserve(ROOM);
+        const at = sorter.reserve(2 * ROOM);
         jb.into(sorter.buffer, at, at + ROOM);
         const t = lines.write(hdr, u, dv, off, end, jb);
         // neighbour entries pass ipNeighView, which needs the event
         if (t === undefined || t === "neigh") return false;
-        if (jb.buf === sorter.buffer) sorter.commit(groupOf.get(t)!, jb.pos - at);
-        else sorter.addBytes(groupOf.get(t)!, jb.buf, jb.pos);
+        const g = groupOf.get(t)!;
+        const lead = jb.lead;
+        if (jb.buf === sorter.buffer && (!lead || lead.length <= ROOM)) sorter.commit(g, jb.pos - at, lead);
+        else sorter.add(g, jb.text());
         return true;
       };
       let busy = false;

@@ -37,6 +37,8 @@ export class LineSorter {
   private starts: Uint32Array[];
   private heads: Uint32Array[];
   private lastHead: number[];
+  /** per group, how much of each lead (a piece lines begin with, held by reference) its anchor shares */
+  private leads: (Map<Uint8Array, number> | undefined)[];
   private counts: number[];
   /** per group, the spilled segments: [file position, length, bytes all their lines share] */
   private segments: [number, number, number][][];
@@ -54,6 +56,7 @@ export class LineSorter {
     this.starts = Array.from({ length: groups }, () => new Uint32Array(1024));
     this.heads = Array.from({ length: groups }, () => new Uint32Array(1024));
     this.lastHead = new Array<number>(groups).fill(0);
+    this.leads = new Array<Map<Uint8Array, number> | undefined>(groups).fill(undefined);
     this.counts = new Array<number>(groups).fill(0);
     this.segments = Array.from({ length: groups }, () => []);
   }
@@ -92,17 +95,67 @@ export class LineSorter {
     return this.used;
   }
 
-  /** Takes the line of `len` bytes written at reserve()'s offset (without its newline) into `group`. */
-  commit(group: number, len: number): void {
+  /**
+   * Takes the line written at reserve()'s offset into `group`: `lead` (if any) then `len` bytes in
+   * the buffer, without the newline. There must be room for the lead too.
+   */
+  commit(group: number, len: number, lead?: Uint8Array): void {
     const buf = this.buf;
     const at = this.used;
     let anchor = this.anchors[group];
-    if (!anchor) this.anchors[group] = anchor = Buffer.from(buf.subarray(at, at + len));
-    const head = this.shared(group, anchor, at, len);
-    const tail = len - head;
-    if (head) buf.copyWithin(at, at + head, at + len);
+    if (!anchor) {
+      if (lead) {
+        buf.copyWithin(at + lead.length, at, at + len);
+        buf.set(lead, at);
+        len += lead.length;
+        lead = undefined;
+      }
+      this.anchors[group] = anchor = Buffer.from(buf.subarray(at, at + len));
+    }
+    let head: number;
+    let tail: number;
+    if (!lead) {
+      head = this.shared(group, anchor, at, len);
+      tail = len - head;
+      if (head) buf.copyWithin(at, at + head, at + len);
+    } else {
+      const ll = lead.length;
+      const lh = this.leadShared(group, anchor, lead);
+      if (lh < ll) {
+        // the line leaves the anchor inside its lead: its tail is the lead's rest, then the buffer's
+        head = lh;
+        tail = ll - lh + len;
+        buf.copyWithin(at + ll - lh, at, at + len);
+        buf.set(lead.subarray(lh), at);
+      } else {
+        let k = 0;
+        const m = Math.min(anchor.length - ll, len);
+        while (k < m && anchor[ll + k] === buf[at + k]) k++;
+        head = ll + k;
+        tail = len - k;
+        if (k) buf.copyWithin(at, at + k, at + len);
+      }
+    }
     buf[at + tail] = NL;
     this.used = at + tail + 1;
+    this.index(group, at, head);
+  }
+
+  /** How much of a lead the group's anchor shares, once per distinct lead. */
+  private leadShared(group: number, anchor: Buffer, lead: Uint8Array): number {
+    let m = this.leads[group];
+    if (!m) this.leads[group] = m = new Map();
+    let n = m.get(lead);
+    if (n === undefined) {
+      n = 0;
+      const max = Math.min(anchor.length, lead.length);
+      while (n < max && anchor[n] === lead[n]) n++;
+      m.set(lead, n);
+    }
+    return n;
+  }
+
+  private index(group: number, at: number, head: number): void {
     let s = this.starts[group]!;
     let h = this.heads[group]!;
     const c = this.counts[group]!;
@@ -151,6 +204,7 @@ export class LineSorter {
     this.held = 0;
     this.counts.fill(0);
     this.anchors.fill(undefined);
+    this.leads.fill(undefined);
     this.lastHead.fill(0);
     for (const s of this.segments) s.length = 0;
     this.spill?.clear();

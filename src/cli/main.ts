@@ -4,7 +4,8 @@
  */
 import pkg from "../../package.json" with { type: "json" };
 import { BackendUnavailable, selectBackend } from "../backend/select.ts";
-import { ConfigError, loadConfig } from "../config/load.ts";
+import { defaultConfig } from "../config/default.ts";
+import { ConfigError } from "../config/error.ts";
 import { log } from "../log.ts";
 import { parseArgs, UsageError, usage } from "./args.ts";
 import { ExportConfigError } from "../export/types.ts";
@@ -56,7 +57,8 @@ export async function main(argv: string[]): Promise<number> {
   }
   let cfg;
   try {
-    cfg = loadConfig({ path: args.config });
+    // the default needs no YAML parser; a file is parsed (and its problems located) by load.ts
+    cfg = args.config === undefined ? defaultConfig() : (await import("../config/load.ts")).loadConfig({ path: args.config });
     log.configure(cfg.logging.level, cfg.logging.modules);
   } catch (e) {
     if (e instanceof ConfigError) {

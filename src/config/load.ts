@@ -10,21 +10,11 @@ import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, visit, typ
 import defaultYaml from "../../config/nlmon.yaml" with { type: "text" };
 import schema from "./schema.json";
 import type { NlmonConfig } from "./types.ts";
-import { addConfigNote, liftNetlinkKeys } from "./lift.ts";
+import { ConfigError } from "./error.ts";
+import { parseBoolWord, readOverrides } from "./env.ts";
 
-/**
- * Every problem found, one per line, each `FILE:LINE:COL: path: what` (or `FILE: ...` when no
- * position applies, or `VAR: ...` for a bad environment override). `problems` holds the same lines
- * for callers that want them separately.
- */
-export class ConfigError extends Error {
-  readonly problems: readonly string[];
-  constructor(message: string, problems?: readonly string[]) {
-    super(message);
-    this.name = "ConfigError";
-    this.problems = problems ?? message.split("\n");
-  }
-}
+export { ConfigError };
+import { addConfigNote, liftNetlinkKeys } from "./lift.ts";
 
 /** The shipped default (config/nlmon.yaml), bundled so the compiled binary needs no file beside it. */
 export const DEFAULT_CONFIG_TEXT: string = defaultYaml as string;
@@ -145,28 +135,6 @@ function firstAlias(doc: Document): number {
 
 // ---------------------------------------------------------------------------------------------
 // environment
-
-const BOOL_WORDS: Record<string, boolean> = { true: true, false: false, "1": true, "0": false, yes: true, no: false };
-
-function parseBoolWord(s: string): boolean | undefined {
-  return BOOL_WORDS[s.trim().toLowerCase()];
-}
-
-function readOverrides(env: Record<string, string | undefined>): { useLibnl?: boolean; libnlPath?: string } {
-  const out: { useLibnl?: boolean; libnlPath?: string } = {};
-  // Empty counts as unset, as it does for ${VAR:-default}.
-  const use = env.NLMON_USE_LIBNL;
-  if (use !== undefined && use !== "") {
-    const b = parseBoolWord(use);
-    if (b === undefined) {
-      throw new ConfigError(`NLMON_USE_LIBNL: must be one of true, false, 1, 0, yes, no, got ${JSON.stringify(use)}`);
-    }
-    out.useLibnl = b;
-  }
-  const lib = env.NLMON_LIBNL_PATH;
-  if (lib !== undefined && lib !== "") out.libnlPath = lib;
-  return out;
-}
 
 const REF = /(\$?)\$\{([^}]*)(\}?)/g;
 const REF_BODY = /^([A-Za-z_][A-Za-z0-9_]*)(?::-(.*))?$/s;

@@ -5,7 +5,7 @@
  */
 import type { NlMsgHeader } from "../codec/nlmsg.ts";
 import type { EventType } from "../event/model.ts";
-import { Fragments, type JsonBytes } from "../event/json-bytes.ts";
+import { Fragments, type JsonBytes, put } from "../event/json-bytes.ts";
 import { NLMSG_MIN_TYPE } from "../uapi/linux.gen.ts";
 import type { DecodeContext } from "./context.ts";
 import type { BodyWriter } from "./family.ts";
@@ -38,14 +38,15 @@ export class LineWriter {
     return b;
   }
 
-  /** The message's line (no newline) into out from out.pos, or undefined: decode it instead. */
+  /** The message's line (no newline) into out (its lead, then from out.pos), or undefined: decode it instead. */
   write(hdr: NlMsgHeader, u: Uint8Array, dv: DataView, off: number, end: number, out: JsonBytes): EventType | undefined {
     if (!this.body || hdr.type < NLMSG_MIN_TYPE) return undefined;
     const type = this.body.typeOf(hdr.type);
     if (type === undefined) return undefined;
-    out.raw(this.envelope(type, hdr.type, hdr.flags));
+    out.leadWith(this.envelope(type, hdr.type, hdr.flags));
     if (!this.body.write(hdr, u, dv, off, end, out)) return undefined;
-    out.raw(this.close);
+    out.room(2);
+    out.pos = put(out.buf, out.pos, this.close);
     return type;
   }
 }

@@ -6,8 +6,61 @@
  */
 const enc = new TextEncoder();
 
-/** Decimal texts of 0..255, for IPv4 octets and small numbers. */
-const SMALL: Uint8Array[] = Array.from({ length: 256 }, (_, i) => enc.encode(String(i)));
+/**
+ * The writers below take the buffer and a position and return the new position: plain functions
+ * over locals, because one-shot runs finish before the JIT has optimised method calls on an
+ * object (a full table's lines took twice as long written through JsonBytes' methods).
+ */
+
+/**
+ * frag into b at p. TypedArray.set costs about 100 ns a call, a loop a few ns a byte before the JIT
+ * has optimised it: short pieces are looped, long ones (a line's shared head) set.
+ */
+export function put(b: Uint8Array, p: number, f: Uint8Array): number {
+  const n = f.length;
+  if (n > 24) b.set(f, p);
+  else for (let i = 0; i < n; i++) b[p + i] = f[i]!;
+  return p + n;
+}
+
+/** a non-negative integer below 2^53, as JSON.stringify writes it */
+export function putUint(b: Uint8Array, p: number, n: number): number {
+  if (n < 10) {
+    b[p] = 48 + n;
+    return p + 1;
+  }
+  let digits = 0;
+  for (let m = n; m >= 1; m = Math.floor(m / 10)) digits++;
+  const end = p + digits;
+  for (let m = n, q = end; m >= 1; m = Math.floor(m / 10)) b[--q] = 48 + (m % 10);
+  return end;
+}
+
+function putOctet(b: Uint8Array, p: number, v: number): number {
+  if (v >= 100) {
+    b[p++] = 48 + ((v / 100) | 0);
+    b[p++] = 48 + (((v / 10) | 0) % 10);
+  } else if (v >= 10) b[p++] = 48 + ((v / 10) | 0);
+  b[p] = 48 + (v % 10);
+  return p + 1;
+}
+
+/** dotted-quad IPv4 text of u[at, at + 4) */
+export function putIPv4(b: Uint8Array, p: number, u: Uint8Array, at: number): number {
+  p = putOctet(b, p, u[at]!);
+  b[p++] = 46;
+  p = putOctet(b, p, u[at + 1]!);
+  b[p++] = 46;
+  p = putOctet(b, p, u[at + 2]!);
+  b[p++] = 46;
+  return putOctet(b, p, u[at + 3]!);
+}
+
+/** text known to need no JSON escaping (addresses, digits) */
+export function putAscii(b: Uint8Array, p: number, s: string): number {
+  for (let i = 0; i < s.length; i++) b[p + i] = s.charCodeAt(i);
+  return p + s.length;
+}
 
 export class JsonBytes {
   buf: Buffer = Buffer.alloc(1 << 16);
@@ -17,14 +70,52 @@ export class JsonBytes {
   /** bytes that may be written up to (a buffer lent by someone else may hold more after) */
   limit = this.buf.length;
 
+  /**
+   * The line's first bytes, kept by reference while nothing else has been written: pieces every line
+   * of a kind begins with (an event's envelope, a body's fixed head). A sorter that holds each line
+   * as what it shares with another plus the rest need not have them copied at all.
+   */
+  lead: Uint8Array | undefined;
+  private readonly joined = new Map<Uint8Array, Map<Uint8Array, Uint8Array>>();
+
   /** Write into b from `at`, up to `limit` (another's buffer: a line that outgrows it moves out). */
   into(b: Buffer, at: number, limit = b.length): void {
     this.buf = b;
     this.pos = this.start = at;
     this.limit = limit;
+    this.lead = undefined;
   }
 
-  private room(n: number): void {
+  /** f as part of the lead while the line is only lead so far, else written */
+  leadWith(f: Uint8Array): void {
+    if (this.pos !== this.start) {
+      this.raw(f);
+      return;
+    }
+    if (!this.lead) {
+      this.lead = f;
+      return;
+    }
+    let m = this.joined.get(this.lead);
+    if (!m) this.joined.set(this.lead, (m = new Map()));
+    let both = m.get(f);
+    if (!both) {
+      both = new Uint8Array(this.lead.length + f.length);
+      both.set(this.lead);
+      both.set(f, this.lead.length);
+      m.set(f, both);
+    }
+    this.lead = both;
+  }
+
+  /** the line written so far, lead included, as text (tests, the fuzzer) */
+  text(): string {
+    const rest = this.buf.toString("utf8", this.start, this.pos);
+    return this.lead ? Buffer.from(this.lead).toString("utf8") + rest : rest;
+  }
+
+  /** room for n more bytes at pos (buf may be another buffer afterwards) */
+  room(n: number): void {
     if (this.pos + n <= this.limit) return;
     const line = this.pos - this.start;
     const grown = Buffer.alloc(Math.max(1 << 16, 2 * (line + n)));
@@ -35,16 +126,9 @@ export class JsonBytes {
     this.limit = grown.length;
   }
 
-  /** bytes made once (a field name with its quotes and colon, a JSON string) */
-  raw(b: Uint8Array): void {
-    const n = b.length;
-    this.room(n);
-    const buf = this.buf;
-    const p = this.pos;
-    // TypedArray.set costs more than a loop below a few hundred bytes (measured: 100 ns a call)
-    if (n > 256) buf.set(b, p);
-    else for (let i = 0; i < n; i++) buf[p + i] = b[i]!;
-    this.pos = p + n;
+  raw(f: Uint8Array): void {
+    this.room(f.length);
+    this.pos = put(this.buf, this.pos, f);
   }
 
   byte(c: number): void {
@@ -52,32 +136,9 @@ export class JsonBytes {
     this.buf[this.pos++] = c;
   }
 
-  /** a non-negative integer below 2^53, as JSON.stringify writes it */
   uint(n: number): void {
-    if (n < 256) return this.raw(SMALL[n]!);
     this.room(16);
-    let digits = 0;
-    for (let m = n; m >= 1; m = Math.floor(m / 10)) digits++;
-    let p = this.pos + digits;
-    this.pos = p;
-    for (let m = n; m >= 1; m = Math.floor(m / 10)) this.buf[--p] = 48 + (m % 10);
-  }
-
-  /** dotted-quad IPv4 text of four bytes */
-  ipv4(u: Uint8Array, at: number): void {
-    this.raw(SMALL[u[at]!]!);
-    this.byte(46);
-    this.raw(SMALL[u[at + 1]!]!);
-    this.byte(46);
-    this.raw(SMALL[u[at + 2]!]!);
-    this.byte(46);
-    this.raw(SMALL[u[at + 3]!]!);
-  }
-
-  /** text known to need no JSON escaping (addresses, digits) */
-  ascii(s: string): void {
-    this.room(s.length);
-    for (let i = 0; i < s.length; i++) this.buf[this.pos++] = s.charCodeAt(i);
+    this.pos = putUint(this.buf, this.pos, n);
   }
 }
 

@@ -4,7 +4,6 @@
 import * as fs from "node:fs";
 import * as fsp from "node:fs/promises";
 import { dirname } from "node:path";
-import * as zlib from "node:zlib";
 import { errText, sleep, type Logger } from "./queue.ts";
 
 export class PartialWriteError extends Error {
@@ -277,6 +276,8 @@ async function writeFd(fd: number, buf: Uint8Array) {
 /** zlib's async gzip runs on the thread pool, so a large rotated file never stalls the event loop */
 async function gzipInBackground(path: string, log: Logger) {
   try {
+    // loaded here: the bundle loads a top-level node:zlib import at every start (30 ms, 10 MiB)
+    const zlib = await import("node:zlib");
     const data = await fsp.readFile(path);
     const gz = await new Promise<Uint8Array>((res, rej) => zlib.gzip(data, (e, out) => (e ? rej(e) : res(out))));
     await fsp.writeFile(`${path}.gz.tmp`, gz);

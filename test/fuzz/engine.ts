@@ -137,11 +137,11 @@ class LineCheck {
         const ev = decodeMessage(this.protocol, hdr, dv, off, end, this.ctx, { deterministic: true });
         const decodedUnknown = this.ctx.counts.unknown_attr - before;
         const mid = this.ctx.counts.unknown_attr;
-        this.out.pos = this.out.start = 0;
+        this.out.into(this.out.buf, 0);
         if (!this.writer.write(hdr, u, dv, off, end, this.out)) return;
         this.taken++;
         const want = JSON.stringify(ev);
-        const got = Buffer.from(this.out.buf.subarray(0, this.out.pos)).toString("utf8");
+        const got = this.out.text();
         if (got !== want) diff = `fast line differs from the decoder's\n  decoder: ${want}\n  writer:  ${got}`;
         else if (this.ctx.counts.unknown_attr - mid !== decodedUnknown) diff = `fast line counted ${this.ctx.counts.unknown_attr - mid} unknown attributes, the decoder ${decodedUnknown}`;
       },

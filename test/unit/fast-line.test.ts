@@ -22,9 +22,9 @@ function lines(name: string, ctx: BasicContext, w = new LineWriter(NETLINK_ROUTE
   walkMessages(dv(b), 0, b.length, {
     message: (hdr, d, off, end) => {
       const decoded = JSON.stringify(decodeMessage(NETLINK_ROUTE, hdr, d, off, end, ctx, { deterministic: true }));
-      out.pos = out.start = 0;
+      out.into(out.buf, 0);
       const t = w.write(hdr, u, d, off, end, out);
-      got.push({ fast: t === undefined ? undefined : out.buf.toString("utf8", 0, out.pos), decoded });
+      got.push({ fast: t === undefined ? undefined : out.text(), decoded });
     },
     framingError: () => {},
   });

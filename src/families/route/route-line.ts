@@ -12,7 +12,7 @@ import { ipv6 } from "../../codec/format.ts";
 import type { DecodeContext } from "../../decode/context.ts";
 import type { BodyWriter } from "../../decode/family.ts";
 import { flagsToNames } from "../../decode/names.ts";
-import { Fragments, type JsonBytes } from "../../event/json-bytes.ts";
+import { Fragments, put, putAscii, putIPv4, putUint } from "../../event/json-bytes.ts";
 import { ROUTE_ATTRS, PREF_NAMES, RTNH_MASK } from "./route.ts";
 
 const HDR = SIZEOF.nlattr;
@@ -43,7 +43,7 @@ export function routeBodyWriter(ctx: DecodeContext): BodyWriter {
   const key = (k: string, v: unknown) => `${JSON.stringify(k)}:${JSON.stringify(v)}`;
   // made on a miss only: a closure per message would be garbage a full table's worth
   const headOf = (family: number, type: number) => {
-    const b = f.get(`${key("family", names.family(family))},${key("type", type)},${key("type_name", names.routeType(type))},"dst":"`);
+    const b = f.get(`{${key("family", names.family(family))},${key("type", type)},${key("type_name", names.routeType(type))},"dst":"`);
     head.set(family << 8 | type, b);
     return b;
   };
@@ -68,14 +68,12 @@ export function routeBodyWriter(ctx: DecodeContext): BodyWriter {
   const PREFSRC = f.get(`,"prefsrc":"`);
   const METRIC = f.get(`,"metric":`);
   const OIF = f.get(`"oif":`);
-  const CLOSE = f.get("}");
   const ANY4 = f.get("0.0.0.0");
   const ANY6 = f.get("::");
 
-  const addr = (out: JsonBytes, u: Uint8Array, dv: DataView, at: number, len: number) => {
-    if (len === 4) out.ipv4(u, at);
-    else out.ascii(ipv6(dv, at));
-  };
+  /** an address's text: IPv4 straight into the buffer, IPv6 through its string */
+  const addr = (b: Uint8Array, p: number, u: Uint8Array, dv: DataView, at: number, len: number) =>
+    len === 4 ? putIPv4(b, p, u, at) : putAscii(b, p, ipv6(dv, at));
 
   return {
     typeOf: (t) => (t === RTM_NEWROUTE || t === RTM_DELROUTE ? "route" : undefined),
@@ -114,45 +112,57 @@ export function routeBodyWriter(ctx: DecodeContext): BodyWriter {
       const protocol = u[off + O_PROTOCOL]!;
       const scope = u[off + O_SCOPE]!;
       const flags = dv.getUint32(off + O_FLAGS, true);
-      out.byte(123);
-      out.raw(head.get(family << 8 | type) ?? headOf(family, type));
-      if (dst >= 0) addr(out, u, dv, dst, alen);
-      else out.raw(alen === 4 ? ANY4 : ANY6);
-      out.raw(PREFIX_END);
-      out.uint(u[off + O_DST_LEN]!);
-      out.raw(TABLE);
-      out.uint(tbl);
-      out.raw(table.get(tbl) ?? tableOf(tbl));
-      out.raw(proto.get(protocol << 8 | scope) ?? protoOf(protocol, scope));
-      out.raw(flagText.get(flags) ?? flagsOf(flags));
-      if (gw >= 0) {
-        out.raw(GATEWAY);
-        addr(out, u, dv, gw, alen);
-        out.byte(QUOTE);
-      }
+      const hf = head.get(family << 8 | type) ?? headOf(family, type);
+      const tf = table.get(tbl) ?? tableOf(tbl);
+      const pf = proto.get(protocol << 8 | scope) ?? protoOf(protocol, scope);
+      const ff = flagText.get(flags) ?? flagsOf(flags);
+      let df: Uint8Array | undefined;
       if (oif >= 0) {
-        out.byte(44);
         // links come and go (and are renamed) between messages: the name is asked for each time
         const name = ctx.ifname(oif);
         if (name !== undefined) {
           let d = dev.get(oif);
           if (!d || d.name !== name) dev.set(oif, (d = { name, text: f.get(`${key("dev", name)},`) }));
-          out.raw(d.text);
+          df = d.text;
         }
-        out.raw(OIF);
-        out.uint(oif);
+      }
+      const rf = pref >= 0 ? f.get(`,${key("pref", PREF_NAMES.get(pref) ?? String(pref))}`) : undefined;
+      // the fixed pieces, three addresses of at most 39 characters and five numbers of at most 10 digits
+      out.leadWith(hf);
+      out.room(tf.length + pf.length + ff.length + (df?.length ?? 0) + (rf?.length ?? 0) + 300);
+      const b = out.buf;
+      let p = out.pos;
+      p = dst >= 0 ? addr(b, p, u, dv, dst, alen) : put(b, p, alen === 4 ? ANY4 : ANY6);
+      p = put(b, p, PREFIX_END);
+      p = putUint(b, p, u[off + O_DST_LEN]!);
+      p = put(b, p, TABLE);
+      p = putUint(b, p, tbl);
+      p = put(b, p, tf);
+      p = put(b, p, pf);
+      p = put(b, p, ff);
+      if (gw >= 0) {
+        p = put(b, p, GATEWAY);
+        p = addr(b, p, u, dv, gw, alen);
+        b[p++] = QUOTE;
+      }
+      if (oif >= 0) {
+        b[p++] = 44;
+        if (df) p = put(b, p, df);
+        p = put(b, p, OIF);
+        p = putUint(b, p, oif);
       }
       if (metric >= 0) {
-        out.raw(METRIC);
-        out.uint(metric);
+        p = put(b, p, METRIC);
+        p = putUint(b, p, metric);
       }
       if (prefsrc >= 0) {
-        out.raw(PREFSRC);
-        addr(out, u, dv, prefsrc, alen);
-        out.byte(QUOTE);
+        p = put(b, p, PREFSRC);
+        p = addr(b, p, u, dv, prefsrc, alen);
+        b[p++] = QUOTE;
       }
-      if (pref >= 0) out.raw(f.get(`,${key("pref", PREF_NAMES.get(pref) ?? String(pref))}`));
-      out.raw(CLOSE);
+      if (rf) p = put(b, p, rf);
+      b[p++] = 125;
+      out.pos = p;
       return true;
     },
   };
