@@ -37,6 +37,8 @@ export interface AttrSet {
   /** where problems are reported (e.g. "route", "link.linkinfo") */
   name: string;
   attrs: Readonly<Record<number, AttrDef>>;
+  /** the headers' names for the set's numbers (knownSet records them), e.g. 1: "RTA_DST" */
+  uapi?: Readonly<Record<number, string>>;
 }
 
 export type AttrValues = Record<string, unknown>;
@@ -49,5 +51,5 @@ export type AttrValues = Record<string, unknown>;
 export function knownSet(name: string, names: Readonly<Record<number, string>>, attrs: Record<number, AttrDef>): AttrSet {
   const all: Record<number, AttrDef> = {};
   for (const [num, n] of Object.entries(names)) all[Number(num)] = { name: n.toLowerCase(), type: "unused" };
-  return { name, attrs: Object.assign(all, attrs) };
+  return { name, attrs: Object.assign(all, attrs), uapi: names };
 }

@@ -66,14 +66,14 @@ function mcastGroups(dv: DataView, off: number, len: number, ctx: DecodeContext)
   return groups;
 }
 
-const GRP_ATTRS = knownSet("genl.ctrl.mcast_group", NAMES.ctrl_attr_mcast_grp as Record<number, string>, {
+export const GRP_ATTRS = knownSet("genl.ctrl.mcast_group", NAMES.ctrl_attr_mcast_grp as Record<number, string>, {
   [CTRL_ATTR_MCAST_GRP_ID]: { name: "id", type: "u32" },
   [CTRL_ATTR_MCAST_GRP_NAME]: { name: "name", type: "string" },
 });
 const decodeGroup = compileSet(GRP_ATTRS);
 
 // the rest of nlctrl's attributes (ops, policies) are known, just not part of the event
-const CTRL_ATTRS = knownSet("genl.ctrl", NAMES.ctrl_attr as Record<number, string>, {
+export const CTRL_ATTRS = knownSet("genl.ctrl", NAMES.ctrl_attr as Record<number, string>, {
   [CTRL_ATTR_FAMILY_ID]: { name: "family_id", type: "u16" },
   [CTRL_ATTR_FAMILY_NAME]: { name: "family_name", type: "string" },
   [CTRL_ATTR_VERSION]: { name: "version", type: "u32" },

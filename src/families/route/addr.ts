@@ -12,7 +12,7 @@ import { pick, routeSet } from "./common.ts";
 /** ifa_cacheinfo's lifetimes; all-ones means the address never expires */
 const INFINITY = 0xffffffff;
 
-const ADDR_ATTRS = routeSet("addr", "ifa", {
+export const ADDR_ATTRS = routeSet("addr", "ifa", {
   [IFA_ADDRESS]: { name: "address", type: "binary", display: "ip" },
   [IFA_LOCAL]: { name: "local", type: "binary", display: "ip" },
   [IFA_LABEL]: { name: "label", type: "string" },

@@ -20,7 +20,7 @@ const LINKINFO_ATTRS = routeSet("link.linkinfo", "ifla_info", {
   [IFLA_INFO_DATA]: { name: "data", type: "sub-message", selector: "kind", formats: { vrf: VRF_ATTRS } },
 });
 
-const LINK_ATTRS = routeSet("link", "ifla", {
+export const LINK_ATTRS = routeSet("link", "ifla", {
   [IFLA_IFNAME]: { name: "ifname", type: "string" },
   [IFLA_MTU]: { name: "mtu", type: "u32" },
   [IFLA_MIN_MTU]: { name: "min_mtu", type: "u32" },

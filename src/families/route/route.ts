@@ -43,7 +43,7 @@ function metrics(dv: DataView, off: number, len: number, ctx: DecodeContext) {
   return out;
 }
 
-const NEXTHOP_ATTRS = routeSet("route.multipath", "rta", {
+export const NEXTHOP_ATTRS = routeSet("route.multipath", "rta", {
   [RTA_GATEWAY]: { name: "gateway", type: "binary", display: "ip" },
   [RTA_VIA]: { name: "via", type: "binary", parse: via },
   [RTA_FLOW]: { name: "realms", type: "u32" },
