@@ -110,13 +110,16 @@ export async function snapshotInto(backend: Backend, sorter: LineSorter, names =
       // lines are written in place into the sorter's buffer, their lead (envelope and fixed head)
       // kept by reference; a line too long for the room left moves out and is added as a copy
       const ROOM = 1 << 16;
+      let lastType = "";
+      let lastGroup = 0;
       const take = (hdr: NlMsgHeader, u: Uint8Array, dv: DataView, off: number, end: number) => {
         const at = sorter.reserve(2 * ROOM);
         jb.into(sorter.buffer, at, at + ROOM);
         const t = lines.write(hdr, u, dv, off, end, jb);
         // neighbour entries pass ipNeighView, which needs the event
         if (t === undefined || t === "neigh") return false;
-        const g = groupOf.get(t)!;
+        if (t !== lastType) lastGroup = groupOf.get((lastType = t))!;
+        const g = lastGroup;
         const lead = jb.lead;
         if (jb.buf === sorter.buffer && (!lead || lead.length <= ROOM)) sorter.commit(g, jb.pos - at, lead);
         else sorter.add(g, jb.text());

@@ -34,9 +34,11 @@ export interface MessageVisitor {
 
 /**
  * Visit each message in buf[start, end). A message whose length runs past the datagram or is
- * shorter than a header stops the walk: what follows cannot be trusted to be aligned.
+ * shorter than a header stops the walk: what follows cannot be trusted to be aligned. With
+ * `scratch`, that one header object is filled for every message (a full table's dump would
+ * otherwise leave 100k objects to collect); the visitor copies what it keeps.
  */
-export function walkMessages(dv: DataView, start: number, end: number, v: MessageVisitor): void {
+export function walkMessages(dv: DataView, start: number, end: number, v: MessageVisitor, scratch?: NlMsgHeader): void {
   let off = start;
   while (off < end) {
     if (end - off < NLMSG_HDRLEN) {
@@ -48,13 +50,23 @@ export function walkMessages(dv: DataView, start: number, end: number, v: Messag
       v.framingError("bad_length", off);
       return;
     }
-    const hdr: NlMsgHeader = {
-      len,
-      type: dv.getUint16(off + O_TYPE, true),
-      flags: dv.getUint16(off + O_FLAGS, true),
-      seq: dv.getUint32(off + O_SEQ, true),
-      pid: dv.getUint32(off + O_PID, true),
-    };
+    let hdr: NlMsgHeader;
+    if (scratch) {
+      hdr = scratch;
+      hdr.len = len;
+      hdr.type = dv.getUint16(off + O_TYPE, true);
+      hdr.flags = dv.getUint16(off + O_FLAGS, true);
+      hdr.seq = dv.getUint32(off + O_SEQ, true);
+      hdr.pid = dv.getUint32(off + O_PID, true);
+    } else {
+      hdr = {
+        len,
+        type: dv.getUint16(off + O_TYPE, true),
+        flags: dv.getUint16(off + O_FLAGS, true),
+        seq: dv.getUint32(off + O_SEQ, true),
+        pid: dv.getUint32(off + O_PID, true),
+      };
+    }
     v.message(hdr, dv, off + NLMSG_HDRLEN, off + len, off);
     off += nlmsgAlign(len);
   }

@@ -35,14 +35,16 @@ export function decodeDump(datagrams: Uint8Array[], ctx: BasicContext, protocol:
   const sink = o.sink ?? ((ev: NlEvent) => events.push(ev));
   const refused: string[] = [];
   const undecoded = new Map<number, Uint8Array[]>((o.keep ?? []).map((t) => [t, []]));
+  const scratch: NlMsgHeader = { len: 0, type: 0, flags: 0, seq: 0, pid: 0 };
   const before = Object.values(ctx.counts).reduce((a, b) => a + b, 0) - ctx.counts.unknown_attr;
   for (const d of datagrams) {
     const dv = new DataView(d.buffer, d.byteOffset, d.byteLength);
     const u = new Uint8Array(d.buffer, d.byteOffset, d.byteLength);
     const take = o.take;
     walkMessages(dv, 0, d.length, {
-      message: (hdr, dv2, off, end) => {
-        if (take && take(hdr, u, dv, off, end)) return;
+      message: (scratchHdr, dv2, off, end) => {
+        if (take && take(scratchHdr, u, dv, off, end)) return;
+        const hdr = take ? { ...scratchHdr } : scratchHdr;
         const raw = undecoded.get(hdr.type);
         if (raw) {
           raw.push(d.subarray(off, end));
@@ -58,7 +60,7 @@ export function decodeDump(datagrams: Uint8Array[], ctx: BasicContext, protocol:
         sink(ev);
       },
       framingError: (kind, off) => ctx.error(kind === "bad_length" ? "bad_length" : "truncated", `dump datagram: ${kind} at byte ${off}`),
-    });
+    }, take ? scratch : undefined);
   }
   const after = Object.values(ctx.counts).reduce((a, b) => a + b, 0) - ctx.counts.unknown_attr;
   return { events, undecoded, refused, decodeErrors: after - before };

@@ -24,8 +24,13 @@ export class LineWriter {
     this.close = this.f.get("}}");
   }
 
+  private lastKey = -1;
+  private last: Uint8Array | undefined;
+
   private envelope(type: EventType, msgType: number, flags: number): Uint8Array {
     const k = msgType * 0x10000 + flags;
+    if (k === this.lastKey) return this.last!;
+    this.lastKey = k;
     let b = this.envelopes.get(k);
     if (!b) {
       const p = this.protocol;
@@ -35,7 +40,7 @@ export class LineWriter {
         `"protocol_name":${j(protocolName(p))},"msg_type":${msgType},"msg_type_name":${j(name)},"msg_flags":${flags},${j(type)}:`);
       this.envelopes.set(k, b);
     }
-    return b;
+    return (this.last = b);
   }
 
   /** The message's line (no newline) into out (its lead, then from out.pos), or undefined: decode it instead. */

@@ -77,6 +77,9 @@ export class JsonBytes {
    */
   lead: Uint8Array | undefined;
   private readonly joined = new Map<Uint8Array, Map<Uint8Array, Uint8Array>>();
+  private lastA: Uint8Array | undefined;
+  private lastB: Uint8Array | undefined;
+  private lastJoined: Uint8Array | undefined;
 
   /** Write into b from `at`, up to `limit` (another's buffer: a line that outgrows it moves out). */
   into(b: Buffer, at: number, limit = b.length): void {
@@ -96,6 +99,12 @@ export class JsonBytes {
       this.lead = f;
       return;
     }
+    if (this.lead === this.lastA && f === this.lastB) {
+      this.lead = this.lastJoined;
+      return;
+    }
+    this.lastA = this.lead;
+    this.lastB = f;
     let m = this.joined.get(this.lead);
     if (!m) this.joined.set(this.lead, (m = new Map()));
     let both = m.get(f);
@@ -105,7 +114,7 @@ export class JsonBytes {
       both.set(f, this.lead.length);
       m.set(f, both);
     }
-    this.lead = both;
+    this.lead = this.lastJoined = both;
   }
 
   /** the line written so far, lead included, as text (tests, the fuzzer) */

@@ -75,6 +75,10 @@ export function routeBodyWriter(ctx: DecodeContext): BodyWriter {
   const addr = (b: Uint8Array, p: number, u: Uint8Array, dv: DataView, at: number, len: number) =>
     len === 4 ? putIPv4(b, p, u, at) : putAscii(b, p, ipv6(dv, at));
 
+  // the previous message's pieces: a dump's routes come table by table, mostly alike
+  let hk = -1, hf = PREFIX_END, tk = -1, tf = PREFIX_END, pk = -1, pf = PREFIX_END, fk = -1, ff = PREFIX_END;
+  let dk = -1, dn = "", df: Uint8Array | undefined;
+
   return {
     typeOf: (t) => (t === RTM_NEWROUTE || t === RTM_DELROUTE ? "route" : undefined),
     write(_hdr, u, dv, off, end, out) {
@@ -112,19 +116,21 @@ export function routeBodyWriter(ctx: DecodeContext): BodyWriter {
       const protocol = u[off + O_PROTOCOL]!;
       const scope = u[off + O_SCOPE]!;
       const flags = dv.getUint32(off + O_FLAGS, true);
-      const hf = head.get(family << 8 | type) ?? headOf(family, type);
-      const tf = table.get(tbl) ?? tableOf(tbl);
-      const pf = proto.get(protocol << 8 | scope) ?? protoOf(protocol, scope);
-      const ff = flagText.get(flags) ?? flagsOf(flags);
-      let df: Uint8Array | undefined;
+      if ((family << 8 | type) !== hk) hf = head.get((hk = family << 8 | type)) ?? headOf(family, type);
+      if (tbl !== tk) tf = table.get((tk = tbl)) ?? tableOf(tbl);
+      if ((protocol << 8 | scope) !== pk) pf = proto.get((pk = protocol << 8 | scope)) ?? protoOf(protocol, scope);
+      if (flags !== fk) ff = flagText.get((fk = flags)) ?? flagsOf(flags);
       if (oif >= 0) {
         // links come and go (and are renamed) between messages: the name is asked for each time
         const name = ctx.ifname(oif);
-        if (name !== undefined) {
+        if (name === undefined) df = undefined;
+        else if (oif !== dk || name !== dn) {
           let d = dev.get(oif);
           if (!d || d.name !== name) dev.set(oif, (d = { name, text: f.get(`${key("dev", name)},`) }));
           df = d.text;
         }
+        dk = name === undefined ? -1 : oif;
+        dn = name ?? "";
       }
       const rf = pref >= 0 ? f.get(`,${key("pref", PREF_NAMES.get(pref) ?? String(pref))}`) : undefined;
       // the fixed pieces, three addresses of at most 39 characters and five numbers of at most 10 digits
