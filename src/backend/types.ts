@@ -46,8 +46,22 @@ export type BackendEvent =
   | { kind: "failed"; protocol: number; message: string }
   | { kind: "reconnected"; protocol: number };
 
+/** A monitoring socket as the receiving side reported it once open. */
+export interface OpenedSocket {
+  protocol: number;
+  fd: number;
+  /** SO_RCVBUF as the kernel reports it: twice the size granted, its own overhead counted */
+  rcvbuf: number;
+  /** the size was set with SO_RCVBUFFORCE */
+  forced: boolean;
+}
+
 export interface Backend {
   readonly name: "legacy" | "libnl";
+  /** the shared object a library backend loaded, for reports */
+  readonly library: string | undefined;
+  /** the monitoring sockets open now */
+  readonly sockets: readonly OpenedSocket[];
   /** open the monitoring socket(s); events arrive through the listener */
   start(opts: BackendOptions[], listener: (ev: BackendEvent) => void): Promise<void>;
   /**
@@ -62,6 +76,10 @@ export interface Backend {
   dumpSession?(protocol: number): DumpSession;
   /** join more multicast groups on the open monitoring socket of `protocol`; a restart opens only the groups its options list */
   join(protocol: number, groups: number[]): Promise<void>;
+  /** resolves once every event the receiving side produced before the call has been delivered */
+  sync(): Promise<void>;
+  /** open the monitoring sockets anew (a socket failed): the same options, a new listener */
+  restart(opts: BackendOptions[], listener: (ev: BackendEvent) => void): Promise<void>;
   stats(): BackendStats;
   stop(): Promise<void>;
 }

@@ -7,7 +7,7 @@
 import type { WorkerBackend } from "../backend/host.ts";
 import { writeFileSync } from "node:fs";
 import { selectBackend } from "../backend/select.ts";
-import { buildExporters } from "../cli/exporters.ts";
+import { buildExporters } from "../export/build.ts";
 import { nowNs } from "../clock.ts";
 import type { NlmonConfig } from "../config/types.ts";
 import type { PipelineEvent } from "../event/model.ts";
@@ -82,7 +82,7 @@ function timed(ex: Exporter, r: Reservoir, neg: { n: number }): Exporter {
 
 export async function runMonitorRole(cfg: NlmonConfig, log: Log): Promise<number> {
   const statsPath = process.env.NLMON_BENCH_STATS;
-  const backend = selectBackend(cfg, (m) => log.warn("netlink", m));
+  const backend = selectBackend({ useLibnl: cfg.netlink.use_libnl, libnlLibrary: cfg.netlink.libnl.library || undefined, fallback: cfg.netlink.libnl.fallback }, (m) => log.warn("netlink", m));
   const metrics = nlmonMetrics();
   const res = new Reservoir(100_000);
   const neg = { n: 0 };

@@ -75,7 +75,7 @@ export function captureCorpus(ns: string, dir: string, configPath: string, env: 
 export async function runCaptureRole(cfg: NlmonConfig, log: Log): Promise<number> {
   const out = process.env.NLMON_BENCH_OUT;
   if (!out) throw new Error("NLMON_BENCH_OUT is not set");
-  const backend = selectBackend(cfg, (m) => log.warn("bench", m));
+  const backend = selectBackend({ useLibnl: cfg.netlink.use_libnl, libnlLibrary: cfg.netlink.libnl.library || undefined, fallback: cfg.netlink.libnl.fallback }, (m) => log.warn("bench", m));
   try {
     const reqs = routeDumpRequests().filter((r) => CORPUS_KINDS.has(r.type)).map((r) => r.request);
     const datagrams = await backend.dump(NETLINK_ROUTE, reqs, 32 * 1024 * 1024);

@@ -7,7 +7,6 @@
 import { cpus, release } from "node:os";
 import { join } from "node:path";
 import pkg from "../../package.json" with { type: "json" };
-import type { Args } from "../cli/args.ts";
 import type { NlmonConfig } from "../config/types.ts";
 import type { Log } from "../log.ts";
 import { NAMES } from "../uapi/linux.gen.ts";
@@ -20,7 +19,16 @@ import {
 import { type BenchReport, formatHuman, targets } from "./report.ts";
 import { addNamespace, basicTopology, cleanupAll, delNamespace, installSignalCleanup, namespaceExists, tempDir } from "./sys.ts";
 
-export async function runBenchmark(args: Args, cfg: NlmonConfig, log: Log): Promise<number> {
+/** What --benchmark takes from the command line (the CLI's flags of the same names). */
+export interface BenchOptions {
+  /** seconds of route churn, in whole bursts; 0: one burst */
+  duration: number;
+  /** both backends and `ip monitor` on the same churn */
+  compare: boolean;
+  json: boolean;
+}
+
+export async function runBenchmark(args: BenchOptions, cfg: NlmonConfig, log: Log): Promise<number> {
   const role = process.env.NLMON_BENCH_ROLE;
   if (role === "capture") return await runCaptureRole(cfg, log);
   if (role === "monitor") return await runMonitorRole(cfg, log);
@@ -51,7 +59,7 @@ function cpuModel(): string {
   return cpus()[0]?.model.trim() ?? "unknown";
 }
 
-async function benchmark(args: Args, cfg: NlmonConfig, log: Log): Promise<BenchReport> {
+async function benchmark(args: BenchOptions, cfg: NlmonConfig, log: Log): Promise<BenchReport> {
   const t0 = performance.now();
   const started = new Date().toISOString();
   const say = (m: string) => log.info("bench", m);

@@ -71,7 +71,7 @@ export async function main(argv: string[]): Promise<number> {
   if (args.benchmark) return await (await import("../bench/index.ts")).runBenchmark(args, cfg, log);
   let backend;
   try {
-    backend = selectBackend(cfg, (m) => log.warn("netlink", m));
+    backend = selectBackend({ useLibnl: cfg.netlink.use_libnl, libnlLibrary: cfg.netlink.libnl.library || undefined, fallback: cfg.netlink.libnl.fallback }, (m) => log.warn("netlink", m));
   } catch (e) {
     if (e instanceof BackendUnavailable) {
       process.stderr.write(`nlmon: ${e.message}\n`);

@@ -17,7 +17,7 @@ import type { Log } from "../log.ts";
 import { nlmonMetrics, type NlmonMetrics } from "../metrics/registry.ts";
 import { Pipeline } from "../pipeline/pipeline.ts";
 import { NLM_F_MULTI } from "../uapi/linux.gen.ts";
-import { buildExporters } from "./exporters.ts";
+import { buildExporters } from "../export/build.ts";
 import type { Exporter } from "../export/types.ts";
 
 export const EXIT_MALFORMED = 3;

@@ -8,7 +8,7 @@ import { nlmonMetrics } from "../metrics/registry.ts";
 import { cacheKinds, Monitor } from "../monitor/monitor.ts";
 import { sortedLines } from "../decode/dump.ts";
 import { writeLines } from "./dump.ts";
-import { buildExporters } from "./exporters.ts";
+import { buildExporters } from "../export/build.ts";
 
 export async function runMonitor(cfg: NlmonConfig, backend: WorkerBackend, log: Log): Promise<number> {
   const metrics = nlmonMetrics();

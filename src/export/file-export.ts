@@ -27,7 +27,7 @@ export abstract class FileExport<T> implements Exporter {
       await this.flush(items);
     } catch (e) {
       if (!(e instanceof ReaderGoneError)) throw e;
-      // what was queued has no reader left; the caller decides whether nlmon goes on (exporters.ts)
+      // what was queued has no reader left; the caller decides whether nlmon goes on (build.ts)
       this.pump.abandon();
       this.leave();
     }

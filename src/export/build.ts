@@ -1,10 +1,10 @@
 /** Exports the config enables, built in one place. */
 import type { NlmonConfig } from "../config/types.ts";
-import { JsonExporter } from "../export/json.ts";
-import { PcapExporter } from "../export/pcap.ts";
-import { PrometheusExporter } from "../export/prometheus.ts";
-import { SyslogExporter } from "../export/syslog.ts";
-import type { Exporter } from "../export/types.ts";
+import { JsonExporter } from "./json.ts";
+import { PcapExporter } from "./pcap.ts";
+import { PrometheusExporter } from "./prometheus.ts";
+import { SyslogExporter } from "./syslog.ts";
+import type { Exporter } from "./types.ts";
 import type { NlmonMetrics } from "../metrics/registry.ts";
 
 /**

@@ -1,0 +1,27 @@
+/**
+ * After a burst, collect garbage once things are quiet: the collector otherwise keeps the burst's
+ * dead objects (and their pages) for a long time, which a router's memory notices.
+ */
+export class GcPacer {
+  private sinceGc = 0;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+
+  /** @param trim hands back what the caches hold beyond their contents, before each collection */
+  constructor(private readonly trim: () => void) {}
+
+  noteWork(messages: number): void {
+    this.sinceGc += messages;
+    if (this.sinceGc < 20000) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.sinceGc = 0;
+      this.trim();
+      Bun.gc(true);
+    }, 1000);
+  }
+
+  stop(): void {
+    if (this.timer) clearTimeout(this.timer);
+  }
+}

@@ -1,0 +1,115 @@
+/**
+ * The monitoring sockets: one per protocol the config enables, opened through the backend, and
+ * generic netlink's families joined as they appear (genl-watch.ts).
+ */
+import type { Backend, BackendEvent, BackendOptions } from "../backend/types.ts";
+import type { OpenedSocket } from "../backend/types.ts";
+import type { CacheKind } from "../cache/keys.ts";
+import type { NlmonConfig } from "../config/types.ts";
+import { configNotes } from "../config/lift.ts";
+import { protocolName } from "../decode/message.ts";
+import type { GenlFamily } from "../families/genl/index.ts";
+import { STATE_FAMILY } from "../families/index.ts";
+import type { Log } from "../log.ts";
+import type { NlmonMetrics } from "../metrics/registry.ts";
+import { NETLINK_GENERIC } from "../uapi/linux.gen.ts";
+import { loadGenlFamilies, resolveAvailable } from "./genl.ts";
+import { GenlWatch } from "./genl-watch.ts";
+import { rtnlGroups } from "./groups.ts";
+import type { OverrunReports } from "./overrun-report.ts";
+import { socketReport } from "./report.ts";
+
+/** The configuration leaves nothing to listen to: a config problem. */
+export class NothingToMonitor extends Error {
+  override name = "NothingToMonitor";
+}
+
+export interface SessionDeps {
+  cfg: NlmonConfig;
+  backend: Backend;
+  log: Log;
+  metrics: NlmonMetrics;
+  overrunReports: OverrunReports;
+  /** the caches kept, named beside the state family's socket */
+  cached: readonly CacheKind[];
+  pull: boolean;
+  listener: (ev: BackendEvent) => void;
+}
+
+export class Session {
+  /** each open socket's options; a reconnect opens them again */
+  opened: BackendOptions[] = [];
+  genlFamilies: GenlFamily[] = [];
+  genlWatch: GenlWatch | undefined;
+
+  constructor(private readonly d: SessionDeps) {}
+
+  private socketOptions(protocol: number, groups: number[]): BackendOptions {
+    const n = this.d.cfg.netlink;
+    return { protocol, groups, rcvbuf: n.buffer_size.receive, sndbuf: n.buffer_size.send, maxMessageSize: n.limits.max_message_size };
+  }
+
+  /** The sockets of every protocol the config enables. */
+  async open(): Promise<void> {
+    const { cfg, log, backend } = this.d;
+    const opts: BackendOptions[] = [];
+    if (cfg.netlink.protocols.route) opts.push(this.socketOptions(STATE_FAMILY.protocol, rtnlGroups(cfg).groups));
+    if (cfg.netlink.protocols.generic) opts.push(await this.genericOptions(cfg.netlink.generic_families));
+    for (const p of ["sock_diag", "netfilter"] as const) {
+      if (cfg.netlink.protocols[p]) log.warn("netlink", `protocols.${p}: not decoded by this version; ignored`);
+    }
+    if (!opts.length && !this.d.pull) throw new NothingToMonitor("no protocol nlmon decodes is enabled (netlink.protocols.route or .generic)");
+    if (cfg.netlink.generic_families.length && !cfg.netlink.protocols.generic) {
+      log.warn("genl", "netlink.generic_families is set but protocols.generic is off: the families are not monitored");
+    }
+    for (const n of [...configNotes(cfg), ...rtnlGroups(cfg).notes]) log[n.level]("config", n.text);
+    await backend.start(opts, this.d.listener);
+    this.opened = opts;
+    for (const o of opts) this.d.metrics.protocolOpened(protocolName(o.protocol));
+    this.d.overrunReports.open(opts.map((o) => o.protocol));
+    await this.genlRecheck();
+    this.reportSockets(backend.sockets);
+  }
+
+  /** nlctrl's notify group always (families appearing and leaving), plus every group of each family asked for. */
+  private async genericOptions(families: string[]): Promise<BackendOptions> {
+    const { backend, log } = this.d;
+    const useLibnl = backend.name === "libnl";
+    const wanted = ["nlctrl", ...families.filter((f) => f !== "nlctrl")];
+    const r = await resolveAvailable(backend, wanted, useLibnl ? { library: this.d.cfg.netlink.libnl.library || undefined } : undefined);
+    for (const n of r.notes) log.info("genl", n);
+    for (const w of r.warnings) log.warn("genl", w);
+    const fams = r.found;
+    this.genlFamilies = fams;
+    const groups = [...new Set(fams.flatMap((f) => Object.values(f.groups)))].sort((a, b) => a - b);
+    log.info("genl", `families: ${fams.map((f) => `${f.name}=${f.id}${Object.keys(f.groups).length ? ` (${Object.keys(f.groups).join(",")})` : ""}`).join(" ")}`);
+    const opts = this.socketOptions(NETLINK_GENERIC, groups);
+    this.genlWatch = new GenlWatch(wanted, r.missing, opts, (g) => backend.join(NETLINK_GENERIC, g), log);
+    return opts;
+  }
+
+  /** a family registered between the start-up dump and the socket joining nlctrl's notify group */
+  private async genlRecheck() {
+    if (this.genlWatch?.missing.size) this.genlWatch.recheck(await loadGenlFamilies(this.d.backend));
+  }
+
+  /** Open NETLINK_GENERIC later (the library API enables protocols one by one). */
+  async enableGeneric(families: string[]): Promise<void> {
+    const { backend } = this.d;
+    if (this.opened.some((o) => o.protocol === NETLINK_GENERIC)) return;
+    const o = await this.genericOptions(families);
+    await backend.start([o], this.d.listener);
+    this.opened.push(o);
+    this.d.metrics.protocolOpened(protocolName(o.protocol));
+    this.reportSockets(backend.sockets.filter((s) => s.protocol === o.protocol));
+    this.d.overrunReports.open([NETLINK_GENERIC]);
+    await this.genlRecheck();
+  }
+
+  private reportSockets(sockets: readonly OpenedSocket[]) {
+    const { backend, log } = this.d;
+    const r = socketReport(backend.name, backend.library, sockets, this.d.cfg.netlink.buffer_size.receive, this.d.cached);
+    for (const w of r.warn) log.warn("netlink", w);
+    for (const i of r.info) log.info("netlink", i);
+  }
+}
