@@ -3,9 +3,14 @@
  * the monitor, and by one-shot dumps on the calling thread, which decode each datagram as it comes
  * and so never hold a whole routing table's bytes.
  */
-import { EINTR, NLM_F_DUMP_INTR, NLMSG_DONE, NLMSG_ERROR, POLLIN } from "../uapi/linux.gen.ts";
+import { EINTR, NLM_F_DUMP_INTR, NLMSG_DONE, NLMSG_ERROR, OFFSETOF, POLLIN } from "../uapi/linux.gen.ts";
+
+const O_LEN = OFFSETOF["nlmsghdr.nlmsg_len"];
+const O_TYPE = OFFSETOF["nlmsghdr.nlmsg_type"];
+const O_FLAGS = OFFSETOF["nlmsghdr.nlmsg_flags"];
+const O_SEQ = OFFSETOF["nlmsghdr.nlmsg_seq"];
 import { libc } from "../ffi/libc.ts";
-import { NLMSG_HDRLEN, nlmsgAlign, readHeader, setNlmsgSeq } from "../codec/nlmsg.ts";
+import { NLMSG_HDRLEN, nlmsgAlign, setNlmsgSeq } from "../codec/nlmsg.ts";
 import type { DumpSocket } from "./driver.ts";
 
 /** 64 KiB: above the largest datagram the kernel builds for a dump (32 KiB) */
@@ -54,15 +59,17 @@ export function readReplies(sock: DumpSocket, req: Uint8Array, seq: number, each
     if (n > buf.length) return { interrupted, error: `dump reply larger than ${buf.length} bytes (truncated)` };
     let done = false;
     let keep = false;
+    // fields read in place: an object per message would be a full table's worth of garbage
     for (let off = 0; off + NLMSG_HDRLEN <= n;) {
-      const h = readHeader(dv, off);
-      if (h.len < NLMSG_HDRLEN) break;
-      if (mySeq === undefined || h.seq === mySeq) {
+      const len = dv.getUint32(off + O_LEN, true);
+      if (len < NLMSG_HDRLEN) break;
+      if (mySeq === undefined || dv.getUint32(off + O_SEQ, true) === mySeq) {
         keep = true;
-        if (h.flags & NLM_F_DUMP_INTR) interrupted = true;
-        if (h.type === NLMSG_DONE || h.type === NLMSG_ERROR) done = true;
+        if (dv.getUint16(off + O_FLAGS, true) & NLM_F_DUMP_INTR) interrupted = true;
+        const type = dv.getUint16(off + O_TYPE, true);
+        if (type === NLMSG_DONE || type === NLMSG_ERROR) done = true;
       }
-      off += nlmsgAlign(h.len);
+      off += nlmsgAlign(len);
     }
     if (keep) each(buf.subarray(0, n));
     if (done) return { interrupted };

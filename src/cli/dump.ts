@@ -14,6 +14,10 @@ import { Names } from "../decode/names.ts";
 import { STATE_FAMILY } from "../families/index.ts";
 import type { NlEvent } from "../event/model.ts";
 import { LineSorter } from "./line-sort.ts";
+import { oneShot } from "./one-shot.ts";
+import { HOT as SORT_HOT } from "./line-keys.ts";
+import { put, putAscii, putIPv4, putUint } from "../event/json-bytes.ts";
+import { walkMessages } from "../codec/nlmsg.ts";
 
 /**
  * Whether the snapshot caught the kernel mid-way through IPv6 duplicate address detection on a
@@ -105,6 +109,7 @@ export async function snapshotInto(backend: Backend, sorter: LineSorter, names =
       };
       // the bulk (a full table's routes) is written as bytes straight from the messages
       const lines = new LineWriter(fam.protocol, ctx);
+      oneShot(...lines.hot());
       const jb = new JsonBytes();
       const groupOf = new Map(TYPE_ORDER.map((t, i) => [t, i]));
       // lines are written in place into the sorter's buffer, their lead (envelope and fixed head)
@@ -154,6 +159,8 @@ export async function snapshotInto(backend: Backend, sorter: LineSorter, names =
 }
 
 export async function runDumpEvents(backend: Backend, out: (s: string | Uint8Array) => Promise<unknown>, warn: (s: string) => void): Promise<number> {
+  const S = LineSorter.prototype;
+  oneShot(put, putUint, putIPv4, putAscii, walkMessages, decodeDump, S.commit, S.reserve, S.output, ...SORT_HOT);
   const sorter = new LineSorter(TYPE_ORDER.length);
   try {
     const snap = await snapshotInto(backend, sorter);

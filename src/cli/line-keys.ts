@@ -183,3 +183,6 @@ function byComparison(u: Uint8Array, s: Uint32Array, h: Uint32Array, lo: number,
     h[i] = nh[i - lo]!;
   }
 }
+
+/** what sorting a run goes through (cli/one-shot.ts) */
+export const HOT = [sortGroup, sortTails, insertion, compareTails, permute, forEachTie, rank];
