@@ -98,7 +98,6 @@ export async function runMonitorRole(cfg: NlmonConfig, log: Log): Promise<number
   // after the parent has read CPU and peak RSS (it does before SIGTERM): the cache as this process
   // holds it, one --dump-events line per object, for the full-table row to compare with `ip -j route`
   const cachePath = process.env.NLMON_BENCH_CACHE;
-  if (cachePath) writeCache(cachePath, mon);
   if (statsPath) {
     const s = res.sorted();
     const m = metrics;
@@ -122,6 +121,8 @@ export async function runMonitorRole(cfg: NlmonConfig, log: Log): Promise<number
     };
     writeFileSync(statsPath, JSON.stringify(stats));
   }
+  // the stats first: they are worth having even if writing a cache this big fails
+  if (cachePath) writeCache(cachePath, mon);
   return 0;
 }
 

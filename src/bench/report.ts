@@ -182,7 +182,7 @@ export interface FullTableReport {
   namespaces_removed: boolean;
 }
 
-const k = (n: number) => (n >= 1000 && n % 1000 === 0 ? `${n / 1000}k` : n.toLocaleString("en-US"));
+const k = (n: number) => (n >= 1_000_000 && n % 1_000_000 === 0 ? `${n / 1_000_000}M` : n >= 1000 && n % 1000 === 0 ? `${n / 1000}k` : n.toLocaleString("en-US"));
 
 function runPass(run: FullTableRun): boolean {
   const nl = run.listeners.find((l) => l.backend);
@@ -267,7 +267,9 @@ export function formatFullTable(r: FullTableReport): string {
   }
   out.push(`  cache: ${f.run.cache.method}`);
   out.push("");
-  out.push(`Full table at ${k(f.run.routes)}: ${r.pass ? "PASS" : "FAIL"} (0 lost, 0 duplicated, cache equal)`);
+  const nl = f.run.listeners.find((l) => l.backend);
+  out.push(`Full table at ${k(f.run.routes)}: ${r.pass ? "PASS" : "FAIL"} (it needs 0 lost, 0 duplicated, the cache equal): `
+    + `${int(nl?.lost)} lost, ${int(nl?.duplicated)} duplicated, cache ${f.run.cache.equal ? "equal" : f.run.cache.compared ? "different" : "not compared"}`);
   out.push("");
   out.push("Targets");
   out.push(...formatTargets(r.targets));
