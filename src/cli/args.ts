@@ -29,7 +29,7 @@ export const FLAGS: FlagSpec[] = [
   { name: "--dump-events", help: "dump links, addresses, routes (all tables, v4 and v6), neighbours, rules, nexthops as events and exit; deterministic, for diffing" },
   { name: "--dump-cache", help: "fill the caches the config enables, print them in the --dump-events format and exit" },
   { name: "--replay", value: "string", metavar: "FILE", help: "decode a pcap/pcapng capture of netlink traffic and export it as live events" },
-  { name: "--benchmark", help: "measure decoding and live capture (see --duration, --compare, --json)" },
+  { name: "--benchmark", help: "measure decoding and live capture (see --duration, --compare, --routes, --json)" },
   { name: "--duration", value: "number", metavar: "SECONDS", help: "how long --benchmark churns routes, in whole bursts (default 10; 0: one burst)" },
   { name: "--routes", value: "number", metavar: "N", help: "with --benchmark: only the full-table burst, N routes by ip -batch over tables 10-19, nlmon with route_cache and `ip monitor` listening" },
   { name: "--compare", help: "with --benchmark: both backends and `ip monitor` on the same churn, side by side" },
