@@ -258,7 +258,8 @@ function dump(protocol: number, requests: Uint8Array[], rcvbuf: number) {
         if (r.error) return { datagrams: all, error: r.error, retries };
         // a dump the kernel marks interrupted may have missed or doubled objects: take it again
         if (r.interrupted && attempt < 5) { retries++; continue; }
-        all.push(...got);
+        // a loop, not push(...got): a full table's replies as arguments overflow the stack
+        for (const d of got) all.push(d);
         break;
       }
     }

@@ -5,7 +5,7 @@
  * process itself knows to NLMON_BENCH_STATS.
  */
 import type { WorkerBackend } from "../backend/host.ts";
-import { writeFileSync } from "node:fs";
+import { closeSync, openSync, writeFileSync, writeSync } from "node:fs";
 import { selectBackend } from "../backend/select.ts";
 import { buildExporters } from "../export/build.ts";
 import { nowNs } from "../clock.ts";
@@ -95,6 +95,9 @@ export async function runMonitorRole(cfg: NlmonConfig, log: Log): Promise<number
     process.on("SIGINT", () => resolve());
   });
   await mon.stop();
+  // after the parent has read CPU and peak RSS (it does before SIGTERM): the cache as this process
+  // holds it, one --dump-events line per object, for the full-table row to compare with `ip -j route`
+  const cachePath = process.env.NLMON_BENCH_CACHE;
   if (statsPath) {
     const s = res.sorted();
     const m = metrics;
@@ -118,5 +121,25 @@ export async function runMonitorRole(cfg: NlmonConfig, log: Log): Promise<number
     };
     writeFileSync(statsPath, JSON.stringify(stats));
   }
+  // the stats first: they are worth having even if writing a cache this big fails
+  if (cachePath) writeCache(cachePath, mon);
   return 0;
+}
+
+/** Monitor.cacheEvents() as JSON lines, written in pieces so that a million routes never make one string. */
+function writeCache(path: string, mon: Monitor): void {
+  const fd = openSync(path, "w");
+  try {
+    const events = mon.cacheEvents();
+    let chunk: string[] = [];
+    for (let i = 0; i < events.length; i++) {
+      chunk.push(JSON.stringify(events[i]));
+      if (chunk.length === 10_000 || i === events.length - 1) {
+        writeSync(fd, chunk.join("\n") + "\n");
+        chunk = [];
+      }
+    }
+  } finally {
+    closeSync(fd);
+  }
 }

@@ -16,7 +16,8 @@ import { benchDecode } from "./decode.ts";
 import {
   type BackendName, churn, finishListener, type Listener, type ListenerResult, measureFloor, measureMemory, startIpMonitor, startNlmon, syncMark, writeConfig,
 } from "./live.ts";
-import { type BenchReport, formatHuman, targets } from "./report.ts";
+import { fullTable } from "./fulltable.ts";
+import { type BenchReport, formatFullTable, formatHuman, type FullTableReport, fullTablePass, fullTableTargets, targets } from "./report.ts";
 import { addNamespace, basicTopology, cleanupAll, delNamespace, installSignalCleanup, namespaceExists, tempDir } from "./sys.ts";
 
 /** What --benchmark takes from the command line (the CLI's flags of the same names). */
@@ -42,6 +43,11 @@ export async function runBenchmark(args: BenchOptions, cfg: NlmonConfig, log: Lo
   }
   installSignalCleanup();
   try {
+    if (args.routes !== undefined) {
+      const report = await fullTableBenchmark(args.routes, cfg, log);
+      await Bun.write(Bun.stdout, args.json ? JSON.stringify(report) + "\n" : formatFullTable(report));
+      return 0;
+    }
     const report = await benchmark(args, cfg, log);
     await Bun.write(Bun.stdout, args.json ? JSON.stringify(report) + "\n" : formatHuman(report));
     return 0;
@@ -132,4 +138,29 @@ async function benchmark(args: BenchOptions, cfg: NlmonConfig, log: Log): Promis
     namespaces_removed: namespaces.every((n) => !namespaceExists(n)),
   };
   return { ...partial, targets: targets(partial) };
+}
+
+/** --routes N: only the full-table burst (fulltable.ts), the configured backend beside `ip monitor` */
+async function fullTableBenchmark(routes: number, cfg: NlmonConfig, log: Log): Promise<FullTableReport> {
+  const t0 = performance.now();
+  const started = new Date().toISOString();
+  const backend: BackendName = cfg.netlink.use_libnl ? "libnl" : "legacy";
+  const dir = tempDir();
+  const f = await fullTable(`nlmonbench${process.pid}`, dir, cfg, backend, routes, (m) => log.info("bench", m));
+  const namespaces = [...(f.reference ? [f.reference.namespace] : []), f.run.namespace];
+  return {
+    nlmon_version: pkg.version,
+    bun_version: Bun.version,
+    kernel: release(),
+    cpus: cpus().length,
+    cpu_model: cpuModel(),
+    started,
+    elapsed_s: (performance.now() - t0) / 1000,
+    mode: "full-table",
+    full_table: f,
+    pass: fullTablePass(f),
+    targets: fullTableTargets(f),
+    namespaces,
+    namespaces_removed: namespaces.every((n) => !namespaceExists(n)),
+  };
 }

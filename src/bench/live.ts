@@ -103,8 +103,14 @@ export class Listener {
     private readonly p: ReturnType<typeof spawnTracked>,
     readonly eventsPath: string,
     readonly statsPath: string | undefined,
+    /** every line of the output as well, for a row that counts more than the churn */
+    onLine?: (line: string) => void,
   ) {
-    this.tail = new LineTail(eventsPath, (l) => (backend ? nlmonLine(this.counts, l) : ipLine(this.counts, l)));
+    this.tail = new LineTail(eventsPath, (l) => {
+      if (backend) nlmonLine(this.counts, l);
+      else ipLine(this.counts, l);
+      onLine?.(l);
+    });
   }
   get pid() {
     return this.p.proc.pid;
@@ -113,9 +119,9 @@ export class Listener {
     return this.p.proc.exitCode === null && this.p.proc.signalCode === null;
   }
   /** SIGTERM, as a service manager would stop it; SIGKILL if it does not exit in time */
-  async stop(): Promise<{ code: number; stderr: string; stats?: ChildStats }> {
+  async stop(killAfterMs = 20_000): Promise<{ code: number; stderr: string; stats?: ChildStats }> {
     if (this.running) this.p.proc.kill("SIGTERM");
-    const killer = setTimeout(() => this.p.proc.kill("SIGKILL"), 20_000);
+    const killer = setTimeout(() => this.p.proc.kill("SIGKILL"), killAfterMs);
     this.exitCode = await this.p.proc.exited;
     clearTimeout(killer);
     this.stderr = await this.p.stderr;
@@ -155,20 +161,26 @@ export function writeConfig(path: string, c: NlmonConfig): string {
   return path;
 }
 
-export function startNlmon(ns: string, dir: string, tag: string, cfg: NlmonConfig, backend: BackendName, routeCache: boolean): Listener {
+export interface NlmonOptions {
+  onLine?: (line: string) => void;
+  /** the child writes its caches here (NLMON_BENCH_CACHE) when it has stopped */
+  cachePath?: string;
+}
+
+export function startNlmon(ns: string, dir: string, tag: string, cfg: NlmonConfig, backend: BackendName, routeCache: boolean, o: NlmonOptions = {}): Listener {
   const eventsPath = join(dir, `${tag}.ndjson`);
   const statsPath = join(dir, `${tag}.stats.json`);
   const cfgPath = writeConfig(join(dir, `${tag}.config.json`), childConfig(cfg, { backend, eventsPath, routeCache }));
-  const p = spawnTracked(["ip", "netns", "exec", ns, ...selfCommand(), "--benchmark", "--config", cfgPath], {
-    env: { NLMON_BENCH_ROLE: "monitor", NLMON_BENCH_STATS: statsPath, NLMON_USE_LIBNL: backend === "libnl" ? "true" : "false" },
-  });
-  return new Listener(backend, backend, p, eventsPath, statsPath);
+  const env: Record<string, string> = { NLMON_BENCH_ROLE: "monitor", NLMON_BENCH_STATS: statsPath, NLMON_USE_LIBNL: backend === "libnl" ? "true" : "false" };
+  if (o.cachePath) env.NLMON_BENCH_CACHE = o.cachePath;
+  const p = spawnTracked(["ip", "netns", "exec", ns, ...selfCommand(), "--benchmark", "--config", cfgPath], { env });
+  return new Listener(backend, backend, p, eventsPath, statsPath, o.onLine);
 }
 
-export function startIpMonitor(ns: string, dir: string): Listener {
-  const eventsPath = join(dir, "ip-monitor.txt");
+export function startIpMonitor(ns: string, dir: string, onLine?: (line: string) => void, tag = "ip-monitor"): Listener {
+  const eventsPath = join(dir, `${tag}.txt`);
   const p = spawnTracked(["ip", "-n", ns, "monitor", "route"], { stdout: Bun.file(eventsPath) });
-  return new Listener("ip monitor", undefined, p, eventsPath, undefined);
+  return new Listener("ip monitor", undefined, p, eventsPath, undefined, onLine);
 }
 
 let markNo = 0;

@@ -3,6 +3,7 @@
  * from the issue next to the figure it is about.
  */
 import type { StageResult } from "./decode.ts";
+import { FULL_TABLE_GROWTH, FULL_TABLE_REFERENCE, type FullTableListener, type FullTableResult, type FullTableRun } from "./fulltable.ts";
 import type { ChurnResult, FloorResult, ListenerResult, MemoryResult } from "./live.ts";
 
 export interface Target {
@@ -155,10 +156,123 @@ export function formatHuman(r: BenchReport): string {
     out.push("");
   }
   out.push("Targets");
-  out.push(...table(["", "", "target", "measured"], r.targets.map((t) => [
+  out.push(...formatTargets(r.targets));
+  out.push("");
+  out.push(`namespaces ${r.namespaces.join(", ")} ${r.namespaces_removed ? "removed" : "NOT removed"}; ${fix(r.elapsed_s)} s in all`);
+  return out.join("\n") + "\n";
+}
+
+// ---------------------------------------------------------------------------------------------
+// --routes N: the full-table burst alone
+
+export interface FullTableReport {
+  nlmon_version: string;
+  bun_version: string;
+  kernel: string;
+  cpus: number;
+  cpu_model: string;
+  started: string;
+  elapsed_s: number;
+  mode: "full-table";
+  full_table: FullTableResult;
+  /** PASS: 0 lost, 0 duplicated (and nothing unexpected), caught up, and the cache equal to `ip -j route show table all` */
+  pass: boolean;
+  targets: Target[];
+  namespaces: string[];
+  namespaces_removed: boolean;
+}
+
+const k = (n: number) => (n >= 1_000_000 && n % 1_000_000 === 0 ? `${n / 1_000_000}M` : n >= 1000 && n % 1000 === 0 ? `${n / 1000}k` : n.toLocaleString("en-US"));
+
+function runPass(run: FullTableRun): boolean {
+  const nl = run.listeners.find((l) => l.backend);
+  return !!nl && nl.lost === 0 && nl.duplicated === 0 && nl.unexpected === 0 && nl.drained && run.cache.equal;
+}
+
+export function fullTablePass(f: FullTableResult): boolean {
+  return runPass(f.run);
+}
+
+export function fullTableTargets(f: FullTableResult): Target[] {
+  const t: Target[] = [];
+  for (const run of [f.reference, f.run]) {
+    if (!run) continue;
+    const nl = run.listeners.find((l) => l.backend)!;
+    t.push({ name: `${f.backend}: ${k(run.routes)}-route ip -batch burst, route_cache on: none lost`, target: "0 lost", measured: nl.lost, unit: "events",
+      pass: nl.lost === 0 && nl.drained });
+    t.push({ name: `${f.backend}: ${k(run.routes)}-route burst: none duplicated (nor unexpected)`, target: "0 duplicated", measured: nl.duplicated + nl.unexpected, unit: "events",
+      pass: nl.duplicated === 0 && nl.unexpected === 0 });
+    t.push({ name: `${f.backend}: ${k(run.routes)}-route burst: route cache = ip -j route show table all`, target: "0 differences",
+      measured: run.cache.compared ? run.cache.missing + run.cache.extra : null, unit: "routes", pass: run.cache.compared ? run.cache.equal : false });
+  }
+  const mine = f.run.listeners.find((l) => l.backend)?.peak_rss_mib;
+  const base = f.reference?.listeners.find((l) => l.backend)?.peak_rss_mib;
+  const growth = mine !== undefined && base !== undefined ? (mine / base - 1) * 100 : undefined;
+  t.push({
+    name: `${f.backend}: peak RSS at ${k(f.run.routes)} routes (${mib(mine)} MiB) against ${k(FULL_TABLE_REFERENCE)} (${mib(base)} MiB)`,
+    target: `<= +${FULL_TABLE_GROWTH * 100}%`, measured: growth === undefined ? null : Number(growth.toFixed(1)), unit: "%",
+    pass: growth === undefined ? null : growth <= FULL_TABLE_GROWTH * 100,
+  });
+  return t;
+}
+
+function formatTargets(ts: Target[]): string[] {
+  return table(["", "", "target", "measured"], ts.map((t) => [
     t.pass === null ? "[n/a ]" : t.pass ? "[PASS]" : "[FAIL]", t.name, t.target,
-    t.measured === null ? "-" : t.unit === "MiB" ? `${t.measured.toFixed(1)} MiB` : `${int(t.measured)} ${t.unit}`,
-  ]), "llrr"));
+    t.measured === null ? "-" : t.unit === "MiB" ? `${t.measured.toFixed(1)} MiB` : t.unit === "%" ? `${t.measured >= 0 ? "+" : ""}${t.measured.toFixed(1)} %` : `${int(t.measured)} ${t.unit}`,
+  ]), "llrr");
+}
+
+export function formatFullTable(r: FullTableReport): string {
+  const out: string[] = [];
+  out.push(`nlmon benchmark: nlmon ${r.nlmon_version}, bun ${r.bun_version}, Linux ${r.kernel}, ${r.cpus} CPU${r.cpus === 1 ? "" : "s"} (${r.cpu_model})`);
+  out.push("");
+  const f = r.full_table;
+  const runs = [f.run, ...(f.reference ? [f.reference] : [])];
+  out.push(`Full table: one ip -batch of route add lines across tables 10-19 (proto 201, /32 via 10.9.0.2) in a fresh namespace, while`);
+  out.push(`nlmon (${f.backend} backend, caching.route_cache: true) and \`ip monitor route\` listen; counted against the batch's lines`);
+  for (const run of runs) {
+    const b = run.batch;
+    out.push(`  ${k(run.routes)}: ${int(b.lines - b.failed)} added, ${int(b.failed)} failed, in ${fix(b.seconds)} s (kernel ${int(b.kernel_msgs_per_s)} msgs/s); all caught up ${fix(run.catch_up_s)} s after it`);
+  }
+  const cols: { run: FullTableRun; l: FullTableListener }[] = [];
+  for (const run of runs) for (const l of run.listeners) cols.push({ run, l });
+  const col = (fn: (l: FullTableListener, run: FullTableRun) => string) => cols.map((c) => fn(c.l, c.run));
+  const rows: string[][] = [
+    ["routes added (batch lines that succeeded)", ...col((l) => int(l.expected))],
+    ["route lines in the output", ...col((l) => int(l.lines))],
+    ["captured (distinct routes)", ...col((l) => int(l.captured))],
+    ["lost", ...col((l) => int(l.lost))],
+    ["duplicated", ...col((l) => int(l.duplicated))],
+    ["unexpected (not in the batch)", ...col((l) => int(l.unexpected))],
+    ["reported by a resync, not received", ...col((l) => (l.repaired === undefined ? "-" : int(l.repaired)))],
+    ["overruns (ENOBUFS)", ...col((l) => (l.overruns === undefined ? "-" : int(l.overruns)))],
+    ["resyncs", ...col((l) => (l.resyncs === undefined ? "-" : int(l.resyncs)))],
+    ["export dropped", ...col((l) => (l.export_dropped === undefined ? "-" : int(l.export_dropped)))],
+    ["CPU seconds", ...col((l) => fix(l.cpu_s, 2))],
+    ["peak RSS, VmHWM (MiB)", ...col((l) => mib(l.peak_rss_mib))],
+    ["RSS when caught up (MiB)", ...col((l) => mib(l.rss_caught_up_mib))],
+    ["RSS 3 s later (MiB)", ...col((l) => mib(l.rss_settled_mib))],
+    ["routes in the cache", ...col((l) => int(l.cached_routes))],
+    ["  route cache storage (MiB)", ...col((l) => mib(l.route_cache_mib))],
+    ["caught up at the end", ...col((l) => (l.drained ? "yes" : "NO"))],
+    ["cache = ip -j route show table all", ...col((l, run) => (!l.backend ? "" : !run.cache.compared ? "not compared" : run.cache.equal ? "equal" : "DIFFERENT"))],
+    ["  routes: cache / ip", ...col((l, run) => (l.backend ? `${int(run.cache.cache_routes)} / ${int(run.cache.ip_routes)}` : ""))],
+    ["  missing / extra in the cache", ...col((l, run) => (l.backend ? `${int(run.cache.missing)} / ${int(run.cache.extra)}` : ""))],
+  ];
+  out.push(...table(["", ...col((l, run) => `${l.name} @${k(run.routes)}`)], rows));
+  for (const run of runs) {
+    for (const s of run.cache.missing_sample) out.push(`  @${k(run.routes)} missing from the cache: ${s}`);
+    for (const s of run.cache.extra_sample) out.push(`  @${k(run.routes)} in the cache, not in ip route: ${s}`);
+  }
+  out.push(`  cache: ${f.run.cache.method}`);
+  out.push("");
+  const nl = f.run.listeners.find((l) => l.backend);
+  out.push(`Full table at ${k(f.run.routes)}: ${r.pass ? "PASS" : "FAIL"} (it needs 0 lost, 0 duplicated, the cache equal): `
+    + `${int(nl?.lost)} lost, ${int(nl?.duplicated)} duplicated, cache ${f.run.cache.equal ? "equal" : f.run.cache.compared ? "different" : "not compared"}`);
+  out.push("");
+  out.push("Targets");
+  out.push(...formatTargets(r.targets));
   out.push("");
   out.push(`namespaces ${r.namespaces.join(", ")} ${r.namespaces_removed ? "removed" : "NOT removed"}; ${fix(r.elapsed_s)} s in all`);
   return out.join("\n") + "\n";

@@ -138,7 +138,13 @@ export function ipBatch(ns: string, file: string): void {
   must(["ip", "-n", ns, "-batch", file]);
 }
 
-export interface BatchResult { lines: number; failed: number; seconds: number }
+export interface BatchResult {
+  lines: number;
+  failed: number;
+  seconds: number;
+  /** the 1-based line numbers ip named as failed ("Command failed FILE:LINE") */
+  failedLines: number[];
+}
 
 /**
  * One burst at the full rate ip can go. -force keeps going after a failed line, and ip names each
@@ -149,8 +155,13 @@ export async function ipBatchForce(ns: string, file: string, lines: number): Pro
   const { proc, stderr } = spawnTracked(["ip", "-n", ns, "-force", "-batch", file]);
   await proc.exited;
   const err = await stderr;
-  const failed = err.split("\n").filter((l) => l.startsWith("Command failed")).length;
-  return { lines, failed, seconds: (performance.now() - t0) / 1000 };
+  const failedLines: number[] = [];
+  for (const l of err.split("\n")) {
+    if (!l.startsWith("Command failed")) continue;
+    const m = /:(\d+)\s*$/.exec(l);
+    failedLines.push(m ? Number(m[1]) : 0);
+  }
+  return { lines, failed: failedLines.length, seconds: (performance.now() - t0) / 1000, failedLines };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -13,10 +13,14 @@ export interface Args {
   compare: boolean;
   json: boolean;
   replay?: string;
+  /** --benchmark --routes N: the full-table burst of N routes instead of the standard stages */
+  routes?: number;
 }
 
 /** a day: longer than any benchmark needs, short enough that a typo of a few zeros is caught */
 const MAX_DURATION_S = 86400;
+/** ten times a full IPv4 BGP table: the prefixes the burst is made of run out at 167 million */
+const MAX_ROUTES = 10_000_000;
 
 interface FlagSpec { name: string; value?: "string" | "number"; help: string; metavar?: string }
 
@@ -25,8 +29,9 @@ export const FLAGS: FlagSpec[] = [
   { name: "--dump-events", help: "dump links, addresses, routes (all tables, v4 and v6), neighbours, rules, nexthops as events and exit; deterministic, for diffing" },
   { name: "--dump-cache", help: "fill the caches the config enables, print them in the --dump-events format and exit" },
   { name: "--replay", value: "string", metavar: "FILE", help: "decode a pcap/pcapng capture of netlink traffic and export it as live events" },
-  { name: "--benchmark", help: "measure decoding and live capture (see --duration, --compare, --json)" },
+  { name: "--benchmark", help: "measure decoding and live capture (see --duration, --compare, --routes, --json)" },
   { name: "--duration", value: "number", metavar: "SECONDS", help: "how long --benchmark churns routes, in whole bursts (default 10; 0: one burst)" },
+  { name: "--routes", value: "number", metavar: "N", help: "with --benchmark: only the full-table burst, N routes by ip -batch over tables 10-19, nlmon with route_cache and `ip monitor` listening" },
   { name: "--compare", help: "with --benchmark: both backends and `ip monitor` on the same churn, side by side" },
   { name: "--json", help: "with --benchmark: machine-readable output" },
   { name: "--version", help: "print the version and exit" },
@@ -97,6 +102,15 @@ export function parseArgs(argv: string[]): Args {
         durationGiven = true;
         break;
       }
+      case "--routes": {
+        // a plain positive integer: no sign, no exponent, no separators, no leading zero
+        const n = /^[1-9]\d*$/.test(value!) ? Number(value) : NaN;
+        if (!Number.isSafeInteger(n) || n > MAX_ROUTES) {
+          throw new UsageError(`--routes: expected a whole number of routes from 1 to ${MAX_ROUTES}, got '${value}'`);
+        }
+        a.routes = n;
+        break;
+      }
       case "--dump-events": a.dumpEvents = true; break;
       case "--dump-cache": a.dumpCache = true; break;
       case "--benchmark": a.benchmark = true; break;
@@ -110,12 +124,16 @@ export function parseArgs(argv: string[]): Args {
   if (modes > 1) throw new UsageError("--dump-events, --dump-cache, --benchmark and --replay are separate modes: choose one");
   if ((a.compare || a.json) && !a.benchmark) throw new UsageError("--compare and --json go with --benchmark");
   if (durationGiven && !a.benchmark) throw new UsageError("--duration goes with --benchmark");
+  if (a.routes !== undefined && !a.benchmark) throw new UsageError("--routes goes with --benchmark");
+  if (a.routes !== undefined && (durationGiven || a.compare)) {
+    throw new UsageError("--routes runs the full-table burst alone (the configured backend beside `ip monitor`): --duration and --compare do not apply");
+  }
   return a;
 }
 
 export function usage(): string {
   const lines = [
-    "usage: nlmon [--config FILE] [--dump-events | --dump-cache | --replay FILE | --benchmark [--duration S] [--compare] [--json]]",
+    "usage: nlmon [--config FILE] [--dump-events | --dump-cache | --replay FILE | --benchmark [--duration S] [--compare | --routes N] [--json]]",
     "",
     "Watches the kernel's netlink protocols, decodes every message into one event model and exports",
     "events as JSON, syslog and Prometheus text.",

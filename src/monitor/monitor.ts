@@ -158,7 +158,8 @@ export class Monitor {
   /** The caches in --dump-events form. */
   cacheEvents(): NlEvent[] {
     const out: NlEvent[] = [];
-    for (const k of this.caches.kinds()) out.push(...this.caches.get(k)!.values());
+    // a loop, not push(...values()): a full table's million routes as arguments overflow the stack
+    for (const k of this.caches.kinds()) for (const ev of this.caches.get(k)!.values()) out.push(ev);
     return out;
   }
 

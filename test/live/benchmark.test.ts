@@ -119,3 +119,76 @@ describe("nlmon --benchmark", () => {
     checkCommon(rep);
   }, 240_000);
 });
+
+interface FullTableReport {
+  mode: string;
+  pass: boolean;
+  full_table: {
+    backend: string;
+    reference?: unknown;
+    run: {
+      routes: number;
+      batch: { lines: number; failed: number; seconds: number };
+      listeners: {
+        name: string; backend?: string; expected: number; lines: number; captured: number; lost: number; duplicated: number;
+        unexpected: number; cpu_s?: number; peak_rss_mib?: number; cached_routes?: number; drained: boolean; exit_code: number;
+      }[];
+      cache: { compared: boolean; equal: boolean; cache_routes: number; ip_routes: number; missing: number; extra: number };
+      namespace: string;
+      namespace_removed: boolean;
+    };
+  };
+  targets: { name: string; target: string; measured: number | null; pass: boolean | null }[];
+  namespaces: string[];
+  namespaces_removed: boolean;
+}
+
+describe("nlmon --benchmark --routes", () => {
+  test("--routes 2000 --json: the full-table row alone, nlmon beside ip monitor, its route cache against ip route", () => {
+    ensureBinary();
+    ensureLibnl();
+    const cwd = tempDir("bench");
+    dirs.push(cwd);
+    const r = run([BIN, "--benchmark", "--routes", "2000", "--json"], { cwd });
+    if (r.code !== 0) throw new Error(`exit ${r.code}: ${r.err.trim().split("\n").slice(-5).join("\n")}`);
+    const rep = JSON.parse(r.out) as FullTableReport;
+    expect(rep.mode).toBe("full-table");
+    const f = rep.full_table;
+    // 100k is the memory target's base: below it there is no reference run and that target is n/a
+    expect(f.reference).toBeUndefined();
+    expect(f.run.routes).toBe(2000);
+    expect(f.run.batch).toMatchObject({ lines: 2000, failed: 0 });
+    expect(f.run.listeners.map((l) => l.name)).toEqual([f.backend, "ip monitor"]);
+    for (const l of f.run.listeners) {
+      expect(l.expected).toBe(2000);
+      expect(l.lines).toBe(l.captured + l.duplicated + l.unexpected);
+      expect(l.lost).toBe(l.expected - l.captured);
+      expect(l.drained).toBe(true);
+      expect(l.cpu_s).toBeGreaterThan(0);
+      expect(l.peak_rss_mib).toBeGreaterThan(0);
+    }
+    const nl = f.run.listeners[0]!;
+    expect(nl.exit_code).toBe(0);
+    // 2,000 routes cannot overrun a 32 MiB receive buffer: anything lost here is a counting bug
+    expect(nl).toMatchObject({ captured: 2000, lost: 0, duplicated: 0, unexpected: 0 });
+    // the cache holds the namespace's other routes too (connected, local, the marks)
+    expect(nl.cached_routes).toBeGreaterThan(2000);
+    expect(f.run.cache).toMatchObject({ compared: true, equal: true, missing: 0, extra: 0 });
+    expect(f.run.cache.cache_routes).toBe(f.run.cache.ip_routes);
+    expect(rep.pass).toBe(true);
+    expect(rep.targets.find((t) => t.name.includes("peak RSS"))!.pass).toBeNull();
+    expect(rep.namespaces).toEqual([f.run.namespace]);
+    expect(rep.namespaces_removed).toBe(true);
+    expect(run(["ip", "netns", "list"]).out.split("\n").map((l) => l.split(" ")[0])).not.toContain(f.run.namespace);
+  }, 60_000);
+
+  test("--routes takes a positive whole number: exit 2 and why otherwise", () => {
+    ensureBinary();
+    for (const bad of ["0", "-3", "1e6", "many"]) {
+      const r = run([BIN, "--benchmark", "--routes", bad]);
+      expect(r.code).toBe(2);
+      expect(r.err).toContain(`--routes: expected a whole number of routes from 1 to 10000000, got '${bad}'`);
+      expect(r.out).toBe("");
+    }
+  });
+});

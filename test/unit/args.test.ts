@@ -66,6 +66,23 @@ describe("parseArgs", () => {
     expect(usageErrorOf(["--dump-events", "--duration", "5"])).toBe("--duration goes with --benchmark");
   });
 
+  test("--routes: a positive whole number, only with --benchmark, not with --duration or --compare", () => {
+    expect(parseArgs(["--benchmark", "--routes", "1000000"]).routes).toBe(1_000_000);
+    expect(parseArgs(["--benchmark", "--routes=2000", "--json"])).toMatchObject({ benchmark: true, routes: 2000, json: true });
+    expect(parseArgs(["--benchmark", "--routes", "10000000"]).routes).toBe(10_000_000);
+    expect(parseArgs(["--benchmark"]).routes).toBeUndefined();
+    for (const bad of ["0", "-5", "+5", "1.5", "1e6", "0x10", "1_000", "1,000", " 5", "05", "abc", "10000001", "Infinity"]) {
+      expect(usageErrorOf(["--benchmark", "--routes", bad])).toBe(`--routes: expected a whole number of routes from 1 to 10000000, got '${bad}'`);
+    }
+    expect(usageErrorOf(["--benchmark", "--routes"])).toBe("option '--routes' needs a value (N)");
+    expect(usageErrorOf(["--routes", "5"])).toBe("--routes goes with --benchmark");
+    for (const other of [["--duration", "3"], ["--compare"]]) {
+      expect(usageErrorOf(["--benchmark", "--routes", "5", ...other])).toBe(
+        "--routes runs the full-table burst alone (the configured backend beside `ip monitor`): --duration and --compare do not apply",
+      );
+    }
+  });
+
   test("modes exclude each other; --compare and --json need --benchmark", () => {
     expect(usageErrorOf(["--dump-events", "--replay", "x"])).toBe(
       "--dump-events, --dump-cache, --benchmark and --replay are separate modes: choose one",
