@@ -27,6 +27,8 @@ export interface BenchOptions {
   /** both backends and `ip monitor` on the same churn */
   compare: boolean;
   json: boolean;
+  /** the full-table row alone, with this many routes (--routes) */
+  routes?: number;
 }
 
 export async function runBenchmark(args: BenchOptions, cfg: NlmonConfig, log: Log): Promise<number> {
