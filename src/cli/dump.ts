@@ -113,7 +113,7 @@ export async function snapshotInto(backend: Backend, sorter: LineSorter, names =
       const jb = new JsonBytes();
       const groupOf = new Map(TYPE_ORDER.map((t, i) => [t, i]));
       // lines are written in place into the sorter's buffer, their lead (envelope and fixed head)
-      // kept by reference; a line too long for the room left moves out and is added as a copy
+      // and trail kept by reference; a line too long for the room left moves out and is added as a copy
       const ROOM = 1 << 16;
       let lastType = "";
       let lastGroup = 0;
@@ -126,7 +126,8 @@ export async function snapshotInto(backend: Backend, sorter: LineSorter, names =
         if (t !== lastType) lastGroup = groupOf.get((lastType = t))!;
         const g = lastGroup;
         const lead = jb.lead;
-        if (jb.buf === sorter.buffer && (!lead || lead.length <= ROOM)) sorter.commit(g, jb.pos - at, lead);
+        const trail = jb.trail;
+        if (jb.buf === sorter.buffer && (lead?.length ?? 0) + (trail?.length ?? 0) <= ROOM) sorter.commit(g, jb.pos - at, lead, trail);
         else sorter.add(g, jb.text());
         return true;
       };

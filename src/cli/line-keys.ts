@@ -1,14 +1,13 @@
 /**
- * Sorting a group's lines when each is held as its group's anchor line up to `head` bytes, then a
- * tail of its own (line-sort.ts says why). Lines are ordered by numeric keys packed from a few
- * bytes at a time and sorted natively, then ranges sharing a key by the next bytes: a line is
- * read about once, not once per comparison, and never from its shared head (route lines of a full
- * table share some two hundred bytes).
+ * Sorting a group's held lines (line-sort.ts says how a line is held: its group's anchor up to
+ * `head` bytes, then bytes of its own, then a trail held by reference). Lines are ordered by
+ * numeric keys packed from a few bytes at a time and sorted natively, then ranges sharing a key by
+ * the next bytes: a line is read about once, not once per comparison, and never its shared head.
  *
  * Where a line leaves its anchor decides most of the order: a line that goes below the anchor at
  * byte h sorts before every line sharing more of it, one that goes above sorts after them. So the
  * first key is (below, h) ascending, then the anchor itself, then (above, h) descending, then the
- * tail's bytes; ties within it go on to the tail's next bytes.
+ * line's own bytes; ties go on to the next bytes.
  */
 import { NL, RANK } from "./line-order.ts";
 
@@ -17,172 +16,186 @@ export const MAX_RANGE = 1 << 22;
 const IDX = MAX_RANGE - 1;
 /** ranges this small are sorted by comparisons */
 const SMALL = 24;
+const NLR = RANK[NL]!;
+
+/** A group's held lines: byte i of line k's own part is u[s[k] + i] below e[k], then trails[tr[k]]. */
+export interface Held {
+  u: Uint8Array;
+  s: Uint32Array;
+  e: Uint32Array;
+  h: Uint32Array;
+  tr: Uint32Array;
+  trails: Uint8Array[];
+  anchor: Uint8Array;
+}
 
 let keys = new BigUint64Array(1024);
 let kw = new Uint32Array(keys.buffer);
-let tmpS = new Uint32Array(1024);
-let tmpH = new Uint32Array(1024);
+let tmp = new Uint32Array(4096);
 
 function room(n: number): void {
-  if (keys.length >= n) return;
-  let m = keys.length;
-  while (m < n) m *= 2;
-  keys = new BigUint64Array(m);
-  kw = new Uint32Array(keys.buffer);
-  tmpS = new Uint32Array(m);
-  tmpH = new Uint32Array(m);
+  if (keys.length < n) {
+    let m = keys.length;
+    while (m < n) m *= 2;
+    keys = new BigUint64Array(m);
+    kw = new Uint32Array(keys.buffer);
+  }
+  if (tmp.length < 4 * n) tmp = new Uint32Array(4 * keys.length);
 }
 
-/** the byte's rank at u[p], or 0 once the line has ended (at or after its newline) */
-function rank(u: Uint8Array, p: number, ended: boolean): number {
-  return ended ? 0 : RANK[u[p]!]!;
+/** the rank of byte k past line i's head: its own bytes, then its trail, then NL's rank, then 0 */
+function rankAt(g: Held, i: number, k: number): number {
+  const p = g.s[i]! + k;
+  const end = g.e[i]!;
+  if (p < end) return RANK[g.u[p]!]!;
+  const t = g.trails[g.tr[i]!]!;
+  const j = p - end;
+  return j < t.length ? RANK[t[j]!]! : j === t.length ? NLR : 0;
 }
 
-/** Sort lines s[0..n) (tail starts in u) with heads h[0..n) against `anchor`. */
-export function sortGroup(u: Uint8Array, s: Uint32Array, h: Uint32Array, n: number, anchor: Uint8Array): void {
+/** bytes past line i's head, to its end */
+function restLength(g: Held, i: number): number {
+  return g.e[i]! - g.s[i]! + g.trails[g.tr[i]!]!.length;
+}
+
+/** Sort the group's n lines in place. */
+export function sortGroup(g: Held, n: number): void {
   if (n < 2) return;
   room(n);
+  const { h, anchor } = g;
   const alen = anchor.length;
   let wide = false;
   for (let i = 0; i < n; i++) {
     const head = h[i]!;
-    const p = s[i]!;
-    const c0 = RANK[u[p]!]!;
-    const a = head < alen ? RANK[anchor[head]!]! : RANK[NL]!;
+    const c0 = rankAt(g, i, 0);
+    const a = head < alen ? RANK[anchor[head]!]! : NLR;
     const side = c0 < a ? 0 : c0 > a ? 2 : 1;
     if (head > 0xfffe) wide = true;
     const hk = side === 0 ? head : side === 2 ? 0xffff - head : 0;
-    let e = c0 === RANK[NL];
-    const c1 = rank(u, p + 1, e);
-    e = e || c1 === RANK[NL];
-    const c2 = rank(u, p + 2, e);
+    const c1 = c0 === NLR ? 0 : rankAt(g, i, 1);
+    const c2 = c1 === NLR || c1 === 0 ? 0 : rankAt(g, i, 2);
     kw[2 * i + 1] = ((side << 30) | (hk << 14) | (c0 << 6) | (c1 >>> 2)) >>> 0;
     kw[2 * i] = (((c1 & 3) << 30) | (c2 << 22) | i) >>> 0;
   }
   if (wide || n > MAX_RANGE) {
-    byComparison(u, s, h, 0, n, anchor);
+    byComparison(g, 0, n);
     return;
   }
   keys.subarray(0, n).sort();
-  permute(s, h, 0, n);
-  forEachTie(u, s, h, 0, n, 3, (lo, hi) => sortTails(u, s, h, lo, hi, 3));
+  permute(g, 0, n);
+  ties(g, 0, n, 3);
 }
 
-/** reorders s and h in [lo, hi) by the sorted keys' indexes */
-function permute(s: Uint32Array, h: Uint32Array, lo: number, hi: number): void {
-  for (let i = lo; i < hi; i++) {
-    const j = lo + (kw[2 * i]! & IDX);
-    tmpS[i] = s[j]!;
-    tmpH[i] = h[j]!;
+/** reorders the lines in [lo, hi) by the sorted keys' indexes */
+function permute(g: Held, lo: number, hi: number): void {
+  const { s, e, h, tr } = g;
+  const n = hi - lo;
+  for (let i = 0; i < n; i++) {
+    const j = lo + (kw[2 * (lo + i)]! & IDX);
+    tmp[i] = s[j]!;
+    tmp[n + i] = e[j]!;
+    tmp[2 * n + i] = h[j]!;
+    tmp[3 * n + i] = tr[j]!;
   }
-  for (let i = lo; i < hi; i++) {
-    s[i] = tmpS[i]!;
-    h[i] = tmpH[i]!;
+  for (let i = 0; i < n; i++) {
+    s[lo + i] = tmp[i]!;
+    e[lo + i] = tmp[n + i]!;
+    h[lo + i] = tmp[2 * n + i]!;
+    tr[lo + i] = tmp[3 * n + i]!;
   }
 }
 
-/**
- * Each range of lines whose keys are equal and whose first `t` tail bytes hold no newline (lines
- * that ended inside the key are equal) goes to `more`.
- */
-function forEachTie(u: Uint8Array, s: Uint32Array, _h: Uint32Array, lo: number, hi: number, t: number,
-  more: (lo: number, hi: number) => void): void {
+/** Each range whose keys are equal goes on to the bytes after the first t, unless its lines ended inside the key (then they are equal). */
+function ties(g: Held, lo: number, hi: number, t: number): void {
   let i = lo;
   while (i < hi) {
     const k1 = kw[2 * i + 1]!, k0 = kw[2 * i]! >>> 22;
     let j = i + 1;
     while (j < hi && kw[2 * j + 1] === k1 && kw[2 * j]! >>> 22 === k0) j++;
-    if (j - i > 1) {
-      const p = s[i]!;
-      const nl = u.indexOf(NL, p);
-      if (nl - p >= t) more(i, j);
-    }
+    if (j - i > 1 && restLength(g, i) >= t) sortRest(g, i, j, t);
     i = j;
   }
 }
 
-/** Lines in [lo, hi) share their head and their tails' first t bytes: order them by what follows. */
-function sortTails(u: Uint8Array, s: Uint32Array, h: Uint32Array, lo: number, hi: number, t: number): void {
+/** Lines in [lo, hi) share their head and their first t bytes past it: order them by what follows. */
+function sortRest(g: Held, lo: number, hi: number, t: number): void {
   if (hi - lo <= SMALL) {
-    insertion(u, s, h, lo, hi, t);
+    insertion(g, lo, hi, t);
     return;
   }
-  // skip what every tail in the range shares
-  const a = s[lo]! + t;
-  let l = u.indexOf(NL, a) - a;
+  // skip what every line in the range shares
+  let l = restLength(g, lo) - t;
   for (let i = lo + 1; i < hi && l > 0; i++) {
-    const b = s[i]! + t;
     let k = 0;
-    while (k < l && u[a + k] === u[b + k]) k++;
+    while (k < l && rankAt(g, lo, t + k) === rankAt(g, i, t + k)) k++;
     l = k;
   }
   t += l;
   for (let i = lo; i < hi; i++) {
-    const p = s[i]! + t;
-    const c0 = RANK[u[p]!]!;
-    let e = c0 === RANK[NL];
-    const c1 = rank(u, p + 1, e);
-    e = e || c1 === RANK[NL];
-    const c2 = rank(u, p + 2, e);
-    e = e || c2 === RANK[NL];
-    const c3 = rank(u, p + 3, e);
-    e = e || c3 === RANK[NL];
-    const c4 = rank(u, p + 4, e);
+    const c0 = rankAt(g, i, t);
+    const c1 = c0 === NLR ? 0 : rankAt(g, i, t + 1);
+    const c2 = c1 === NLR || c1 === 0 ? 0 : rankAt(g, i, t + 2);
+    const c3 = c2 === NLR || c2 === 0 ? 0 : rankAt(g, i, t + 3);
+    const c4 = c3 === NLR || c3 === 0 ? 0 : rankAt(g, i, t + 4);
     kw[2 * i + 1] = ((c0 << 24) | (c1 << 16) | (c2 << 8) | c3) >>> 0;
     kw[2 * i] = ((c4 << 22) | (i - lo)) >>> 0;
   }
   keys.subarray(lo, hi).sort();
-  permute(s, h, lo, hi);
-  forEachTie(u, s, h, lo, hi, t + 5, (a2, b2) => sortTails(u, s, h, a2, b2, t + 5));
+  permute(g, lo, hi);
+  ties(g, lo, hi, t + 5);
 }
 
-/** -1, 0 or 1: the tails at a and b from byte t on (both after the same head) */
-function compareTails(u: Uint8Array, a: number, b: number): number {
-  for (;;) {
-    const x = u[a++]!, y = u[b++]!;
-    if (x !== y) return RANK[x]! < RANK[y]! ? -1 : 1;
-    if (x === NL) return 0;
+/** -1, 0 or 1: lines i and j from byte t past their (equal) heads */
+function compareRest(g: Held, i: number, j: number, t: number): number {
+  for (let k = t; ; k++) {
+    const x = rankAt(g, i, k), y = rankAt(g, j, k);
+    if (x !== y) return x < y ? -1 : 1;
+    if (x === NLR) return 0;
   }
 }
 
-function insertion(u: Uint8Array, s: Uint32Array, h: Uint32Array, lo: number, hi: number, t: number): void {
+function insertion(g: Held, lo: number, hi: number, t: number): void {
+  const { s, e, h, tr } = g;
   for (let i = lo + 1; i < hi; i++) {
-    const x = s[i]!, hx = h[i]!;
-    let j = i - 1;
-    while (j >= lo && compareTails(u, s[j]! + t, x + t) > 0) {
-      s[j + 1] = s[j]!;
-      h[j + 1] = h[j]!;
+    let j = i;
+    // swap the new line down while the one before sorts after it
+    while (j > lo && compareRest(g, j - 1, j, t) > 0) {
+      let x = s[j]!; s[j] = s[j - 1]!; s[j - 1] = x;
+      x = e[j]!; e[j] = e[j - 1]!; e[j - 1] = x;
+      x = h[j]!; h[j] = h[j - 1]!; h[j - 1] = x;
+      x = tr[j]!; tr[j] = tr[j - 1]!; tr[j - 1] = x;
       j--;
     }
-    s[j + 1] = x;
-    h[j + 1] = hx;
   }
 }
 
-/** The byte at i of the line (anchor up to head, then tail), as a rank; NL's rank past its end. */
-function byteAt(u: Uint8Array, anchor: Uint8Array, start: number, head: number, i: number): number {
-  return i < head ? RANK[anchor[i]!]! : RANK[u[start + i - head]!]!;
+/** the rank of byte k of line i, head included */
+function lineRank(g: Held, i: number, k: number): number {
+  const head = g.h[i]!;
+  return k < head ? RANK[g.anchor[k]!]! : rankAt(g, i, k - head);
 }
 
 /** Whole lines compared byte by byte: for heads too long to pack into a key. */
-export function compareLinesAt(u: Uint8Array, anchor: Uint8Array, sa: number, ha: number, sb: number, hb: number): number {
-  const nl = RANK[NL]!;
-  for (let i = 0; ; i++) {
-    const x = byteAt(u, anchor, sa, ha, i), y = byteAt(u, anchor, sb, hb, i);
+function compareLines(g: Held, i: number, j: number): number {
+  for (let k = 0; ; k++) {
+    const x = lineRank(g, i, k), y = lineRank(g, j, k);
     if (x !== y) return x < y ? -1 : 1;
-    if (x === nl && i >= ha) return 0;
+    if (x === NLR) return 0;
   }
 }
 
-function byComparison(u: Uint8Array, s: Uint32Array, h: Uint32Array, lo: number, hi: number, anchor: Uint8Array): void {
+function byComparison(g: Held, lo: number, hi: number): void {
   const idx = Array.from({ length: hi - lo }, (_, i) => lo + i);
-  idx.sort((a, b) => compareLinesAt(u, anchor, s[a]!, h[a]!, s[b]!, h[b]!));
-  const ns = idx.map((i) => s[i]!), nh = idx.map((i) => h[i]!);
+  idx.sort((a, b) => compareLines(g, a, b));
+  const { s, e, h, tr } = g;
+  const cols = [s, e, h, tr].map((c) => idx.map((i) => c[i]!));
   for (let i = lo; i < hi; i++) {
-    s[i] = ns[i - lo]!;
-    h[i] = nh[i - lo]!;
+    s[i] = cols[0]![i - lo]!;
+    e[i] = cols[1]![i - lo]!;
+    h[i] = cols[2]![i - lo]!;
+    tr[i] = cols[3]![i - lo]!;
   }
 }
 
 /** what sorting a run goes through (cli/one-shot.ts) */
-export const HOT = [sortGroup, sortTails, insertion, compareTails, permute, forEachTie, rank];
+export const HOT = [sortGroup, sortRest, insertion, compareRest, permute, ties, rankAt, restLength];

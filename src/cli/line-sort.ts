@@ -18,7 +18,9 @@
  */
 import { tmpdir } from "node:os";
 import { compareLines, NL, SLACK, sharedPrefix } from "./line-order.ts";
-import { MAX_RANGE, sortGroup } from "./line-keys.ts";
+import { type Held, MAX_RANGE, sortGroup } from "./line-keys.ts";
+
+const EMPTY = new Uint8Array(0);
 import { type Source, Spill, SpillReader } from "./line-runs.ts";
 
 export interface LineSorterOptions {
@@ -32,13 +34,18 @@ export interface LineSorterOptions {
 export class LineSorter {
   private buf!: Buffer;
   private used = 0;
-  /** per group: its first line, and for each line held its tail's start and its shared head's length */
+  /** per group: its first line; for each line held, where its own bytes start and end, its head, its trail */
   private anchors: (Buffer | undefined)[];
   private starts: Uint32Array[];
+  private ends: Uint32Array[];
   private heads: Uint32Array[];
+  private trailOf: Uint32Array[];
   private lastHead: number[];
   /** per group, how much of each lead (a piece lines begin with, held by reference) its anchor shares */
   private leads: (Map<Uint8Array, number> | undefined)[];
+  /** the trails lines end with, held once each; 0 is none */
+  private trails: Uint8Array[] = [EMPTY];
+  private trailIds = new Map<Uint8Array, number>();
   private counts: number[];
   /** per group, the spilled segments: [file position, length, bytes all their lines share] */
   private segments: [number, number, number][][];
@@ -51,10 +58,13 @@ export class LineSorter {
   runs = 0;
 
   constructor(readonly groups: number, private readonly o: LineSorterOptions = {}) {
-    this.allocate(o.runBytes ?? 24 << 20);
+    this.allocate(o.runBytes ?? 16 << 20);
     this.anchors = new Array<Buffer | undefined>(groups).fill(undefined);
-    this.starts = Array.from({ length: groups }, () => new Uint32Array(1024));
-    this.heads = Array.from({ length: groups }, () => new Uint32Array(1024));
+    const cols = () => Array.from({ length: groups }, () => new Uint32Array(1024));
+    this.starts = cols();
+    this.ends = cols();
+    this.heads = cols();
+    this.trailOf = cols();
     this.lastHead = new Array<number>(groups).fill(0);
     this.leads = new Array<Map<Uint8Array, number> | undefined>(groups).fill(undefined);
     this.counts = new Array<number>(groups).fill(0);
@@ -96,35 +106,41 @@ export class LineSorter {
   }
 
   /**
-   * Takes the line written at reserve()'s offset into `group`: `lead` (if any) then `len` bytes in
-   * the buffer, without the newline. There must be room for the lead too.
+   * Takes the line written at reserve()'s offset into `group`: `lead` (if any), then `len` bytes in
+   * the buffer, then `trail` (if any). There must be room for the lead and the trail too.
    */
-  commit(group: number, len: number, lead?: Uint8Array): void {
+  commit(group: number, len: number, lead?: Uint8Array, trail?: Uint8Array): void {
     const buf = this.buf;
     const at = this.used;
     let anchor = this.anchors[group];
     if (!anchor) {
+      // the group's first line is its anchor, whole
       if (lead) {
         buf.copyWithin(at + lead.length, at, at + len);
         buf.set(lead, at);
         len += lead.length;
         lead = undefined;
       }
+      if (trail) {
+        buf.set(trail, at + len);
+        len += trail.length;
+        trail = undefined;
+      }
       this.anchors[group] = anchor = Buffer.from(buf.subarray(at, at + len));
     }
     let head: number;
-    let tail: number;
+    let own: number;
     if (!lead) {
       head = this.shared(group, anchor, at, len);
-      tail = len - head;
+      own = len - head;
       if (head) buf.copyWithin(at, at + head, at + len);
     } else {
       const ll = lead.length;
       const lh = this.leadShared(group, anchor, lead);
       if (lh < ll) {
-        // the line leaves the anchor inside its lead: its tail is the lead's rest, then the buffer's
+        // the line leaves the anchor inside its lead: its own bytes are the lead's rest, then the buffer's
         head = lh;
-        tail = ll - lh + len;
+        own = ll - lh + len;
         buf.copyWithin(at + ll - lh, at, at + len);
         buf.set(lead.subarray(lh), at);
       } else {
@@ -132,13 +148,31 @@ export class LineSorter {
         const m = Math.min(anchor.length - ll, len);
         while (k < m && anchor[ll + k] === buf[at + k]) k++;
         head = ll + k;
-        tail = len - k;
+        own = len - k;
         if (k) buf.copyWithin(at, at + k, at + len);
       }
     }
-    buf[at + tail] = NL;
-    this.used = at + tail + 1;
-    this.index(group, at, head);
+    let tid = 0;
+    if (trail) {
+      if (own === 0 && head < anchor.length) {
+        // all of the line before its trail is the anchor's: the head goes on into the trail, and
+        // what is left of the trail is held as the line's own bytes (rare: the anchor's own kin)
+        let k = 0;
+        const m = Math.min(anchor.length - head, trail.length);
+        while (k < m && anchor[head + k] === trail[k]) k++;
+        head += k;
+        buf.set(trail.subarray(k), at);
+        own = trail.length - k;
+      } else {
+        tid = this.trailIds.get(trail) ?? 0;
+        if (!tid) {
+          tid = this.trails.push(trail) - 1;
+          this.trailIds.set(trail, tid);
+        }
+      }
+    }
+    this.used = at + own;
+    this.index(group, at, at + own, head, tid);
   }
 
   /** How much of a lead the group's anchor shares, once per distinct lead. */
@@ -155,20 +189,19 @@ export class LineSorter {
     return n;
   }
 
-  private index(group: number, at: number, head: number): void {
-    let s = this.starts[group]!;
-    let h = this.heads[group]!;
+  private index(group: number, start: number, end: number, head: number, trail: number): void {
     const c = this.counts[group]!;
-    if (c === s.length) {
-      const gs = new Uint32Array(s.length * 2);
-      gs.set(s);
-      this.starts[group] = s = gs;
-      const gh = new Uint32Array(h.length * 2);
-      gh.set(h);
-      this.heads[group] = h = gh;
+    if (c === this.starts[group]!.length) {
+      for (const col of [this.starts, this.ends, this.heads, this.trailOf]) {
+        const grown = new Uint32Array(c * 2);
+        grown.set(col[group]!);
+        col[group] = grown;
+      }
     }
-    s[c] = at;
-    h[c] = head;
+    this.starts[group]![c] = start;
+    this.ends[group]![c] = end;
+    this.heads[group]![c] = head;
+    this.trailOf[group]![c] = trail;
     this.counts[group] = c + 1;
     this.held++;
     this.lines++;
@@ -206,32 +239,47 @@ export class LineSorter {
     this.anchors.fill(undefined);
     this.leads.fill(undefined);
     this.lastHead.fill(0);
+    this.trails = [EMPTY];
+    this.trailIds.clear();
     for (const s of this.segments) s.length = 0;
     this.spill?.clear();
     this.lines = 0;
     this.runs = 0;
   }
 
+  private held_(g: number): Held {
+    return { u: this.buf, s: this.starts[g]!, e: this.ends[g]!, h: this.heads[g]!, tr: this.trailOf[g]!, trails: this.trails, anchor: this.anchors[g]! };
+  }
+
   private sortBuffer(): void {
     for (let g = 0; g < this.groups; g++) {
       const n = this.counts[g]!;
-      if (n > 1) sortGroup(this.buf, this.starts[g]!, this.heads[g]!, n, this.anchors[g]!);
+      if (n > 1) sortGroup(this.held_(g), n);
     }
   }
 
-  /** the group's i-th held line, whole, into out at k (out must have room); returns the end */
+  /** the group's i-th held line, whole and with its newline, into out at k (out must have room); returns the end */
   private lineInto(g: number, i: number, out: Buffer, k: number): number {
     const head = this.heads[g]![i]!;
     const a = this.starts[g]![i]!;
-    const e = this.buf.indexOf(NL, a) + 1;
+    const e = this.ends[g]![i]!;
     if (head) this.anchors[g]!.copy(out, k, 0, head);
-    this.buf.copy(out, k + head, a, e);
-    return k + head + e - a;
+    k += head;
+    if (e > a) {
+      this.buf.copy(out, k, a, e);
+      k += e - a;
+    }
+    const t = this.trails[this.trailOf[g]![i]!]!;
+    if (t.length) {
+      out.set(t, k);
+      k += t.length;
+    }
+    out[k] = NL;
+    return k + 1;
   }
 
   private lineLength(g: number, i: number): number {
-    const a = this.starts[g]![i]!;
-    return this.heads[g]![i]! + this.buf.indexOf(NL, a) + 1 - a;
+    return this.heads[g]![i]! + this.ends[g]![i]! - this.starts[g]![i]! + this.trails[this.trailOf[g]![i]!]!.length + 1;
   }
 
   private wholeLine(g: number, i: number): Buffer {
@@ -240,7 +288,7 @@ export class LineSorter {
     return b;
   }
 
-  /** The buffer's lines, sorted, group by group, as blocks of whole lines through `each` (valid during the call). */
+  /** The buffer's lines, sorted, group by group, as blocks of whole lines (valid until the next one). */
   private *blocks(): Generator<[number, Buffer]> {
     this.sortBuffer();
     const stage = this.stage;

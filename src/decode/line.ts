@@ -55,8 +55,11 @@ export class LineWriter {
     if (type === undefined) return undefined;
     out.leadWith(this.envelope(type, hdr.type, hdr.flags));
     if (!this.body.write(hdr, u, dv, off, end, out)) return undefined;
-    out.room(2);
-    out.pos = put(out.buf, out.pos, this.close);
+    if (out.trail) out.trailWith(this.close);
+    else {
+      out.room(2);
+      out.pos = put(out.buf, out.pos, this.close);
+    }
     return type;
   }
 }

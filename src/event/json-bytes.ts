@@ -76,6 +76,12 @@ export class JsonBytes {
    * as what it shares with another plus the rest need not have them copied at all.
    */
   lead: Uint8Array | undefined;
+  /**
+   * The line's last bytes by reference, once a writer has only made pieces left (the part of a
+   * route line after its destination is the same for a table's routes); nothing is written into
+   * the buffer after a trail has begun.
+   */
+  trail: Uint8Array | undefined;
   private readonly joined = new Map<Uint8Array, Map<Uint8Array, Uint8Array>>();
   private lastA: Uint8Array | undefined;
   private lastB: Uint8Array | undefined;
@@ -86,41 +92,41 @@ export class JsonBytes {
     this.buf = b;
     this.pos = this.start = at;
     this.limit = limit;
-    this.lead = undefined;
+    this.lead = this.trail = undefined;
+  }
+
+  /** a and b as one piece, made once per pair */
+  join(a: Uint8Array, b: Uint8Array): Uint8Array {
+    if (a === this.lastA && b === this.lastB) return this.lastJoined!;
+    this.lastA = a;
+    this.lastB = b;
+    let m = this.joined.get(a);
+    if (!m) this.joined.set(a, (m = new Map()));
+    let both = m.get(b);
+    if (!both) {
+      both = new Uint8Array(a.length + b.length);
+      both.set(a);
+      both.set(b, a.length);
+      m.set(b, both);
+    }
+    return (this.lastJoined = both);
+  }
+
+  /** f at the end of the line, by reference */
+  trailWith(f: Uint8Array): void {
+    this.trail = this.trail ? this.join(this.trail, f) : f;
   }
 
   /** f as part of the lead while the line is only lead so far, else written */
   leadWith(f: Uint8Array): void {
-    if (this.pos !== this.start) {
-      this.raw(f);
-      return;
-    }
-    if (!this.lead) {
-      this.lead = f;
-      return;
-    }
-    if (this.lead === this.lastA && f === this.lastB) {
-      this.lead = this.lastJoined;
-      return;
-    }
-    this.lastA = this.lead;
-    this.lastB = f;
-    let m = this.joined.get(this.lead);
-    if (!m) this.joined.set(this.lead, (m = new Map()));
-    let both = m.get(f);
-    if (!both) {
-      both = new Uint8Array(this.lead.length + f.length);
-      both.set(this.lead);
-      both.set(f, this.lead.length);
-      m.set(f, both);
-    }
-    this.lead = this.lastJoined = both;
+    if (this.pos !== this.start) this.raw(f);
+    else this.lead = this.lead ? this.join(this.lead, f) : f;
   }
 
-  /** the line written so far, lead included, as text (tests, the fuzzer) */
+  /** the line written so far, lead and trail included, as text (tests, the fuzzer) */
   text(): string {
-    const rest = this.buf.toString("utf8", this.start, this.pos);
-    return this.lead ? Buffer.from(this.lead).toString("utf8") + rest : rest;
+    const t = (b: Uint8Array | undefined) => (b ? Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("utf8") : "");
+    return Buffer.concat([Buffer.from(t(this.lead)), this.buf.subarray(this.start, this.pos), Buffer.from(t(this.trail))]).toString("utf8");
   }
 
   /** room for n more bytes at pos (buf may be another buffer afterwards) */

@@ -64,25 +64,28 @@ describe("LineSorter", () => {
     expect((await sorted(ls, 1000)).text).toBe(reference(ls));
   });
 
-  test("lines written in place with a lead held by reference sort as the whole lines do", async () => {
+  test("lines written in place with a lead and a trail held by reference sort as the whole lines do", async () => {
     const r = rng(11);
     const enc = new TextEncoder();
-    // a few leads, shared by identity as a line writer's fragments are; some extend others
+    // a few leads and trails, shared by identity as a line writer's pieces are; some extend others,
+    // and some lines are nothing but a lead and a trail (their own part empty)
     const leadTexts = ['{"type":"route","a":"', '{"type":"route","a":"1', '{"type":"route","b":"', '{"type":"link"', '{"type":"route","a":"1é', ""];
+    const trailTexts = ['/32","t":10}', '/32","t":11}', '/24","t":10,"x":"é"}', "}", '/32","t":10}x', ""];
     const leads = leadTexts.map((t) => enc.encode(t));
-    const want: [number, string][] = [];
+    const trails = trailTexts.map((t) => enc.encode(t));
     for (const runBytes of [1 << 20, 2048]) {
+      const want: [number, string][] = [];
       const sorter = new LineSorter(2, { runBytes });
-      want.length = 0;
-      for (let i = 0; i < 3000; i++) {
+      for (let i = 0; i < 4000; i++) {
         const k = Math.floor(r() * leads.length);
-        let rest = "";
-        for (let j = Math.floor(r() * 6); j > 0; j--) rest += PIECES[Math.floor(r() * PIECES.length)];
+        const q = Math.floor(r() * trails.length);
+        let own = "";
+        for (let j = Math.floor(r() * 4); j > 0; j--) own += PIECES[Math.floor(r() * PIECES.length)];
         const g = Math.floor(r() * 2);
         const at = sorter.reserve(1 << 12);
-        const n = sorter.buffer.write(rest, at, "utf8");
-        sorter.commit(g, n, leads[k]!.length ? leads[k] : undefined);
-        want.push([g, leadTexts[k] + rest]);
+        const n = sorter.buffer.write(own, at, "utf8");
+        sorter.commit(g, n, leads[k]!.length ? leads[k] : undefined, trails[q]!.length ? trails[q] : undefined);
+        want.push([g, leadTexts[k] + own + trailTexts[q]]);
       }
       const parts: Buffer[] = [];
       await sorter.output(async (b) => parts.push(Buffer.from(b)));

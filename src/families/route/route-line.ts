@@ -12,7 +12,7 @@ import { ipv6 } from "../../codec/format.ts";
 import type { DecodeContext } from "../../decode/context.ts";
 import type { BodyWriter } from "../../decode/family.ts";
 import { flagsToNames } from "../../decode/names.ts";
-import { Fragments, put, putAscii, putIPv4, putUint } from "../../event/json-bytes.ts";
+import { Fragments, put, putAscii, putIPv4 } from "../../event/json-bytes.ts";
 import { ROUTE_ATTRS, PREF_NAMES, RTNH_MASK } from "./route.ts";
 
 const HDR = SIZEOF.nlattr;
@@ -26,7 +26,6 @@ const O_PROTOCOL = OFFSETOF["rtmsg.rtm_protocol"];
 const O_SCOPE = OFFSETOF["rtmsg.rtm_scope"];
 const O_TYPE = OFFSETOF["rtmsg.rtm_type"];
 const O_FLAGS = OFFSETOF["rtmsg.rtm_flags"];
-const QUOTE = 34;
 
 /** attributes the writer covers; any other one the decoder knows sends the message to it */
 const COVERED = new Set([RTA_DST, RTA_GATEWAY, RTA_OIF, RTA_PREF, RTA_PREFSRC, RTA_PRIORITY, RTA_TABLE]);
@@ -70,6 +69,28 @@ export function routeBodyWriter(ctx: DecodeContext): BodyWriter {
   const OIF = f.get(`"oif":`);
   const ANY4 = f.get("0.0.0.0");
   const ANY6 = f.get("::");
+
+  /** what follows a route's destination, by what it is made of */
+  interface Rest {
+    dstLen: number; tbl: number; tf: Uint8Array; pf: Uint8Array; ff: Uint8Array; gw: number | string; oif: number;
+    df: Uint8Array | undefined; metric: number; ps: number | string; pref: number; alen: number; trail: Uint8Array;
+  }
+  const text = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("utf8");
+  const addrText = (k: number | string) => (typeof k === "string" ? k : `${k >>> 24}.${(k >>> 16) & 255}.${(k >>> 8) & 255}.${k & 255}`);
+  const rests = new Map<string, Uint8Array>();
+  const rest = (x: Rest): Uint8Array => {
+    let t = `/${x.dstLen}${text(TABLE)}${x.tbl}${text(x.tf)}${text(x.pf)}${text(x.ff)}`;
+    if (x.gw !== -1) t += `${text(GATEWAY)}${addrText(x.gw)}"`;
+    if (x.oif >= 0) t += `,${x.df ? text(x.df) : ""}${text(OIF)}${x.oif}`;
+    if (x.metric >= 0) t += `${text(METRIC)}${x.metric}`;
+    if (x.ps !== -1) t += `${text(PREFSRC)}${addrText(x.ps)}"`;
+    if (x.pref >= 0) t += `,${key("pref", PREF_NAMES.get(x.pref) ?? String(x.pref))}`;
+    t += "}";
+    let b = rests.get(t);
+    if (!b) rests.set(t, (b = f.get(t)));
+    return b;
+  };
+  let r: Rest = { dstLen: -1, tbl: -1, tf: PREFIX_END, pf: PREFIX_END, ff: PREFIX_END, gw: -2, oif: -2, df: undefined, metric: -2, ps: -2, pref: -2, alen: 0, trail: PREFIX_END };
 
   /** an address's text: IPv4 straight into the buffer, IPv6 through its string */
   const addr = (b: Uint8Array, p: number, u: Uint8Array, dv: DataView, at: number, len: number) =>
@@ -132,43 +153,23 @@ export function routeBodyWriter(ctx: DecodeContext): BodyWriter {
         dk = name === undefined ? -1 : oif;
         dn = name ?? "";
       }
-      const rf = pref >= 0 ? f.get(`,${key("pref", PREF_NAMES.get(pref) ?? String(pref))}`) : undefined;
-      // the fixed pieces, three addresses of at most 39 characters and five numbers of at most 10 digits
+      // The line: the head by reference (out's lead), the destination written, and the rest by
+      // reference (out's trail): one piece per distinct rest, and a table's routes share theirs.
       out.leadWith(hf);
-      out.room(tf.length + pf.length + ff.length + (df?.length ?? 0) + (rf?.length ?? 0) + 300);
+      out.room(48);
       const b = out.buf;
       let p = out.pos;
       p = dst >= 0 ? addr(b, p, u, dv, dst, alen) : put(b, p, alen === 4 ? ANY4 : ANY6);
-      p = put(b, p, PREFIX_END);
-      p = putUint(b, p, u[off + O_DST_LEN]!);
-      p = put(b, p, TABLE);
-      p = putUint(b, p, tbl);
-      p = put(b, p, tf);
-      p = put(b, p, pf);
-      p = put(b, p, ff);
-      if (gw >= 0) {
-        p = put(b, p, GATEWAY);
-        p = addr(b, p, u, dv, gw, alen);
-        b[p++] = QUOTE;
-      }
-      if (oif >= 0) {
-        b[p++] = 44;
-        if (df) p = put(b, p, df);
-        p = put(b, p, OIF);
-        p = putUint(b, p, oif);
-      }
-      if (metric >= 0) {
-        p = put(b, p, METRIC);
-        p = putUint(b, p, metric);
-      }
-      if (prefsrc >= 0) {
-        p = put(b, p, PREFSRC);
-        p = addr(b, p, u, dv, prefsrc, alen);
-        b[p++] = QUOTE;
-      }
-      if (rf) p = put(b, p, rf);
-      b[p++] = 125;
       out.pos = p;
+      const dstLen = u[off + O_DST_LEN]!;
+      const gwKey = gw < 0 ? -1 : alen === 4 ? dv.getUint32(gw, false) : ipv6(dv, gw);
+      const psKey = prefsrc < 0 ? -1 : alen === 4 ? dv.getUint32(prefsrc, false) : ipv6(dv, prefsrc);
+      if (dstLen !== r.dstLen || tbl !== r.tbl || tf !== r.tf || pf !== r.pf || ff !== r.ff || gwKey !== r.gw || oif !== r.oif || df !== r.df ||
+        metric !== r.metric || psKey !== r.ps || pref !== r.pref || alen !== r.alen) {
+        r = { dstLen, tbl, tf, pf, ff, gw: gwKey, oif, df, metric, ps: psKey, pref, alen, trail: r.trail };
+        r.trail = rest(r);
+      }
+      out.trailWith(r.trail);
       return true;
     },
   };
