@@ -65,15 +65,25 @@ export function sortGroup(g: Held, n: number): void {
   const { h, anchor } = g;
   const alen = anchor.length;
   let wide = false;
+  const { u, s, e } = g;
   for (let i = 0; i < n; i++) {
     const head = h[i]!;
-    const c0 = rankAt(g, i, 0);
+    const p = s[i]!;
+    let c0: number, c1: number, c2: number;
+    // most lines have their first bytes past the head in their own part
+    if (p + 3 <= e[i]!) {
+      c0 = RANK[u[p]!]!;
+      c1 = RANK[u[p + 1]!]!;
+      c2 = RANK[u[p + 2]!]!;
+    } else {
+      c0 = rankAt(g, i, 0);
+      c1 = c0 === NLR ? 0 : rankAt(g, i, 1);
+      c2 = c1 === NLR || c1 === 0 ? 0 : rankAt(g, i, 2);
+    }
     const a = head < alen ? RANK[anchor[head]!]! : NLR;
     const side = c0 < a ? 0 : c0 > a ? 2 : 1;
     if (head > 0xfffe) wide = true;
     const hk = side === 0 ? head : side === 2 ? 0xffff - head : 0;
-    const c1 = c0 === NLR ? 0 : rankAt(g, i, 1);
-    const c2 = c1 === NLR || c1 === 0 ? 0 : rankAt(g, i, 2);
     kw[2 * i + 1] = ((side << 30) | (hk << 14) | (c0 << 6) | (c1 >>> 2)) >>> 0;
     kw[2 * i] = (((c1 & 3) << 30) | (c2 << 22) | i) >>> 0;
   }
@@ -123,20 +133,36 @@ function sortRest(g: Held, lo: number, hi: number, t: number): void {
     insertion(g, lo, hi, t);
     return;
   }
-  // skip what every line in the range shares
+  const { u, s, e } = g;
+  // skip what every line in the range shares: in their own parts directly, then byte by byte
   let l = restLength(g, lo) - t;
+  const pa = s[lo]! + t;
+  const ownA = e[lo]! - pa;
   for (let i = lo + 1; i < hi && l > 0; i++) {
+    const pb = s[i]! + t;
+    const direct = Math.min(l, ownA, e[i]! - pb);
     let k = 0;
-    while (k < l && rankAt(g, lo, t + k) === rankAt(g, i, t + k)) k++;
+    while (k < direct && u[pa + k] === u[pb + k]) k++;
+    if (k === direct) while (k < l && rankAt(g, lo, t + k) === rankAt(g, i, t + k)) k++;
     l = k;
   }
   t += l;
   for (let i = lo; i < hi; i++) {
-    const c0 = rankAt(g, i, t);
-    const c1 = c0 === NLR ? 0 : rankAt(g, i, t + 1);
-    const c2 = c1 === NLR || c1 === 0 ? 0 : rankAt(g, i, t + 2);
-    const c3 = c2 === NLR || c2 === 0 ? 0 : rankAt(g, i, t + 3);
-    const c4 = c3 === NLR || c3 === 0 ? 0 : rankAt(g, i, t + 4);
+    const p = s[i]! + t;
+    let c0: number, c1: number, c2: number, c3: number, c4: number;
+    if (p + 5 <= e[i]!) {
+      c0 = RANK[u[p]!]!;
+      c1 = RANK[u[p + 1]!]!;
+      c2 = RANK[u[p + 2]!]!;
+      c3 = RANK[u[p + 3]!]!;
+      c4 = RANK[u[p + 4]!]!;
+    } else {
+      c0 = rankAt(g, i, t);
+      c1 = c0 === NLR ? 0 : rankAt(g, i, t + 1);
+      c2 = c1 === NLR || c1 === 0 ? 0 : rankAt(g, i, t + 2);
+      c3 = c2 === NLR || c2 === 0 ? 0 : rankAt(g, i, t + 3);
+      c4 = c3 === NLR || c3 === 0 ? 0 : rankAt(g, i, t + 4);
+    }
     kw[2 * i + 1] = ((c0 << 24) | (c1 << 16) | (c2 << 8) | c3) >>> 0;
     kw[2 * i] = ((c4 << 22) | (i - lo)) >>> 0;
   }
