@@ -4,19 +4,22 @@
  * listen; each listener's output counted against the batch's own lines (every route distinct, so a
  * route seen twice is a duplicate and one never seen is lost); CPU and peak RSS of both; and the
  * route cache nlmon built, written by the child itself once stopped, against
- * `ip -j route show table all`. Above 100k routes the same is first run at 100k, in its own
- * namespace, for the memory target (N's peak RSS at most 10% above 100k's).
+ * `ip -j route show table all`; then `nlmon --dump-events` of the full table (wall time, peak RSS,
+ * its route lines counted). Above 100k routes the same is first run at 100k, in its own namespace,
+ * for the dump memory target (the dump's peak RSS at N at most 10% above its peak at 100k); the
+ * live monitor's peak RSS and CPU are reported beside ip monitor's, with no target.
  */
 import { closeSync, openSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { NlmonConfig } from "../config/types.ts";
+import { countDumpRoutes, timeDump } from "./dump.ts";
 import { type BackendName, type Listener, startIpMonitor, startNlmon, syncMark } from "./live.ts";
 import {
   addNamespace, basicTopology, cpuSeconds, delNamespace, ipBatchForce, namespaceExists, sleep, vmMiB, writeBatch,
 } from "./sys.ts";
 
 export const FULL_TABLE_REFERENCE = 100_000;
-/** the issue's memory target: N routes' peak RSS at most this much above the reference's */
+/** the issue's dump memory target: --dump-events' peak RSS at N routes at most this much above its peak at the reference */
 export const FULL_TABLE_GROWTH = 0.10;
 
 // ---------------------------------------------------------------------------------------------
@@ -92,6 +95,8 @@ function ipRouteLine(t: Tally, l: string): void {
 
 // ---------------------------------------------------------------------------------------------
 // the cache against iproute2: one comparable line per route, from each side
+
+const TABLE_10_19 = /^table=1\d /;
 
 interface NhLike { gateway?: string; dev?: string; weight?: number }
 
@@ -221,6 +226,26 @@ export interface FullTableListener {
   warnings: string[];
 }
 
+/** `nlmon --dump-events` in the namespace once the listeners have stopped, the full table still installed */
+export interface FullTableDump {
+  command: string;
+  /** the timed run, output to /dev/null: wall time from spawn to reaped, ru_maxrss and CPU from wait4 */
+  wall_s: number;
+  peak_rss_mib: number;
+  cpu_s: number;
+  exit_code: number;
+  /** a second run, its output read through a pipe: all its lines, and RTM_NEWROUTE lines of tables 10-19 */
+  lines: number;
+  route_lines: number;
+  /** routes of tables 10-19 in `ip -j -N route show table all` (the cache comparison's own listing) */
+  ip_routes: number;
+  /** routes the batch added */
+  expected: number;
+  /** both runs exited 0 and route_lines = ip_routes = expected */
+  complete: boolean;
+  warnings: string[];
+}
+
 export interface FullTableRun {
   routes: number;
   batch: { lines: number; failed: number; seconds: number; kernel_msgs_per_s: number };
@@ -228,6 +253,7 @@ export interface FullTableRun {
   catch_up_s: number;
   listeners: FullTableListener[];
   cache: CacheComparison;
+  dump: FullTableDump;
   namespace: string;
   namespace_removed: boolean;
 }
@@ -235,7 +261,7 @@ export interface FullTableRun {
 export interface FullTableResult {
   backend: BackendName;
   run: FullTableRun;
-  /** the same at FULL_TABLE_REFERENCE routes, when N is larger: the memory target's base */
+  /** the same at FULL_TABLE_REFERENCE routes, when N is larger: the dump memory target's base */
   reference?: FullTableRun;
 }
 
@@ -298,8 +324,21 @@ async function fullTableRun(ns: string, dir: string, cfg: NlmonConfig, backend: 
           drained, exit_code: r.code, warnings: r.stderr.split("\n").filter((x) => x.trim()).slice(-5),
         });
       }
+      // the listeners have stopped: the dump has the machine to itself, as a user's would
+      say("full table: nlmon --dump-events once to /dev/null (timed), once more counted");
+      const dt = timeDump(ns, dir, cfg, backend);
+      const dc = await countDumpRoutes(ns, cfg, backend);
       say("full table: comparing nlmon's route cache with ip -j route show table all");
       const theirs = ipRouteKeys(ns, join(dir, `${tag}.ip-route.json`));
+      const ipRoutes = theirs.filter((x) => TABLE_10_19.test(x)).length;
+      const expectedRoutes = routes - failed.size;
+      const dump: FullTableDump = {
+        command: `ip netns exec ${ns} nlmon --dump-events (NLMON_USE_LIBNL=${backend === "libnl"})`,
+        wall_s: dt.wall_s, peak_rss_mib: dt.peak_rss_mib, cpu_s: dt.cpu_s, exit_code: dt.exit_code,
+        lines: dc.lines, route_lines: dc.route_lines_10_19, ip_routes: ipRoutes, expected: expectedRoutes,
+        complete: dt.exit_code === 0 && dc.exit_code === 0 && dc.route_lines_10_19 === ipRoutes && ipRoutes === expectedRoutes,
+        warnings: [dt.stderr, dc.stderr].flatMap((e) => e.split("\n").filter((x) => x.trim())).slice(-5),
+      };
       let cache: CacheComparison;
       try {
         const mine = cacheRouteKeys(cachePath);
@@ -312,7 +351,7 @@ async function fullTableRun(ns: string, dir: string, cfg: NlmonConfig, backend: 
       }
       return {
         routes, batch: { lines: b.lines, failed: b.failed, seconds: b.seconds, kernel_msgs_per_s: (b.lines - b.failed) / b.seconds },
-        catch_up_s: catchUp, listeners: out, cache, namespace: ns, namespace_removed: false,
+        catch_up_s: catchUp, listeners: out, cache, dump, namespace: ns, namespace_removed: false,
       };
     } finally {
       for (const l of ls) if (l.running) await l.stop();
@@ -325,7 +364,7 @@ async function fullTableRun(ns: string, dir: string, cfg: NlmonConfig, backend: 
 export async function fullTable(nsBase: string, dir: string, cfg: NlmonConfig, backend: BackendName, routes: number, say: (m: string) => void): Promise<FullTableResult> {
   let reference: FullTableRun | undefined;
   if (routes > FULL_TABLE_REFERENCE) {
-    say(`full table: first the reference, ${FULL_TABLE_REFERENCE.toLocaleString("en-US")} routes, for the memory target`);
+    say(`full table: first the reference, ${FULL_TABLE_REFERENCE.toLocaleString("en-US")} routes, for the dump memory target`);
     reference = await fullTableRun(`${nsBase}r`, dir, cfg, backend, FULL_TABLE_REFERENCE, say);
     reference.namespace_removed = !namespaceExists(reference.namespace);
   }

@@ -16,6 +16,7 @@ import { benchDecode } from "./decode.ts";
 import {
   type BackendName, churn, finishListener, type Listener, type ListenerResult, measureFloor, measureMemory, startIpMonitor, startNlmon, syncMark, writeConfig,
 } from "./live.ts";
+import { dumpCompare } from "./dump.ts";
 import { fullTable } from "./fulltable.ts";
 import { type BenchReport, formatFullTable, formatHuman, type FullTableReport, fullTablePass, fullTableTargets, targets } from "./report.ts";
 import { addNamespace, basicTopology, cleanupAll, delNamespace, installSignalCleanup, namespaceExists, tempDir } from "./sys.ts";
@@ -108,6 +109,14 @@ async function benchmark(args: BenchOptions, cfg: NlmonConfig, log: Log): Promis
 
   delNamespace(liveNs);
   const namespaces = [corpusNs, liveNs];
+  let dump;
+  if (args.compare) {
+    // the issue's dump comparison: whole processes, in a namespace of its own holding 100k routes
+    const dumpNs = `nlmonbench${process.pid}d`;
+    dump = await dumpCompare(dumpNs, dir, cfg, selected, say);
+    dump.namespace_removed = !namespaceExists(dumpNs);
+    namespaces.push(dumpNs);
+  }
   const partial: Omit<BenchReport, "targets"> = {
     nlmon_version: pkg.version,
     bun_version: Bun.version,
@@ -136,6 +145,7 @@ async function benchmark(args: BenchOptions, cfg: NlmonConfig, log: Log): Promis
     },
     memory,
     memory_floor: memoryFloor,
+    dump,
     namespaces,
     namespaces_removed: namespaces.every((n) => !namespaceExists(n)),
   };

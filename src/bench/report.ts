@@ -3,6 +3,7 @@
  * from the issue next to the figure it is about.
  */
 import type { StageResult } from "./decode.ts";
+import { DUMP_FLOOR_MARGIN_MIB, DUMP_MAX_RATIO, type DumpCompareResult, IP_J } from "./dump.ts";
 import { FULL_TABLE_GROWTH, FULL_TABLE_REFERENCE, type FullTableListener, type FullTableResult, type FullTableRun } from "./fulltable.ts";
 import type { ChurnResult, FloorResult, ListenerResult, MemoryResult } from "./live.ts";
 
@@ -11,8 +12,10 @@ export interface Target {
   target: string;
   measured: number | null;
   unit: string;
-  /** null when the figure could not be measured */
+  /** null when the figure could not be measured, or (informational) when it is a figure reported, not a target */
   pass: boolean | null;
+  /** a figure the issue asks to report, with no target to pass or fail */
+  informational?: boolean;
 }
 
 export interface BenchReport {
@@ -43,6 +46,8 @@ export interface BenchReport {
   memory: MemoryResult[];
   /** the same binary with only its receive thread: what the runtime costs before nlmon does anything */
   memory_floor?: FloorResult;
+  /** --compare: `nlmon --dump-events` against the ip -j commands in a namespace holding 100k routes */
+  dump?: DumpCompareResult;
   targets: Target[];
   namespaces: string[];
   namespaces_removed: boolean;
@@ -84,6 +89,16 @@ export function targets(r: Omit<BenchReport, "targets">): Target[] {
       measured: m.idle_anon_mib ?? null, unit: "MiB", pass: m.idle_anon_mib === undefined || floorAnon === undefined ? null : m.idle_anon_mib <= floorAnon + 4 });
     t.push({ name: `${m.backend}: RSS holding a ${m.cache_routes_added / 1000}k-route cache`, target: "<= 80 MiB", measured: m.cache_rss_mib ?? null, unit: "MiB",
       pass: m.cache_rss_mib === undefined || !m.seen_all ? null : m.cache_rss_mib <= 80 });
+  }
+  const d = r.dump;
+  if (d) {
+    const ratio = Number.isFinite(d.median_ratio) ? Number(d.median_ratio.toFixed(2)) : null;
+    t.push({ name: `${d.backend}: dump wall time / ip -j's, median of ${d.runs.length}, ${d.routes / 1000}k routes`, target: `<= ${DUMP_MAX_RATIO.toFixed(1)}x`,
+      measured: ratio, unit: "x", pass: ratio === null ? null : d.ok && d.median_ratio <= DUMP_MAX_RATIO });
+    const floor = r.memory_floor?.rss_mib;
+    t.push({ name: `${d.backend}: dump peak RSS, ${d.routes / 1000}k routes, runtime floor ${floor === undefined ? "-" : floor.toFixed(1)} + ${DUMP_FLOOR_MARGIN_MIB}`,
+      target: `<= ${floor === undefined ? "-" : (floor + DUMP_FLOOR_MARGIN_MIB).toFixed(1)} MiB`, measured: Number.isFinite(d.nlmon_peak_rss_mib) ? d.nlmon_peak_rss_mib : null, unit: "MiB",
+      pass: floor === undefined || !Number.isFinite(d.nlmon_peak_rss_mib) ? null : d.ok && d.nlmon_peak_rss_mib <= floor + DUMP_FLOOR_MARGIN_MIB });
   }
   return t;
 }
@@ -155,12 +170,32 @@ export function formatHuman(r: BenchReport): string {
     ]));
     out.push("");
   }
+  if (r.dump) out.push(...formatDump(r.dump, r.memory_floor), "");
   out.push("Targets");
   out.push(...formatTargets(r.targets));
   out.push("");
   out.push(`namespaces ${r.namespaces.join(", ")} ${r.namespaces_removed ? "removed" : "NOT removed"}; ${fix(r.elapsed_s)} s in all`);
   return out.join("\n") + "\n";
 }
+
+function formatDump(d: DumpCompareResult, floor: FloorResult | undefined): string[] {
+  const out: string[] = [];
+  out.push(`Dump: nlmon --dump-events (${d.backend}) against \`sh -c "${IP_J}"\`,`);
+  out.push(`in namespace ${d.namespace} holding ${int(d.routes)} routes (tables 10-19, proto 201, metric 100; veth v0/v1, 10.9.0.1/24 on v0)`);
+  out.push(`  ${d.method}`);
+  const row = (label: string, n: ProcRunLike, p: ProcRunLike, ratio?: number) =>
+    [label, fix(n.wall_s, 3), fix(n.peak_rss_mib), fix(n.cpu_s, 2), fix(p.wall_s, 3), fix(p.peak_rss_mib), fix(p.cpu_s, 2), ratio === undefined ? "" : fix(ratio, 2)];
+  out.push(...table(["run", "nlmon s", "peak MiB", "CPU s", "ip -j s", "peak MiB", "CPU s", "nlmon/ip"], [
+    row("warm-up", d.warmup.nlmon, d.warmup.ip),
+    ...d.runs.map((r, i) => row(String(i + 1), r.nlmon, r.ip, r.ratio)),
+  ], "lrrrrrrr"));
+  out.push(`  median: nlmon ${fix(d.nlmon_median_wall_s, 3)} s, ip -j ${fix(d.ip_median_wall_s, 3)} s, ratio (median of the pairs) ${fix(d.median_ratio, 2)}; `
+    + `peak RSS nlmon ${mib(d.nlmon_peak_rss_mib)} MiB (runtime floor ${mib(floor?.rss_mib)} MiB), ip -j ${mib(d.ip_peak_rss_mib)} MiB`);
+  for (const w of d.warnings) out.push(`  ${w}`);
+  return out;
+}
+
+interface ProcRunLike { wall_s: number; peak_rss_mib: number; cpu_s: number }
 
 // ---------------------------------------------------------------------------------------------
 // --routes N: the full-table burst alone
@@ -205,21 +240,39 @@ export function fullTableTargets(f: FullTableResult): Target[] {
     t.push({ name: `${f.backend}: ${k(run.routes)}-route burst: route cache = ip -j route show table all`, target: "0 differences",
       measured: run.cache.compared ? run.cache.missing + run.cache.extra : null, unit: "routes", pass: run.cache.compared ? run.cache.equal : false });
   }
-  const mine = f.run.listeners.find((l) => l.backend)?.peak_rss_mib;
+  for (const run of [f.reference, f.run]) {
+    if (!run) continue;
+    const d = run.dump;
+    t.push({ name: `${f.backend}: --dump-events at ${k(run.routes)}: route lines of tables 10-19 (${int(d.route_lines)}) = ip route's (${int(d.ip_routes)}) = added (${int(d.expected)})`,
+      target: "0 differences", measured: Math.abs(d.route_lines - d.ip_routes) + Math.abs(d.ip_routes - d.expected), unit: "routes", pass: d.complete });
+  }
+  // the issue asks for the live full table's peak RSS and CPU beside ip monitor's: figures, not a target
+  const nlRun = f.run.listeners.find((l) => l.backend);
+  const ipRun = f.run.listeners.find((l) => !l.backend);
+  const mine = nlRun?.peak_rss_mib;
   const base = f.reference?.listeners.find((l) => l.backend)?.peak_rss_mib;
   const growth = mine !== undefined && base !== undefined ? (mine / base - 1) * 100 : undefined;
   t.push({
-    name: `${f.backend}: peak RSS at ${k(f.run.routes)} routes (${mib(mine)} MiB) against ${k(FULL_TABLE_REFERENCE)} (${mib(base)} MiB)`,
-    target: `<= +${FULL_TABLE_GROWTH * 100}%`, measured: growth === undefined ? null : Number(growth.toFixed(1)), unit: "%",
-    pass: growth === undefined ? null : growth <= FULL_TABLE_GROWTH * 100,
+    name: `${f.backend}: live at ${k(f.run.routes)}: peak RSS ${mib(mine)} MiB (ip monitor ${mib(ipRun?.peak_rss_mib)}), CPU ${fix(nlRun?.cpu_s, 2)} s (ip monitor ${fix(ipRun?.cpu_s, 2)})`
+      + (base === undefined ? "" : `; peak against ${k(FULL_TABLE_REFERENCE)}'s ${mib(base)} MiB`),
+    target: "reported", measured: growth === undefined ? (mine ?? null) : Number(growth.toFixed(1)), unit: growth === undefined ? "MiB" : "%",
+    pass: null, informational: true,
+  });
+  const dm = f.run.dump.peak_rss_mib;
+  const db = f.reference?.dump.peak_rss_mib;
+  const dg = db !== undefined && Number.isFinite(dm) && Number.isFinite(db) ? (dm / db - 1) * 100 : undefined;
+  t.push({
+    name: `${f.backend}: --dump-events peak RSS at ${k(f.run.routes)} (${mib(dm)} MiB) against ${k(FULL_TABLE_REFERENCE)} (${mib(db)} MiB)`,
+    target: `<= +${FULL_TABLE_GROWTH * 100}%`, measured: dg === undefined ? null : Number(dg.toFixed(1)), unit: "%",
+    pass: dg === undefined ? null : f.run.dump.exit_code === 0 && f.reference!.dump.exit_code === 0 && dg <= FULL_TABLE_GROWTH * 100,
   });
   return t;
 }
 
 function formatTargets(ts: Target[]): string[] {
   return table(["", "", "target", "measured"], ts.map((t) => [
-    t.pass === null ? "[n/a ]" : t.pass ? "[PASS]" : "[FAIL]", t.name, t.target,
-    t.measured === null ? "-" : t.unit === "MiB" ? `${t.measured.toFixed(1)} MiB` : t.unit === "%" ? `${t.measured >= 0 ? "+" : ""}${t.measured.toFixed(1)} %` : `${int(t.measured)} ${t.unit}`,
+    t.informational ? "[info]" : t.pass === null ? "[n/a ]" : t.pass ? "[PASS]" : "[FAIL]", t.name, t.target,
+    t.measured === null ? "-" : t.unit === "MiB" ? `${t.measured.toFixed(1)} MiB` : t.unit === "%" ? `${t.measured >= 0 ? "+" : ""}${t.measured.toFixed(1)} %` : t.unit === "x" ? `${t.measured.toFixed(2)}x` : `${int(t.measured)} ${t.unit}`,
   ]), "llrr");
 }
 
@@ -259,6 +312,11 @@ export function formatFullTable(r: FullTableReport): string {
     ["cache = ip -j route show table all", ...col((l, run) => (!l.backend ? "" : !run.cache.compared ? "not compared" : run.cache.equal ? "equal" : "DIFFERENT"))],
     ["  routes: cache / ip", ...col((l, run) => (l.backend ? `${int(run.cache.cache_routes)} / ${int(run.cache.ip_routes)}` : ""))],
     ["  missing / extra in the cache", ...col((l, run) => (l.backend ? `${int(run.cache.missing)} / ${int(run.cache.extra)}` : ""))],
+    ["--dump-events afterwards: wall (s)", ...col((l, run) => (l.backend ? fix(run.dump.wall_s, 2) : ""))],
+    ["  peak RSS (MiB)", ...col((l, run) => (l.backend ? mib(run.dump.peak_rss_mib) : ""))],
+    ["  CPU seconds", ...col((l, run) => (l.backend ? fix(run.dump.cpu_s, 2) : ""))],
+    ["  route lines, tables 10-19 / ip route's", ...col((l, run) => (l.backend ? `${int(run.dump.route_lines)} / ${int(run.dump.ip_routes)}` : ""))],
+    ["  complete (= routes added)", ...col((l, run) => (l.backend ? (run.dump.complete ? "yes" : "NO") : ""))],
   ];
   out.push(...table(["", ...col((l, run) => `${l.name} @${k(run.routes)}`)], rows));
   for (const run of runs) {
@@ -266,6 +324,9 @@ export function formatFullTable(r: FullTableReport): string {
     for (const s of run.cache.extra_sample) out.push(`  @${k(run.routes)} in the cache, not in ip route: ${s}`);
   }
   out.push(`  cache: ${f.run.cache.method}`);
+  out.push("  dump: once the listeners have stopped, `ip netns exec NS nlmon --dump-events` to /dev/null, timed (wall from spawn to reaped, "
+    + "peak RSS and CPU from /usr/bin/time: wait4's rusage), then once more through a pipe to count its RTM_NEWROUTE lines of tables 10-19");
+  for (const run of runs) for (const w of run.dump.warnings) out.push(`  @${k(run.routes)} dump: ${w}`);
   out.push("");
   const nl = f.run.listeners.find((l) => l.backend);
   out.push(`Full table at ${k(f.run.routes)}: ${r.pass ? "PASS" : "FAIL"} (it needs 0 lost, 0 duplicated, the cache equal): `

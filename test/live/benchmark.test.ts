@@ -22,10 +22,19 @@ interface Report {
     latency_method: string;
   };
   memory: { backend: string; idle_rss_mib?: number; cache_rss_mib?: number; cached_routes?: number }[];
-  targets: { name: string; target: string; measured: number | null; pass: boolean | null }[];
+  memory_floor?: { rss_mib?: number };
+  dump?: {
+    backend: string; routes: number; namespace: string; namespace_removed: boolean; ok: boolean;
+    warmup: { nlmon: ProcRun; ip: ProcRun };
+    runs: { nlmon: ProcRun; ip: ProcRun; ratio: number }[];
+    median_ratio: number; nlmon_peak_rss_mib: number; ip_peak_rss_mib: number;
+  };
+  targets: { name: string; target: string; measured: number | null; pass: boolean | null; informational?: boolean }[];
   namespaces: string[];
   namespaces_removed: boolean;
 }
+
+interface ProcRun { wall_s: number; peak_rss_mib: number; cpu_s: number; exit_code: number }
 
 const dirs: string[] = [];
 afterAll(() => {
@@ -117,6 +126,26 @@ describe("nlmon --benchmark", () => {
     expect(rep.live.listeners.map((l) => l.name)).toEqual(["libnl", "legacy", "ip monitor"]);
     expect(rep.memory.map((m) => m.backend)).toEqual(["libnl", "legacy"]);
     checkCommon(rep);
+    // the dump row: --dump-events against the ip -j commands, 5 alternating pairs after a warm-up
+    const d = rep.dump!;
+    expect(d.routes).toBe(100_000);
+    expect(d.ok).toBe(true);
+    expect(d.runs).toHaveLength(5);
+    for (const r of [d.warmup, ...d.runs]) {
+      expect(r.nlmon.exit_code).toBe(0);
+      expect(r.ip.exit_code).toBe(0);
+      expect(r.nlmon.wall_s).toBeGreaterThan(0);
+      // a whole process's own peak: more than the runtime floor would be odd below, not above
+      expect(r.nlmon.peak_rss_mib).toBeGreaterThan(10);
+      expect(r.ip.peak_rss_mib).toBeGreaterThan(0);
+    }
+    expect(d.median_ratio).toBeGreaterThan(0);
+    expect(d.nlmon_peak_rss_mib).toBe(Math.max(...d.runs.map((r) => r.nlmon.peak_rss_mib)));
+    expect(rep.namespaces).toContain(d.namespace);
+    expect(d.namespace_removed).toBe(true);
+    const dumpTargets = rep.targets.filter((t) => t.name.includes("dump"));
+    expect(dumpTargets).toHaveLength(2);
+    for (const t of dumpTargets) expect(typeof t.pass).toBe("boolean");
   }, 240_000);
 });
 
@@ -134,11 +163,12 @@ interface FullTableReport {
         unexpected: number; cpu_s?: number; peak_rss_mib?: number; cached_routes?: number; drained: boolean; exit_code: number;
       }[];
       cache: { compared: boolean; equal: boolean; cache_routes: number; ip_routes: number; missing: number; extra: number };
+      dump: { wall_s: number; peak_rss_mib: number; exit_code: number; lines: number; route_lines: number; ip_routes: number; expected: number; complete: boolean };
       namespace: string;
       namespace_removed: boolean;
     };
   };
-  targets: { name: string; target: string; measured: number | null; pass: boolean | null }[];
+  targets: { name: string; target: string; measured: number | null; pass: boolean | null; informational?: boolean }[];
   namespaces: string[];
   namespaces_removed: boolean;
 }
@@ -176,7 +206,17 @@ describe("nlmon --benchmark --routes", () => {
     expect(f.run.cache).toMatchObject({ compared: true, equal: true, missing: 0, extra: 0 });
     expect(f.run.cache.cache_routes).toBe(f.run.cache.ip_routes);
     expect(rep.pass).toBe(true);
-    expect(rep.targets.find((t) => t.name.includes("peak RSS"))!.pass).toBeNull();
+    // --dump-events of the full table afterwards: every route of tables 10-19 in it, as ip lists them
+    expect(f.run.dump).toMatchObject({ exit_code: 0, route_lines: 2000, ip_routes: 2000, expected: 2000, complete: true });
+    expect(f.run.dump.peak_rss_mib).toBeGreaterThan(0);
+    expect(f.run.dump.lines).toBeGreaterThan(2000);
+    expect(rep.targets.find((t) => t.name.includes("--dump-events at 2k"))!.pass).toBe(true);
+    // the live monitor's peak RSS is a figure to report, not a target
+    const live = rep.targets.find((t) => t.name.includes("live at 2k"))!;
+    expect(live).toMatchObject({ pass: null, informational: true });
+    expect(live.measured).toBeGreaterThan(0);
+    // the dump memory target needs the 100k reference: n/a below it
+    expect(rep.targets.find((t) => t.name.includes("--dump-events peak RSS"))!.pass).toBeNull();
     expect(rep.namespaces).toEqual([f.run.namespace]);
     expect(rep.namespaces_removed).toBe(true);
     expect(run(["ip", "netns", "list"]).out.split("\n").map((l) => l.split(" ")[0])).not.toContain(f.run.namespace);
