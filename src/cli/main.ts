@@ -8,6 +8,7 @@ import { defaultConfig } from "../config/default.ts";
 import { ConfigError } from "../config/error.ts";
 import { log } from "../log.ts";
 import { parseArgs, UsageError, usage } from "./args.ts";
+import { StdoutClosed, writeStdout } from "./stdout.ts";
 import { ExportConfigError } from "../export/types.ts";
 // each mode's modules load when it runs: a one-shot --dump-events or --version starts in a
 // fraction of the time the monitor's pipeline, exports and caches take to load
@@ -82,16 +83,18 @@ export async function main(argv: string[]): Promise<number> {
   try {
     if (args.dumpEvents) {
       const { runDumpEvents } = await import("./dump.ts");
-      const rc = await runDumpEvents(backend, writeOut, (m) => log.warn("dump", m));
+      const rc = await runDumpEvents(backend, async (b) => writeStdout(b), (m) => log.warn("dump", m));
       await backend.stop();
       return rc;
     }
     const { runDumpCache, runMonitor } = await import("./run.ts");
-    if (args.dumpCache) return await runDumpCache(cfg, backend, log, writeOut);
+    if (args.dumpCache) return await runDumpCache(cfg, backend, log, async (b) => writeStdout(b));
     return await runMonitor(cfg, backend, log);
   } catch (e) {
-    process.stderr.write(`nlmon: ${(e as Error).message}\n`);
     await backend.stop().catch(() => {});
+    // `nlmon --dump-events | head`: the reader has what it wanted
+    if (e instanceof StdoutClosed) return 0;
+    process.stderr.write(`nlmon: ${(e as Error).message}\n`);
     // a family the kernel lacks, a port in use, nothing to listen to: the config's problem
     return e instanceof ExportConfigError || CONFIG_PROBLEMS.has((e as Error).name) ? 2 : 1;
   }
