@@ -1,9 +1,10 @@
 /**
  * Storage for the route cache: every route kept as the bytes the kernel sent for it (rtmsg and its
- * attributes) in one growing arena, found through an open-addressing index on the route's
- * identity. A BGP table of 100k routes then costs about the size of its messages (~60–120 bytes a
- * route) and nothing the garbage collector has to trace; a JS Map alone costs ~90 bytes an entry
- * before any key or value (bench/README.md, "route cache memory").
+ * attributes), packed where that can be undone exactly, in one growing arena, found through an
+ * open-addressing index on the route's identity. A BGP table of 100k routes then costs less than
+ * the size of its messages (a /32 via a gateway: 34 bytes of arena and ~10 of index, 44 sent) and
+ * nothing the garbage collector has to trace; a JS Map alone costs ~90 bytes an entry before any
+ * key or value (bench/README.md, "route cache memory").
  *
  * Routes that share a prefix identity (table, family, destination, source, tos, priority) hang in
  * one chain off one index slot: a replace drops the whole chain, and IPv4's appended routes and
@@ -80,16 +81,63 @@ function hashText(s: string): number {
   return h >>> 0;
 }
 
-/** record header: u32 payload length (top bit: deleted), u32 next record in the chain (+1; 0 = none), u32 prefix hash */
-const REC_HDR = 12;
-const DEAD = 0x80000000;
-const LEN_MASK = 0x7fffffff;
+/**
+ * A record: u32 next record in the chain (+1; 0 = none), u32 prefix hash, then a LEB128 varint
+ * `stored bytes << 2 | packed << 1 | deleted`, then the stored bytes. Records are byte-aligned.
+ *
+ * Stored bytes are the route's rtmsg and attributes either as sent, or packed (a BGP route's
+ * 44 bytes in 25): rtmsg's first 8 bytes, rtm_flags as a varint, then per attribute a tag byte
+ * (form << 6 | type) followed by a varint of a u32 value (form 1) or a length byte and the payload
+ * (form 0). Packing applies only where unpacking gives back exactly the bytes sent (types below
+ * 64, payloads below 256 bytes, padding zero, the last attribute ending the message); anything
+ * else is kept as sent.
+ */
+const REC_FIXED = 8;
+const DEAD = 1;
+const PACKED = 2;
 const EMPTY = 0;
 const TOMBSTONE = -1;
+const RTMSG = SIZEOF.rtmsg;
+const RTM_FLAGS = OFFSETOF["rtmsg.rtm_flags"];
 
 const ARENA_MIN = 1 << 16;
 function roundUp(n: number) {
   return Math.ceil(n / ARENA_MIN) * ARENA_MIN;
+}
+
+function varintSize(v: number): number {
+  let n = 1;
+  while (v >= 0x80) {
+    v = Math.floor(v / 128);
+    n++;
+  }
+  return n;
+}
+
+const u16 = (b: Uint8Array, at: number) => b[at]! | (b[at + 1]! << 8);
+const u32 = (b: Uint8Array, at: number) => (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16) | (b[at + 3]! << 24)) >>> 0;
+
+/** Packed size of b[off, end), or -1 if it cannot be packed exactly. */
+function packedSize(b: Uint8Array, off: number, end: number): number {
+  if (end - off < RTMSG) return -1;
+  let n = 8 + varintSize(u32(b, off + RTM_FLAGS));
+  let p = off + RTMSG;
+  while (p < end) {
+    if (end - p < 4) return -1;
+    const len = u16(b, p);
+    const type = u16(b, p + 2);
+    const plen = len - 4;
+    if (len < 4 || type >= 64 || plen >= 256) return -1;
+    const padded = p + ((len + 3) & ~3);
+    if (padded > end) return -1;
+    for (let i = p + len; i < padded; i++) if (b[i] !== 0) return -1;
+    if (plen === 4) {
+      const v = u32(b, p + 4);
+      n += v < 1 << 21 ? 1 + varintSize(v) : 2 + plen;
+    } else n += 2 + plen;
+    p = padded;
+  }
+  return n;
 }
 
 export class RouteStore {
@@ -103,40 +151,73 @@ export class RouteStore {
   /** slots that are not EMPTY: a probe stops only at an empty one */
   private filled = 0;
   count = 0;
+  /** packed records unpacked: for payload(), and separately for ident() and equals() so neither overwrites what payload() lent */
+  private readonly lent = new Unpacked();
+  private readonly forIdent = new Unpacked();
+  private readonly forEquals = new Unpacked();
 
   /** bytes held: arena and index, for reports */
   get bytes(): number {
     return this.buf.byteLength + this.slots.byteLength;
   }
 
-  private len(o: number) {
-    return this.dv.getUint32(o, true) & LEN_MASK;
+  private meta(o: number): number {
+    const b = this.buf;
+    let v = 0, scale = 1, i = o + REC_FIXED;
+    for (;;) {
+      const c = b[i++]!;
+      v += (c & 0x7f) * scale;
+      if (c < 0x80) return v;
+      scale *= 128;
+    }
+  }
+  /** where the stored bytes of the record at o begin */
+  private dataAt(o: number): number {
+    let i = o + REC_FIXED;
+    while (this.buf[i++]! >= 0x80);
+    return i;
+  }
+  private storedLen(o: number) {
+    return Math.floor(this.meta(o) / 4);
   }
   private next(o: number) {
-    return this.dv.getUint32(o + 4, true) - 1;
+    return this.dv.getUint32(o, true) - 1;
   }
   private setNext(o: number, n: number) {
-    this.dv.setUint32(o + 4, n + 1, true);
+    this.dv.setUint32(o, n + 1, true);
   }
   private hashAt(o: number) {
-    return this.dv.getUint32(o + 8, true);
+    return this.dv.getUint32(o + 4, true);
+  }
+  private isDead(o: number) {
+    return (this.buf[o + REC_FIXED]! & DEAD) !== 0;
   }
   private recordSize(o: number) {
-    return (REC_HDR + this.len(o) + 3) & ~3;
+    return this.dataAt(o) - o + this.storedLen(o);
   }
 
-  /** the stored bytes of the record at o (a view: valid until the store next changes) */
+  /** the route's bytes as sent, unpacked into `into` if packed */
+  private bytesOf(o: number, into: Unpacked): Uint8Array {
+    const m = this.meta(o);
+    const at = this.dataAt(o);
+    const n = Math.floor(m / 4);
+    if (!(m & PACKED)) return this.buf.subarray(at, at + n);
+    return into.unpack(this.buf, at, at + n);
+  }
+
+  /** the stored bytes of the record at o (a view: valid until the store next changes or lends another) */
   payload(o: number): Uint8Array {
-    return this.buf.subarray(o + REC_HDR, o + REC_HDR + this.len(o));
+    return this.bytesOf(o, this.lent);
   }
   ident(o: number): RouteIdent {
-    return routeIdent(this.buf, o + REC_HDR, o + REC_HDR + this.len(o))!;
+    const p = this.bytesOf(o, this.forIdent);
+    return routeIdent(p, 0, p.length)!;
   }
   equals(o: number, b: Uint8Array, off: number, end: number): boolean {
-    const n = this.len(o);
+    const p = this.bytesOf(o, this.forEquals);
+    const n = p.length;
     if (n !== end - off) return false;
-    const p = o + REC_HDR;
-    for (let i = 0; i < n; i++) if (this.buf[p + i] !== b[off + i]) return false;
+    for (let i = 0; i < n; i++) if (p[i] !== b[off + i]) return false;
     return true;
   }
 
@@ -171,15 +252,18 @@ export class RouteStore {
 
   /** Store a route (the caller has removed any record with the same identity). Returns its offset. */
   insert(id: RouteIdent, b: Uint8Array, off: number, end: number): number {
-    const n = end - off;
-    const size = (REC_HDR + n + 3) & ~3;
+    const packed = packedSize(b, off, end);
+    const n = packed >= 0 ? packed : end - off;
+    const meta = n * 4 + (packed >= 0 ? PACKED : 0);
+    const size = REC_FIXED + varintSize(meta) + n;
     if (this.used + size > this.buf.length) this.grow(size);
     const o = this.used;
     const hash = hashText(id.prefix);
-    this.dv.setUint32(o, n, true);
     this.setNext(o, -1);
-    this.dv.setUint32(o + 8, hash, true);
-    this.buf.set(b.subarray(off, end), o + REC_HDR);
+    this.dv.setUint32(o + 4, hash, true);
+    const w = writeVarint(this.buf, o + REC_FIXED, meta);
+    if (packed >= 0) pack(this.buf, w, b, off, end);
+    else this.buf.set(b.subarray(off, end), w);
     this.used += size;
     this.count++;
     const slot = this.chainSlot(id.prefix, hash);
@@ -217,7 +301,7 @@ export class RouteStore {
       while (this.next(p) !== o) p = this.next(p);
       this.setNext(p, this.next(o));
     }
-    this.dv.setUint32(o, this.len(o) | DEAD, true);
+    this.buf[o + REC_FIXED] = this.buf[o + REC_FIXED]! | DEAD;
     this.deadBytes += this.recordSize(o);
     this.count--;
   }
@@ -232,7 +316,7 @@ export class RouteStore {
 
   /** every live record, in arena order */
   forEach(f: (o: number) => void): void {
-    for (let o = 0; o < this.used; o += this.recordSize(o)) if (!(this.dv.getUint32(o, true) & DEAD)) f(o);
+    for (let o = 0; o < this.used; o += this.recordSize(o)) if (!this.isDead(o)) f(o);
   }
 
   /** arena growth by half: a table built route by route wastes at most a third of it */
@@ -248,7 +332,7 @@ export class RouteStore {
    */
   trim(): void {
     if (this.deadBytes) this.compact();
-    const want = Math.max(ARENA_MIN, roundUp(this.used * 1.125));
+    const want = Math.max(ARENA_MIN, roundUp(this.used * 1.0625));
     if (want < this.buf.length) this.resize(want);
   }
 
@@ -281,8 +365,8 @@ export class RouteStore {
       for (let o = s - 1; o >= 0; o = this.next(o)) {
         const size = this.recordSize(o);
         nb.set(this.buf.subarray(o, o + size), w);
-        ndv.setUint32(w + 4, 0, true);
-        if (prev >= 0) ndv.setUint32(prev + 4, w + 1, true);
+        ndv.setUint32(w, 0, true);
+        if (prev >= 0) ndv.setUint32(prev, w + 1, true);
         else this.slots[i] = w + 1;
         prev = w;
         w += size;
@@ -292,5 +376,93 @@ export class RouteStore {
     this.dv = ndv;
     this.used = w;
     this.deadBytes = 0;
+  }
+}
+
+function writeVarint(b: Uint8Array, at: number, v: number): number {
+  while (v >= 0x80) {
+    b[at++] = (v % 128) | 0x80;
+    v = Math.floor(v / 128);
+  }
+  b[at++] = v;
+  return at;
+}
+
+/** Pack b[off, end) (packedSize said it can be) into out from `at`; returns the end. */
+function pack(out: Uint8Array, at: number, b: Uint8Array, off: number, end: number): number {
+  for (let i = 0; i < 8; i++) out[at++] = b[off + i]!;
+  at = writeVarint(out, at, u32(b, off + RTM_FLAGS));
+  let p = off + RTMSG;
+  while (p < end) {
+    const len = u16(b, p);
+    const type = u16(b, p + 2);
+    const plen = len - 4;
+    const v = plen === 4 ? u32(b, p + 4) : -1;
+    if (plen === 4 && v < 1 << 21) {
+      out[at++] = 0x40 | type;
+      at = writeVarint(out, at, v);
+    } else {
+      out[at++] = type;
+      out[at++] = plen;
+      for (let i = 0; i < plen; i++) out[at++] = b[p + 4 + i]!;
+    }
+    p += (len + 3) & ~3;
+  }
+  return at;
+}
+
+/** A scratch buffer packed records are unpacked into. */
+class Unpacked {
+  private buf = new Uint8Array(256);
+  private dv = new DataView(this.buf.buffer);
+
+  unpack(src: Uint8Array, at: number, end: number): Uint8Array {
+    // rtmsg, then at most 8 bytes (header and padding) per attribute more than it was stored in
+    const need = RTMSG + 8 * (end - at);
+    if (this.buf.length < need) {
+      this.buf = new Uint8Array(need);
+      this.dv = new DataView(this.buf.buffer);
+    }
+    const out = this.buf;
+    const dv = this.dv;
+    for (let i = 0; i < 8; i++) out[i] = src[at + i]!;
+    at += 8;
+    let v = 0, scale = 1;
+    for (;;) {
+      const c = src[at++]!;
+      v += (c & 0x7f) * scale;
+      if (c < 0x80) break;
+      scale *= 128;
+    }
+    dv.setUint32(RTM_FLAGS, v, true);
+    let w: number = RTMSG;
+    while (at < end) {
+      const tag = src[at++]!;
+      const type = tag & 0x3f;
+      if (tag & 0x40) {
+        v = 0;
+        scale = 1;
+        for (;;) {
+          const c = src[at++]!;
+          v += (c & 0x7f) * scale;
+          if (c < 0x80) break;
+          scale *= 128;
+        }
+        dv.setUint16(w, 8, true);
+        dv.setUint16(w + 2, type, true);
+        dv.setUint32(w + 4, v, true);
+        w += 8;
+      } else {
+        const plen = src[at++]!;
+        dv.setUint16(w, plen + 4, true);
+        dv.setUint16(w + 2, type, true);
+        for (let i = 0; i < plen; i++) out[w + 4 + i] = src[at + i]!;
+        at += plen;
+        const padded = w + ((plen + 4 + 3) & ~3);
+        for (let i = w + 4 + plen; i < padded; i++) out[i] = 0;
+        w = padded;
+      }
+    }
+    return out.subarray(0, w);
   }
 }
