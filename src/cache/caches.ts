@@ -52,7 +52,9 @@ export class ObjectCache {
 
   /** Apply one notification; returns what changed (nothing, if it repeated what we had). */
   apply(ev: NlEvent): CacheChange | undefined {
-    const key = objectKey(ev);
+    // a rule's key is its whole body: the text the comparison below needs anyway
+    const text = this.kind === "rule" && ev.netlink.rule ? bodyJson(ev) : undefined;
+    const key = objectKey(ev, text);
     if (key === undefined) return undefined;
     this.held?.add(key);
     const before = this.objects.get(key);
@@ -62,7 +64,7 @@ export class ObjectCache {
       return { kind: this.kind, op: "del", before };
     }
     // the body's text from the event's line: made once, for the exports as for this comparison
-    const after = bodyJson(ev);
+    const after = text ?? bodyJson(ev);
     if (after === before) return undefined;
     this.objects.set(key, after);
     return { kind: this.kind, op: before === undefined ? "add" : "change", before, after };
@@ -77,10 +79,12 @@ export class ObjectCache {
     /** the dump's bodies, for the events of what it adds or changes */
     const bodies = new Map<string, object>();
     for (const ev of dumped) {
-      const k = objectKey(ev);
-      if (k === undefined) continue;
       const body = bodyOf(ev);
-      fresh.set(k, JSON.stringify(body));
+      if (body === undefined) continue;
+      const text = JSON.stringify(body);
+      const k = objectKey(ev, text);
+      if (k === undefined) continue;
+      fresh.set(k, text);
       bodies.set(k, body);
     }
     // what a notification reported during the dump is at least as new as the dump's view of it

@@ -70,3 +70,15 @@ describe("one line per event", () => {
     expect(serialise(made)).toContain(`"link":{"ifindex":99}`);
   });
 });
+
+describe("pretty JSON export", () => {
+  test("re-spaces a line exactly as JSON.stringify(value, null, 2) lays it out", async () => {
+    const { indentJson } = await import("../../src/export/json.ts");
+    const samples = [
+      ...decodedEvents().map((e) => JSON.stringify(e)),
+      JSON.stringify({ a: [], b: {}, c: [[], [{}], [1, [2, []]]], "d:,{": "x,\"y\":[{}]\\", e: null, f: -1.5e-7, g: "é\u2028" }),
+      "[]", "{}", "1", "\"s\"",
+    ];
+    for (const s of samples) expect(indentJson(s)).toBe(JSON.stringify(JSON.parse(s), null, 2));
+  });
+});
