@@ -2,7 +2,7 @@
  * Storage for the route cache: every route kept as the bytes the kernel sent for it (rtmsg and its
  * attributes), packed where that can be undone exactly, in one growing arena, found through an
  * open-addressing index on the route's identity. A BGP table of 100k routes then costs less than
- * the size of its messages (a /32 via a gateway: 34 bytes of arena and ~10 of index, 44 sent) and
+ * the size of its messages (a /32 via a gateway: 26 bytes of arena and ~10 of index, 44 sent) and
  * nothing the garbage collector has to trace; a JS Map alone costs ~90 bytes an entry before any
  * key or value (bench/README.md, "route cache memory").
  *
@@ -86,11 +86,11 @@ function hashText(s: string): number {
  * `stored bytes << 2 | packed << 1 | deleted`, then the stored bytes. Records are byte-aligned.
  *
  * Stored bytes are the route's rtmsg and attributes either as sent, or packed (a BGP route's
- * 44 bytes in 25): rtmsg's first 8 bytes, rtm_flags as a varint, then per attribute a tag byte
- * (form << 6 | type) followed by a varint of a u32 value (form 1) or a length byte and the payload
- * (form 0). Packing applies only where unpacking gives back exactly the bytes sent (types below
- * 64, payloads below 256 bytes, padding zero, the last attribute ending the message); anything
- * else is kept as sent.
+ * 44 bytes in 17): the number of its rtmsg among the store's distinct ones (Heads: a table's routes
+ * share a handful), then per attribute a tag byte (form << 6 | type) followed by a varint of a u32
+ * value (form 1) or a length byte and the payload (form 0). Packing applies only where unpacking
+ * gives back exactly the bytes sent (types below 64, payloads below 256 bytes, padding zero, the
+ * last attribute ending the message, at most 255 distinct rtmsgs); anything else is kept as sent.
  */
 const REC_FIXED = 8;
 const DEAD = 1;
@@ -98,7 +98,6 @@ const PACKED = 2;
 const EMPTY = 0;
 const TOMBSTONE = -1;
 const RTMSG = SIZEOF.rtmsg;
-const RTM_FLAGS = OFFSETOF["rtmsg.rtm_flags"];
 
 const ARENA_MIN = 1 << 16;
 function roundUp(n: number) {
@@ -120,7 +119,7 @@ const u32 = (b: Uint8Array, at: number) => (b[at]! | (b[at + 1]! << 8) | (b[at +
 /** Packed size of b[off, end), or -1 if it cannot be packed exactly. */
 function packedSize(b: Uint8Array, off: number, end: number): number {
   if (end - off < RTMSG) return -1;
-  let n = 8 + varintSize(u32(b, off + RTM_FLAGS));
+  let n = 1;
   let p = off + RTMSG;
   while (p < end) {
     if (end - p < 4) return -1;
@@ -152,9 +151,10 @@ export class RouteStore {
   private filled = 0;
   count = 0;
   /** packed records unpacked: for payload(), and separately for ident() and equals() so neither overwrites what payload() lent */
-  private readonly lent = new Unpacked();
-  private readonly forIdent = new Unpacked();
-  private readonly forEquals = new Unpacked();
+  private readonly heads = new Heads();
+  private readonly lent = new Unpacked(this.heads);
+  private readonly forIdent = new Unpacked(this.heads);
+  private readonly forEquals = new Unpacked(this.heads);
 
   /** bytes held: arena and index, for reports */
   get bytes(): number {
@@ -209,9 +209,17 @@ export class RouteStore {
   payload(o: number): Uint8Array {
     return this.bytesOf(o, this.lent);
   }
+  /** the identity last read, by arena and offset: a lookup reads its chain head's twice (prefix, then nexthop) */
+  private identOf: { buf: Uint8Array | undefined; o: number; id: RouteIdent | undefined } = { buf: undefined, o: -1, id: undefined };
   ident(o: number): RouteIdent {
+    const m = this.identOf;
+    // a record never changes where it stands, and the arena is a new array whenever records move
+    if (m.o === o && m.buf === this.buf) return m.id!;
     const p = this.bytesOf(o, this.forIdent);
-    return routeIdent(p, 0, p.length)!;
+    m.buf = this.buf;
+    m.o = o;
+    m.id = routeIdent(p, 0, p.length)!;
+    return m.id;
   }
   equals(o: number, b: Uint8Array, off: number, end: number): boolean {
     const p = this.bytesOf(o, this.forEquals);
@@ -252,7 +260,9 @@ export class RouteStore {
 
   /** Store a route (the caller has removed any record with the same identity). Returns its offset. */
   insert(id: RouteIdent, b: Uint8Array, off: number, end: number): number {
-    const packed = packedSize(b, off, end);
+    let packed = packedSize(b, off, end);
+    const head = packed >= 0 ? this.heads.numberOf(b, off) : -1;
+    if (head < 0) packed = -1;
     const n = packed >= 0 ? packed : end - off;
     const meta = n * 4 + (packed >= 0 ? PACKED : 0);
     const size = REC_FIXED + varintSize(meta) + n;
@@ -262,7 +272,7 @@ export class RouteStore {
     this.setNext(o, -1);
     this.dv.setUint32(o + 4, hash, true);
     const w = writeVarint(this.buf, o + REC_FIXED, meta);
-    if (packed >= 0) pack(this.buf, w, b, off, end);
+    if (packed >= 0) pack(this.buf, w, head, b, off, end);
     else this.buf.set(b.subarray(off, end), w);
     this.used += size;
     this.count++;
@@ -389,9 +399,8 @@ function writeVarint(b: Uint8Array, at: number, v: number): number {
 }
 
 /** Pack b[off, end) (packedSize said it can be) into out from `at`; returns the end. */
-function pack(out: Uint8Array, at: number, b: Uint8Array, off: number, end: number): number {
-  for (let i = 0; i < 8; i++) out[at++] = b[off + i]!;
-  at = writeVarint(out, at, u32(b, off + RTM_FLAGS));
+function pack(out: Uint8Array, at: number, head: number, b: Uint8Array, off: number, end: number): number {
+  out[at++] = head;
   let p = off + RTMSG;
   while (p < end) {
     const len = u16(b, p);
@@ -411,12 +420,46 @@ function pack(out: Uint8Array, at: number, b: Uint8Array, off: number, end: numb
   return at;
 }
 
+/** The distinct rtmsgs (flags included) of a store's packed routes, by number. */
+class Heads {
+  readonly list: Uint8Array[] = [];
+  private readonly byText = new Map<string, number>();
+
+  /** the number of b[off, off + 12), added if new; -1 if 255 are taken */
+  numberOf(b: Uint8Array, off: number): number {
+    const t = String.fromCharCode(b[off]!, b[off + 1]!, b[off + 2]!, b[off + 3]!, b[off + 4]!, b[off + 5]!,
+      b[off + 6]!, b[off + 7]!, b[off + 8]!, b[off + 9]!, b[off + 10]!, b[off + 11]!);
+    let n = this.byText.get(t);
+    if (n !== undefined) return n;
+    if (this.list.length >= 255) return -1;
+    n = this.list.length;
+    this.list.push(b.slice(off, off + RTMSG));
+    this.byText.set(t, n);
+    return n;
+  }
+}
+
 /** A scratch buffer packed records are unpacked into. */
 class Unpacked {
   private buf = new Uint8Array(256);
   private dv = new DataView(this.buf.buffer);
 
+  constructor(private readonly heads: Heads) {}
+
+  /** what was unpacked last, from which arena and offset: records do not change in place */
+  private src: Uint8Array | undefined;
+  private at = -1;
+  private last: Uint8Array | undefined;
+
   unpack(src: Uint8Array, at: number, end: number): Uint8Array {
+    if (src === this.src && at === this.at) return this.last!;
+    this.src = src;
+    this.at = at;
+    this.last = this.unpackAt(src, at, end);
+    return this.last;
+  }
+
+  private unpackAt(src: Uint8Array, at: number, end: number): Uint8Array {
     // rtmsg, then at most 8 bytes (header and padding) per attribute more than it was stored in
     const need = RTMSG + 8 * (end - at);
     if (this.buf.length < need) {
@@ -425,16 +468,8 @@ class Unpacked {
     }
     const out = this.buf;
     const dv = this.dv;
-    for (let i = 0; i < 8; i++) out[i] = src[at + i]!;
-    at += 8;
+    out.set(this.heads.list[src[at++]!]!, 0);
     let v = 0, scale = 1;
-    for (;;) {
-      const c = src[at++]!;
-      v += (c & 0x7f) * scale;
-      if (c < 0x80) break;
-      scale *= 128;
-    }
-    dv.setUint32(RTM_FLAGS, v, true);
     let w: number = RTMSG;
     while (at < end) {
       const tag = src[at++]!;
