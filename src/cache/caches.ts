@@ -11,7 +11,9 @@ import type { BasicContext } from "../decode/context.ts";
 import type { NlEvent } from "../event/model.ts";
 import { objectKind } from "../families/index.ts";
 import { NLM_F_MULTI } from "../uapi/linux.gen.ts";
-import { bodyOf, type CacheChange, cachedEvent, isDelete } from "./change.ts";
+import { type CacheChange, cachedEvent, isDelete } from "./change.ts";
+import { bodyJson, bodyOf, serialise } from "../event/line.ts";
+import { sortKeyed, TYPE_ORDER } from "../decode/dump.ts";
 import { type CacheKind, objectKey } from "./keys.ts";
 import { RouteCache } from "./route-cache.ts";
 
@@ -24,11 +26,11 @@ export type { CacheChange, RouteCounts } from "./change.ts";
  */
 function stateOf(kind: CacheKind, json: string): string {
   if (kind !== "addr" || !json.includes("_life_time")) return json;
-  const b = JSON.parse(json) as Record<string, unknown>;
-  delete b.valid_life_time;
-  delete b.preferred_life_time;
-  return JSON.stringify(b);
+  // members of the body itself: never its first (family), and a comma followed by a bare quote
+  // cannot occur inside a JSON string (its quotes are escaped)
+  return json.replace(LIFETIMES, "");
 }
+const LIFETIMES = /,"(?:valid|preferred)_life_time":(?:-?\d+|"forever")/g;
 
 /** Links, addresses and the other small object kinds: each kept as the JSON text of its body. */
 export class ObjectCache {
@@ -50,7 +52,9 @@ export class ObjectCache {
 
   /** Apply one notification; returns what changed (nothing, if it repeated what we had). */
   apply(ev: NlEvent): CacheChange | undefined {
-    const key = objectKey(ev);
+    // a rule's key is its whole body: the text the comparison below needs anyway
+    const text = this.kind === "rule" && ev.netlink.rule ? bodyJson(ev) : undefined;
+    const key = objectKey(ev, text);
     if (key === undefined) return undefined;
     this.held?.add(key);
     const before = this.objects.get(key);
@@ -59,7 +63,8 @@ export class ObjectCache {
       this.objects.delete(key);
       return { kind: this.kind, op: "del", before };
     }
-    const after = JSON.stringify(bodyOf(ev));
+    // the body's text from the event's line: made once, for the exports as for this comparison
+    const after = text ?? bodyJson(ev);
     if (after === before) return undefined;
     this.objects.set(key, after);
     return { kind: this.kind, op: before === undefined ? "add" : "change", before, after };
@@ -71,9 +76,16 @@ export class ObjectCache {
    */
   replace(dumped: NlEvent[]): CacheChange[] {
     const fresh = new Map<string, string>();
+    /** the dump's bodies, for the events of what it adds or changes */
+    const bodies = new Map<string, object>();
     for (const ev of dumped) {
-      const k = objectKey(ev);
-      if (k !== undefined) fresh.set(k, JSON.stringify(bodyOf(ev)));
+      const body = bodyOf(ev);
+      if (body === undefined) continue;
+      const text = JSON.stringify(body);
+      const k = objectKey(ev, text);
+      if (k === undefined) continue;
+      fresh.set(k, text);
+      bodies.set(k, body);
     }
     // what a notification reported during the dump is at least as new as the dump's view of it
     this.unsettled = 0;
@@ -87,9 +99,9 @@ export class ObjectCache {
     for (const [k, old] of this.objects) {
       const now = fresh.get(k);
       if (now === undefined) out.push({ kind: this.kind, op: "del", before: old });
-      else if (now !== old && stateOf(this.kind, now) !== stateOf(this.kind, old)) out.push({ kind: this.kind, op: "change", before: old, after: now });
+      else if (now !== old && stateOf(this.kind, now) !== stateOf(this.kind, old)) out.push({ kind: this.kind, op: "change", before: old, after: now, body: bodies.get(k) });
     }
-    for (const [k, now] of fresh) if (!this.objects.has(k)) out.push({ kind: this.kind, op: "add", after: now });
+    for (const [k, now] of fresh) if (!this.objects.has(k)) out.push({ kind: this.kind, op: "add", after: now, body: bodies.get(k) });
     this.objects.clear();
     for (const [k, v] of fresh) this.objects.set(k, v);
     return out;
@@ -98,6 +110,12 @@ export class ObjectCache {
   /** The cached objects as events, in the form --dump-events prints (a dump reply: NLM_F_MULTI). */
   values(): NlEvent[] {
     return [...this.objects.values()].map((json) => cachedEvent(this.kind, json, objectKind(this.kind)!.add, NLM_F_MULTI));
+  }
+
+  /** The cached objects' lines as --dump-events prints them, each made around the text kept. */
+  lines(): string[] {
+    const add = objectKind(this.kind)!.add;
+    return [...this.objects.values()].map((json) => serialise(cachedEvent(this.kind, json, add, NLM_F_MULTI)));
   }
 }
 
@@ -155,5 +173,17 @@ export class Caches {
   }
   kinds(): CacheKind[] {
     return [...this.byKind.keys()];
+  }
+  /**
+   * Every cache's objects as --dump-events lines, sorted as --dump-events sorts them: the text
+   * each cache keeps (or, for routes, makes once from the kernel's bytes), not events serialised anew.
+   */
+  sortedLines(): string[] {
+    const keyed: { t: number; line: string }[] = [];
+    for (const c of this.byKind.values()) {
+      const t = TYPE_ORDER.indexOf(c.kind);
+      for (const line of c.lines()) keyed.push({ t, line });
+    }
+    return sortKeyed(keyed);
   }
 }

@@ -7,7 +7,8 @@ import type { NlEvent } from "../event/model.ts";
 
 export type CacheKind = "link" | "addr" | "route" | "neigh" | "rule" | "nexthop";
 
-export function objectKey(ev: NlEvent): string | undefined {
+/** `bodyText`: the body's JSON text, where the caller has it (a rule's key is all of it). */
+export function objectKey(ev: NlEvent, bodyText?: string): string | undefined {
   const n = ev.netlink;
   switch (ev.type) {
     case "link":
@@ -23,7 +24,7 @@ export function objectKey(ev: NlEvent): string | undefined {
     case "rule": {
       // a rule has no id: every selector is part of its identity
       const r = n.rule;
-      return r ? JSON.stringify(r) : undefined;
+      return r ? (bodyText ?? JSON.stringify(r)) : undefined;
     }
     case "nexthop":
       return n.nexthop?.id !== undefined ? `${n.nexthop.id}` : undefined;

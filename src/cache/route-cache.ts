@@ -9,6 +9,7 @@ import type { NlEvent } from "../event/model.ts";
 import { objectKind } from "../families/index.ts";
 import { NLM_F_MULTI, NLM_F_REPLACE } from "../uapi/linux.gen.ts";
 import { type CacheChange, cachedEventFromBody, isDelete, type RouteCounts } from "./change.ts";
+import { bodyJson, serialise } from "../event/line.ts";
 import { isIPv6, type RouteIdent, routeIdent, RouteStore } from "./route-store.ts";
 
 const ROUTE_ADD = objectKind("route")!.add;
@@ -61,6 +62,28 @@ export class RouteCache {
     return JSON.stringify(this.body(s, o) ?? {});
   }
 
+  /** a stored route decoded, and its JSON text: made once, for a comparison and for the event reporting it */
+  private decoded(s: RouteStore, o: number): { body: object; json: string } {
+    const body = this.body(s, o) ?? {};
+    return { body, json: JSON.stringify(body) };
+  }
+
+  /**
+   * A live delete's change. Nothing on the receive path reads what was deleted (the event says it),
+   * so its text is made only if asked for, from a copy of the bytes the cache held.
+   */
+  private deleted(bytes: Uint8Array): CacheChange {
+    const view = this.view;
+    let before: string | undefined;
+    return {
+      kind: "route",
+      op: "del",
+      get before() {
+        return (before ??= JSON.stringify(decodeRoute(new DataView(bytes.buffer), 0, bytes.length, view) ?? {}));
+      },
+    };
+  }
+
   private count(id: RouteIdent, by: number) {
     const k = `${id.family}|${id.table}|${id.protocol}`;
     const e = this.routeCounts.get(k);
@@ -91,10 +114,10 @@ export class RouteCache {
     const o = s.find(id);
     if (isDelete(ev)) {
       if (o < 0) return { kind: "route", op: "del", miss: true };
-      const before = this.json(s, o);
+      const gone = s.payload(o).slice();
       this.drop(o);
       s.maybeCompact();
-      return { kind: "route", op: "del", before };
+      return this.deleted(gone);
     }
     let before: string | undefined;
     if (o >= 0) {
@@ -110,7 +133,8 @@ export class RouteCache {
     s.insert(id, b, off, end);
     this.count(id, +1);
     s.maybeCompact();
-    const after = JSON.stringify((ev.netlink as { route?: object }).route ?? {});
+    // the body's text from the event's line: made once, for the exports as for this comparison
+    const after = ev.netlink.route === undefined ? "{}" : bodyJson(ev);
     if (after === before) return undefined;
     return { kind: "route", op: before === undefined ? "add" : "change", before, after };
   }
@@ -148,17 +172,21 @@ export class RouteCache {
     const out: CacheChange[] = [];
     old.forEach((o) => {
       const n = fresh.find(old.ident(o));
-      if (n < 0) out.push({ kind: "route", op: "del", before: this.json(old, o) });
-      else {
+      if (n < 0) {
+        const d = this.decoded(old, o);
+        out.push({ kind: "route", op: "del", before: d.json, body: d.body });
+      } else {
         const p = old.payload(o);
         if (fresh.equals(n, p, 0, p.length)) return;
         const before = this.json(old, o);
-        const after = this.json(fresh, n);
-        if (before !== after) out.push({ kind: "route", op: "change", before, after });
+        const after = this.decoded(fresh, n);
+        if (before !== after.json) out.push({ kind: "route", op: "change", before, after: after.json, body: after.body });
       }
     });
     fresh.forEach((n) => {
-      if (old.find(fresh.ident(n)) < 0) out.push({ kind: "route", op: "add", after: this.json(fresh, n) });
+      if (old.find(fresh.ident(n)) >= 0) return;
+      const d = this.decoded(fresh, n);
+      out.push({ kind: "route", op: "add", after: d.json, body: d.body });
     });
     fresh.maybeCompact();
     this.store = fresh;
@@ -173,6 +201,16 @@ export class RouteCache {
     this.store.forEach((o) => {
       const body = this.body(this.store, o);
       if (body) out.push(cachedEventFromBody("route", body, ROUTE_ADD, NLM_F_MULTI));
+    });
+    return out;
+  }
+
+  /** The cached routes' lines as --dump-events prints them: each decoded from its bytes and serialised once. */
+  lines(): string[] {
+    const out: string[] = [];
+    this.store.forEach((o) => {
+      const body = this.body(this.store, o);
+      if (body) out.push(serialise(cachedEventFromBody("route", body, ROUTE_ADD, NLM_F_MULTI)));
     });
     return out;
   }

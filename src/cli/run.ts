@@ -6,7 +6,6 @@ import type { NlmonConfig } from "../config/types.ts";
 import type { Log } from "../log.ts";
 import { nlmonMetrics } from "../metrics/registry.ts";
 import { cacheKinds, Monitor } from "../monitor/monitor.ts";
-import { sortedLines } from "../decode/dump.ts";
 import { writeLines } from "./dump.ts";
 import { buildExporters } from "../export/build.ts";
 
@@ -41,7 +40,7 @@ export async function runMonitor(cfg: NlmonConfig, backend: WorkerBackend, log: 
   process.on("SIGUSR1", () => {
     if (!started) return;
     const path = process.env.NLMON_CACHE_DUMP || `${process.env.TMPDIR || "/tmp"}/nlmon-cache.${process.pid}.json`;
-    const lines = sortedLines(mon.cacheEvents());
+    const lines = mon.caches.sortedLines();
     void Bun.write(path, lines.length ? lines.join("\n") + "\n" : "", { createPath: false }).then(
       () => log.info("cache", `SIGUSR1: ${lines.length} cached objects written to ${path}`),
       (e) => log.warn("cache", `SIGUSR1: cannot write ${path}: ${(e as Error).message}`));
@@ -64,7 +63,7 @@ export async function runDumpCache(cfg: NlmonConfig, backend: WorkerBackend, log
   }
   const mon = new Monitor(cfg, backend, log, { pull: true });
   await mon.start();
-  const lines = sortedLines(mon.cacheEvents());
+  const lines = mon.caches.sortedLines();
   await mon.stop();
   await writeLines(lines, out);
   return 0;

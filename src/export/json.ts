@@ -41,16 +41,52 @@ export class JsonExporter extends FileExport<string> {
     }
     const chunks = new Array<Uint8Array>(lines.length);
     for (let i = 0; i < lines.length; i++) {
-      let s = lines[i]!;
-      if (this.opts.pretty) {
-        try {
-          s = JSON.stringify(JSON.parse(s), null, 2);
-        } catch {
-          // not JSON after all: write it as it came rather than lose it
-        }
-      }
-      chunks[i] = enc.encode(s + "\n");
+      const s = lines[i]!;
+      chunks[i] = enc.encode((this.opts.pretty ? indentJson(s) : s) + "\n");
     }
     await this.sink.write(chunks);
   }
+}
+
+/**
+ * Compact JSON text laid out as JSON.stringify(value, null, 2) would lay it out, without parsing it
+ * back into objects: a line is serialised once, and pretty output only re-spaces its text.
+ * (Text that is not compact JSON comes out re-spaced but otherwise as it was.)
+ */
+export function indentJson(s: string): string {
+  let out = "";
+  let depth = 0;
+  let from = 0;
+  const nl = (d: number) => "\n" + "  ".repeat(d);
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 34 /* " */) {
+      // to the closing quote: a backslash escapes the next character
+      for (i++; i < s.length; i++) {
+        const d = s.charCodeAt(i);
+        if (d === 92) i++;
+        else if (d === 34) break;
+      }
+      continue;
+    }
+    if (c === 123 /* { */ || c === 91 /* [ */) {
+      const close = c === 123 ? 125 : 93;
+      if (s.charCodeAt(i + 1) === close) {
+        i++;
+        continue;
+      }
+      out += s.slice(from, i + 1) + nl(++depth);
+      from = i + 1;
+    } else if (c === 125 || c === 93) {
+      out += s.slice(from, i) + nl(--depth) + s[i];
+      from = i + 1;
+    } else if (c === 44 /* , */) {
+      out += s.slice(from, i + 1) + nl(depth);
+      from = i + 1;
+    } else if (c === 58 /* : */) {
+      out += s.slice(from, i + 1) + " ";
+      from = i + 1;
+    }
+  }
+  return out + s.slice(from);
 }

@@ -11,7 +11,7 @@ export function changeEvent(c: CacheChange, mark: "resync" | "implicit"): NlEven
   const body = (c.op === "del" ? c.before : c.after)!;
   const k = objectKind(c.kind)!;
   // every cached kind is one the kernel deletes by message
-  const ev = cachedEvent(c.kind, body, c.op === "del" ? k.del! : k.add, 0);
+  const ev = cachedEvent(c.kind, body, c.op === "del" ? k.del! : k.add, 0, c.body);
   if (mark === "resync") ev.resync = true;
   else ev.implicit = true;
   return ev;

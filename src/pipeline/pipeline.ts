@@ -10,6 +10,7 @@ import { decodeMessage, protocolName } from "../decode/message.ts";
 import type { Names } from "../decode/names.ts";
 import type { DatagramBatch } from "../backend/types.ts";
 import type { NlEvent, PipelineEvent } from "../event/model.ts";
+import { serialise } from "../event/line.ts";
 import type { Exporter } from "../export/types.ts";
 import type { NlmonMetrics } from "../metrics/registry.ts";
 
@@ -170,16 +171,14 @@ export class Pipeline {
   }
 
   /**
-   * Filter, serialise once, export. `latency`: observe it here (events not from a datagram).
-   * `b[off, end)`: the message body the event was decoded from, for observers.
+   * Stamp, observe, filter, serialise once, export. `latency`: observe it here (events not from a
+   * datagram). `b[off, end)`: the message body the event was decoded from, for observers. The line
+   * an observer took (event/line.ts) is the one exported: observers must not change the event.
    */
   emit(pe: PipelineEvent, latency = true, b?: Uint8Array, off?: number, end?: number): void {
-    for (const l of this.observers) l(pe, b, off, end);
     const ev = pe.event;
-    if (this.o.filter && !this.o.filter(ev)) {
-      this.o.metrics.filterDropped.inc();
-      return;
-    }
+    // stamped before anyone looks: a cache that takes the event's body from its line (made once,
+    // see event/line.ts) must find the line the exports write, timestamp and all
     if (!this.o.deterministic && ev.timestamp === undefined) {
       // messages of one datagram share a receive time: format it once
       if (pe.tsNs !== this.isoFor) {
@@ -187,6 +186,11 @@ export class Pipeline {
         this.iso = this.isoOf(pe.tsNs);
       }
       ev.timestamp = this.iso;
+    }
+    for (const l of this.observers) l(pe, b, off, end);
+    if (this.o.filter && !this.o.filter(ev)) {
+      this.o.metrics.filterDropped.inc();
+      return;
     }
     let byType = this.eventSeries.get(ev.protocol);
     if (!byType) this.eventSeries.set(ev.protocol, (byType = new Map()));
@@ -206,10 +210,4 @@ export class Pipeline {
   }
 }
 
-/**
- * Timestamp first, as readers of a log expect: every event is built with `timestamp` as its first
- * key (decodeMessage, cachedEvent), so plain JSON.stringify keeps that order.
- */
-export function serialise(ev: NlEvent): string {
-  return JSON.stringify(ev);
-}
+export { serialise };
