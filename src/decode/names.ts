@@ -27,11 +27,16 @@ function flagNames(table: FlagTable, prefix: string, lower: boolean, rename: Rec
 }
 
 export function flagsToNames(value: number, table: readonly (readonly [number, string])[]): string[] {
-  const out: string[] = [];
   let rest = value >>> 0;
-  for (const [bit, name] of table) {
-    if ((rest & bit) === bit && bit !== 0) {
-      out.push(name);
+  // most values name nothing (a route's flags are 0): no walk; an indexed loop, because iterating
+  // and destructuring the table per call was the live path's most expensive line
+  if (rest === 0) return [];
+  const out: string[] = [];
+  for (let i = 0; i < table.length; i++) {
+    const e = table[i]!;
+    const bit = e[0];
+    if (bit !== 0 && (rest & bit) === bit) {
+      out.push(e[1]);
       rest = (rest & ~bit) >>> 0;
     }
   }
