@@ -26,7 +26,26 @@ export interface Held {
   h: Uint32Array;
   tr: Uint32Array;
   trails: Uint8Array[];
+  /** each trail's place in the order of the trails' texts (equal texts, equal places) */
+  trailRank: Uint32Array;
   anchor: Uint8Array;
+}
+
+/** Each trail's place among them all in byte order (RANK), a shorter one before what extends it. */
+export function rankTrails(trails: readonly Uint8Array[]): Uint32Array {
+  const cmp = (a: Uint8Array, b: Uint8Array) => {
+    const n = Math.min(a.length, b.length);
+    for (let i = 0; i < n; i++) if (a[i] !== b[i]) return RANK[a[i]!]! < RANK[b[i]!]! ? -1 : 1;
+    return a.length - b.length;
+  };
+  const order = trails.map((_, i) => i).sort((x, y) => cmp(trails[x]!, trails[y]!));
+  const rank = new Uint32Array(trails.length);
+  let r = 0;
+  for (let k = 0; k < order.length; k++) {
+    if (k > 0 && cmp(trails[order[k - 1]!]!, trails[order[k]!]!) !== 0) r++;
+    rank[order[k]!] = r;
+  }
+  return rank;
 }
 
 let keys = new BigUint64Array(1024);
@@ -173,6 +192,18 @@ function sortRest(g: Held, lo: number, hi: number, t: number): void {
 
 /** -1, 0 or 1: lines i and j from byte t past their (equal) heads */
 function compareRest(g: Held, i: number, j: number, t: number): number {
+  const { u, s, e, tr } = g;
+  const own = e[i]! - s[i]!;
+  if (own === e[j]! - s[j]! && t <= own) {
+    // own parts of one length: byte by byte, then what is left of each line is its trail
+    const pi = s[i]!, pj = s[j]!;
+    for (let k = t; k < own; k++) {
+      const x = u[pi + k]!, y = u[pj + k]!;
+      if (x !== y) return RANK[x]! < RANK[y]! ? -1 : 1;
+    }
+    const a = g.trailRank[tr[i]!]!, b = g.trailRank[tr[j]!]!;
+    return a < b ? -1 : a > b ? 1 : 0;
+  }
   for (let k = t; ; k++) {
     const x = rankAt(g, i, k), y = rankAt(g, j, k);
     if (x !== y) return x < y ? -1 : 1;

@@ -18,7 +18,7 @@
  */
 import { tmpdir } from "node:os";
 import { compareLines, NL, SLACK, sharedPrefix } from "./line-order.ts";
-import { type Held, MAX_RANGE, sortGroup } from "./line-keys.ts";
+import { type Held, MAX_RANGE, rankTrails, sortGroup } from "./line-keys.ts";
 
 const EMPTY = new Uint8Array(0);
 
@@ -256,14 +256,16 @@ export class LineSorter {
     this.runs = 0;
   }
 
-  private held_(g: number): Held {
-    return { u: this.buf, s: this.starts[g]!, e: this.ends[g]!, h: this.heads[g]!, tr: this.trailOf[g]!, trails: this.trails, anchor: this.anchors[g]! };
-  }
-
   private sortBuffer(): void {
+    const trailRank = rankTrails(this.trails);
     for (let g = 0; g < this.groups; g++) {
       const n = this.counts[g]!;
-      if (n > 1) sortGroup(this.held_(g), n);
+      if (n < 2) continue;
+      const held: Held = {
+        u: this.buf, s: this.starts[g]!, e: this.ends[g]!, h: this.heads[g]!, tr: this.trailOf[g]!,
+        trails: this.trails, trailRank, anchor: this.anchors[g]!,
+      };
+      sortGroup(held, n);
     }
   }
 

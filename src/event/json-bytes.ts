@@ -36,13 +36,22 @@ export function putUint(b: Uint8Array, p: number, n: number): number {
   return end;
 }
 
+/** the decimal text of every octet, three bytes a slot, and its length */
+const OCTET = new Uint8Array(256 * 3);
+const OCTET_LEN = new Uint8Array(256);
+for (let v = 0; v < 256; v++) {
+  const t = String(v);
+  OCTET_LEN[v] = t.length;
+  for (let i = 0; i < t.length; i++) OCTET[3 * v + i] = t.charCodeAt(i);
+}
+
 function putOctet(b: Uint8Array, p: number, v: number): number {
-  if (v >= 100) {
-    b[p++] = 48 + ((v / 100) | 0);
-    b[p++] = 48 + (((v / 10) | 0) % 10);
-  } else if (v >= 10) b[p++] = 48 + ((v / 10) | 0);
-  b[p] = 48 + (v % 10);
-  return p + 1;
+  const n = OCTET_LEN[v]!;
+  const at = 3 * v;
+  b[p] = OCTET[at]!;
+  if (n > 1) b[p + 1] = OCTET[at + 1]!;
+  if (n > 2) b[p + 2] = OCTET[at + 2]!;
+  return p + n;
 }
 
 /** dotted-quad IPv4 text of u[at, at + 4) */
@@ -83,9 +92,6 @@ export class JsonBytes {
    */
   trail: Uint8Array | undefined;
   private readonly joined = new Map<Uint8Array, Map<Uint8Array, Uint8Array>>();
-  private lastA: Uint8Array | undefined;
-  private lastB: Uint8Array | undefined;
-  private lastJoined: Uint8Array | undefined;
 
   /** Write into b from `at`, up to `limit` (another's buffer: a line that outgrows it moves out). */
   into(b: Buffer, at: number, limit = b.length): void {
@@ -97,9 +103,6 @@ export class JsonBytes {
 
   /** a and b as one piece, made once per pair */
   join(a: Uint8Array, b: Uint8Array): Uint8Array {
-    if (a === this.lastA && b === this.lastB) return this.lastJoined!;
-    this.lastA = a;
-    this.lastB = b;
     let m = this.joined.get(a);
     if (!m) this.joined.set(a, (m = new Map()));
     let both = m.get(b);
@@ -109,18 +112,41 @@ export class JsonBytes {
       both.set(b, a.length);
       m.set(b, both);
     }
-    return (this.lastJoined = both);
+    return both;
   }
+
+  // the last pair each end joined: a line joins one at its start and one at its end, and the next
+  // line mostly the same two
+  private leadA: Uint8Array | undefined;
+  private leadB: Uint8Array | undefined;
+  private leadAB: Uint8Array | undefined;
+  private trailA: Uint8Array | undefined;
+  private trailB: Uint8Array | undefined;
+  private trailAB: Uint8Array | undefined;
 
   /** f at the end of the line, by reference */
   trailWith(f: Uint8Array): void {
-    this.trail = this.trail ? this.join(this.trail, f) : f;
+    const t = this.trail;
+    if (!t) this.trail = f;
+    else if (t === this.trailA && f === this.trailB) this.trail = this.trailAB;
+    else {
+      this.trailA = t;
+      this.trailB = f;
+      this.trail = this.trailAB = this.join(t, f);
+    }
   }
 
   /** f as part of the lead while the line is only lead so far, else written */
   leadWith(f: Uint8Array): void {
+    const l = this.lead;
     if (this.pos !== this.start) this.raw(f);
-    else this.lead = this.lead ? this.join(this.lead, f) : f;
+    else if (!l) this.lead = f;
+    else if (l === this.leadA && f === this.leadB) this.lead = this.leadAB;
+    else {
+      this.leadA = l;
+      this.leadB = f;
+      this.lead = this.leadAB = this.join(l, f);
+    }
   }
 
   /** the line written so far, lead and trail included, as text (tests, the fuzzer) */
