@@ -2,7 +2,7 @@
 # Builds the four release executables (linux x64/arm64, glibc/musl) into dist/release/.
 #
 # Usage: bash scripts/release.sh [ENTRY=src/cli/main.ts] [WORKERS="src/backend/worker.ts"] [OUT_DIR=dist/release]
-#                                [BUN_BUILD_FLAGS="--minify --sourcemap=none"]
+#                                [BUN_BUILD_FLAGS="--minify --bytecode --format=esm --sourcemap=none"]
 #        (the same names are also read from the environment, so `make release` can pass its variables either way;
 #        BUN_BUILD_FLAGS should match what `make build` uses, so the x64 release and dist/nlmon behave alike)
 #        NLMON_RELEASE_CACHE: where the downloads are kept (default .cache/release)
@@ -25,7 +25,7 @@ cd "$ROOT"
 ENTRY=${ENTRY:-src/cli/main.ts}
 WORKERS=${WORKERS:-src/backend/worker.ts}
 OUT_DIR=${OUT_DIR:-dist/release}
-BUN_BUILD_FLAGS=${BUN_BUILD_FLAGS:---minify --sourcemap=none}
+BUN_BUILD_FLAGS=${BUN_BUILD_FLAGS:---minify --bytecode --format=esm --sourcemap=none}
 CACHE=${NLMON_RELEASE_CACHE:-$ROOT/.cache/release}
 BUN=$ROOT/node_modules/.bin/bun
 

@@ -4,8 +4,8 @@
  * SIGTERM it stops exactly as the monitor does (draining the exports), then writes what only the
  * process itself knows to NLMON_BENCH_STATS.
  */
+import { fs } from "../node-lazy.ts";
 import type { WorkerBackend } from "../backend/host.ts";
-import { closeSync, openSync, writeFileSync, writeSync } from "node:fs";
 import { selectBackend } from "../backend/select.ts";
 import { buildExporters } from "../export/build.ts";
 import { nowNs } from "../clock.ts";
@@ -119,7 +119,7 @@ export async function runMonitorRole(cfg: NlmonConfig, log: Log): Promise<number
       histogram: { buckets: m.latency.buckets, counts: [...m.latency.counts], count: m.latency.count },
       handover: backend.handoverStats(),
     };
-    writeFileSync(statsPath, JSON.stringify(stats));
+    fs().writeFileSync(statsPath, JSON.stringify(stats));
   }
   // the stats first: they are worth having even if writing a cache this big fails
   if (cachePath) writeCache(cachePath, mon);
@@ -128,18 +128,18 @@ export async function runMonitorRole(cfg: NlmonConfig, log: Log): Promise<number
 
 /** Monitor.cacheEvents() as JSON lines, written in pieces so that a million routes never make one string. */
 function writeCache(path: string, mon: Monitor): void {
-  const fd = openSync(path, "w");
+  const fd = fs().openSync(path, "w");
   try {
     const events = mon.cacheEvents();
     let chunk: string[] = [];
     for (let i = 0; i < events.length; i++) {
       chunk.push(JSON.stringify(events[i]));
       if (chunk.length === 10_000 || i === events.length - 1) {
-        writeSync(fd, chunk.join("\n") + "\n");
+        fs().writeSync(fd, chunk.join("\n") + "\n");
         chunk = [];
       }
     }
   } finally {
-    closeSync(fd);
+    fs().closeSync(fd);
   }
 }

@@ -5,8 +5,7 @@
  * The dump happens in a child because a netlink socket belongs to the namespace of the thread
  * that opens it, and the backend opens its sockets in a Worker thread.
  */
-import { readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { fs, path } from "../node-lazy.ts";
 import { selectBackend } from "../backend/select.ts";
 import { walkMessages } from "../codec/nlmsg.ts";
 import type { NlmonConfig } from "../config/types.ts";
@@ -61,11 +60,11 @@ export function captureCorpus(ns: string, dir: string, configPath: string, env: 
     basicTopology(ns);
     ipBatch(ns, writeBatch(dir, "corpus-routes", routeLines()));
     ipBatch(ns, writeBatch(dir, "corpus-neigh", neighLines()));
-    const out = join(dir, "corpus.bin");
+    const out = path().join(dir, "corpus.bin");
     const r = run(["ip", "netns", "exec", ns, ...selfCommand(), "--benchmark", "--config", configPath],
       { ...env, NLMON_BENCH_ROLE: "capture", NLMON_BENCH_OUT: out });
     if (r.code !== 0) throw new Error(`corpus capture failed (exit ${r.code}): ${r.err.trim().split("\n").slice(-3).join(" / ")}`);
-    return readCorpus(readFileSync(out));
+    return readCorpus(fs().readFileSync(out));
   } finally {
     delNamespace(ns);
   }
@@ -88,7 +87,7 @@ export async function runCaptureRole(cfg: NlmonConfig, log: Log): Promise<number
       buf.set(d, off + 4);
       off += 4 + d.length;
     }
-    writeFileSync(out, buf);
+    fs().writeFileSync(out, buf);
   } finally {
     await backend.stop();
   }
@@ -100,7 +99,7 @@ function readCorpus(buf: Uint8Array): Corpus {
   const c: Corpus = { datagrams: [], routeDatagrams: [], messages: 0, routeMessages: 0, bytes: 0, byType: {} };
   for (let off = 0; off + 4 <= buf.length;) {
     const n = dv.getUint32(off, true);
-    // a copy on its own ArrayBuffer: readFileSync's Buffer.slice would share (and offset into) the file's
+    // a copy on its own ArrayBuffer: fs().readFileSync's Buffer.slice would share (and offset into) the file's
     const d = new Uint8Array(n);
     d.set(buf.subarray(off + 4, off + 4 + n));
     off += 4 + n;

@@ -3,8 +3,7 @@
  * whole process), against the `ip -j` commands that print the same objects (the dump row of
  * --compare), and once in a full-table namespace (--routes N), with its route lines counted.
  */
-import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { fs, path } from "../node-lazy.ts";
 import type { NlmonConfig } from "../config/types.ts";
 import type { BackendName } from "./live.ts";
 import { addNamespace, delNamespace, ip, ipBatch, selfCommand, spawnTracked, writeBatch } from "./sys.ts";
@@ -45,8 +44,8 @@ function dumpEnv(cfg: NlmonConfig, backend: BackendName): Record<string, string>
 const TIME = "/usr/bin/time";
 
 function timed(cmd: string[], dir: string, env?: Record<string, string>): ProcRun & { stderr: string } {
-  const out = join(dir, "time.out");
-  const haveTime = existsSync(TIME);
+  const out = path().join(dir, "time.out");
+  const haveTime = fs().existsSync(TIME);
   const full = haveTime ? [TIME, "-f", "%M %U %S", "-o", out, ...cmd] : cmd;
   const t0 = performance.now();
   const r = Bun.spawnSync(full, { stdin: "ignore", stdout: "ignore", stderr: "pipe", env: env ?? process.env });
@@ -54,7 +53,7 @@ function timed(cmd: string[], dir: string, env?: Record<string, string>): ProcRu
   let rss = NaN, cpu = NaN;
   if (haveTime) {
     // "Command exited with non-zero status N" comes first when it failed: the figures are the last line
-    const last = readFileSync(out, "utf8").trim().split("\n").pop() ?? "";
+    const last = fs().readFileSync(out, "utf8").trim().split("\n").pop() ?? "";
     const f = last.split(" ").map(Number);
     if (f.length === 3 && f.every((x) => Number.isFinite(x))) {
       rss = f[0]! / 1024;

@@ -9,8 +9,7 @@
  * for the dump memory target (the dump's peak RSS at N at most 10% above its peak at 100k); the
  * live monitor's peak RSS and CPU are reported beside ip monitor's, with no target.
  */
-import { closeSync, openSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { fs, path } from "../node-lazy.ts";
 import type { NlmonConfig } from "../config/types.ts";
 import { countDumpRoutes, timeDump } from "./dump.ts";
 import { type BackendName, type Listener, startIpMonitor, startNlmon, syncMark } from "./live.ts";
@@ -121,15 +120,15 @@ interface IpJsonRoute {
 /** `ip -j -N route show table all`: both families, every table; -N prints table, protocol, type and scope as numbers */
 function ipRouteKeys(ns: string, file: string): string[] {
   // to a file: a million routes are over 100 MB of JSON
-  const fd = openSync(file, "w");
+  const fd = fs().openSync(file, "w");
   let r: ReturnType<typeof Bun.spawnSync>;
   try {
     r = Bun.spawnSync(["ip", "-n", ns, "-j", "-N", "route", "show", "table", "all"], { stdin: "ignore", stdout: fd, stderr: "pipe" });
   } finally {
-    closeSync(fd);
+    fs().closeSync(fd);
   }
   if (r.exitCode !== 0) throw new Error(`ip -j route show table all: exit ${r.exitCode}: ${r.stderr?.toString().trim() ?? ""}`);
-  return (JSON.parse(readFileSync(file, "utf8")) as IpJsonRoute[]).map((x) => routeKey({
+  return (JSON.parse(fs().readFileSync(file, "utf8")) as IpJsonRoute[]).map((x) => routeKey({
     // absent: main table, unicast, universe scope, as iproute2 leaves out the defaults
     table: x.table === undefined ? 254 : Number(x.table), dst: normDst(x.dst), type: x.type === undefined ? 1 : Number(x.type),
     dev: x.dev, protocol: Number(x.protocol ?? 0), scope: x.scope === undefined ? 0 : Number(x.scope), metric: x.metric,
@@ -144,7 +143,7 @@ interface CachedRoute {
 
 function cacheRouteKeys(file: string): string[] {
   const out: string[] = [];
-  const text = readFileSync(file, "utf8");
+  const text = fs().readFileSync(file, "utf8");
   let from = 0;
   while (from < text.length) {
     let to = text.indexOf("\n", from);
@@ -283,7 +282,7 @@ async function fullTableRun(ns: string, dir: string, cfg: NlmonConfig, backend: 
     const expected = (i: number) => !failed.has(i + 1);
     const nlTally = new Tally(routes, expected);
     const ipTally = new Tally(routes, expected);
-    const cachePath = join(dir, `${tag}.cache.ndjson`);
+    const cachePath = path().join(dir, `${tag}.cache.ndjson`);
     const nl = startNlmon(ns, dir, `${tag}-${backend}`, cfg, backend, true, { onLine: (l) => nlmonRouteLine(nlTally, l), cachePath });
     const ipm = startIpMonitor(ns, dir, (l) => ipRouteLine(ipTally, l), `${tag}-ip-monitor`);
     const ls: Listener[] = [nl, ipm];
@@ -329,7 +328,7 @@ async function fullTableRun(ns: string, dir: string, cfg: NlmonConfig, backend: 
       const dt = timeDump(ns, dir, cfg, backend);
       const dc = await countDumpRoutes(ns, cfg, backend);
       say("full table: comparing nlmon's route cache with ip -j route show table all");
-      const theirs = ipRouteKeys(ns, join(dir, `${tag}.ip-route.json`));
+      const theirs = ipRouteKeys(ns, path().join(dir, `${tag}.ip-route.json`));
       const ipRoutes = theirs.filter((x) => TABLE_10_19.test(x)).length;
       const expectedRoutes = routes - failed.size;
       const dump: FullTableDump = {

@@ -4,8 +4,7 @@
  * `ip monitor` at once. The same entry also runs the benchmark's children (NLMON_BENCH_ROLE),
  * which are this binary started inside a namespace.
  */
-import { cpus, release } from "node:os";
-import { join } from "node:path";
+import { os, path } from "../node-lazy.ts";
 import pkg from "../../package.json" with { type: "json" };
 import type { NlmonConfig } from "../config/types.ts";
 import type { Log } from "../log.ts";
@@ -65,7 +64,7 @@ export async function runBenchmark(args: BenchOptions, cfg: NlmonConfig, log: Lo
 const RTM_NAMES = NAMES.rtm_type as Record<number, string>;
 
 function cpuModel(): string {
-  return cpus()[0]?.model.trim() ?? "unknown";
+  return os().cpus()[0]?.model.trim() ?? "unknown";
 }
 
 async function benchmark(args: BenchOptions, cfg: NlmonConfig, log: Log): Promise<BenchReport> {
@@ -82,7 +81,7 @@ async function benchmark(args: BenchOptions, cfg: NlmonConfig, log: Log): Promis
   // legacy backend keeps: libnl's receive loop hands dump replies over one message at a time
   const capturedWith: BackendName = "legacy";
   say(`corpus: ${CORPUS_ROUTES} routes in namespace ${corpusNs}, dumped through the ${capturedWith} backend`);
-  const corpus = captureCorpus(corpusNs, dir, writeConfig(join(dir, "capture.config.json"), cfg), { NLMON_USE_LIBNL: "false" });
+  const corpus = captureCorpus(corpusNs, dir, writeConfig(path().join(dir, "capture.config.json"), cfg), { NLMON_USE_LIBNL: "false" });
 
   say(`decode: ${corpus.messages} messages, tinybench`);
   const decode = await benchDecode(corpus);
@@ -120,8 +119,8 @@ async function benchmark(args: BenchOptions, cfg: NlmonConfig, log: Log): Promis
   const partial: Omit<BenchReport, "targets"> = {
     nlmon_version: pkg.version,
     bun_version: Bun.version,
-    kernel: release(),
-    cpus: cpus().length,
+    kernel: os().release(),
+    cpus: os().cpus().length,
     cpu_model: cpuModel(),
     started,
     elapsed_s: (performance.now() - t0) / 1000,
@@ -163,8 +162,8 @@ async function fullTableBenchmark(routes: number, cfg: NlmonConfig, log: Log): P
   return {
     nlmon_version: pkg.version,
     bun_version: Bun.version,
-    kernel: release(),
-    cpus: cpus().length,
+    kernel: os().release(),
+    cpus: os().cpus().length,
     cpu_model: cpuModel(),
     started,
     elapsed_s: (performance.now() - t0) / 1000,

@@ -4,8 +4,7 @@
  * what the kernel did, with its CPU, memory and latency. Also the memory of an idle monitor and of
  * one holding a 100k-route cache.
  */
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { fs, path } from "../node-lazy.ts";
 import type { NlmonConfig } from "../config/types.ts";
 import type { ChildStats } from "./child.ts";
 import {
@@ -127,7 +126,7 @@ export class Listener {
     this.stderr = await this.p.stderr;
     this.tail.close();
     let stats: ChildStats | undefined;
-    if (this.statsPath && existsSync(this.statsPath)) stats = JSON.parse(readFileSync(this.statsPath, "utf8")) as ChildStats;
+    if (this.statsPath && fs().existsSync(this.statsPath)) stats = JSON.parse(fs().readFileSync(this.statsPath, "utf8")) as ChildStats;
     return { code: this.exitCode, stderr: this.stderr, stats };
   }
 }
@@ -157,7 +156,7 @@ export function childConfig(cfg: NlmonConfig, o: ChildConfig): NlmonConfig {
 
 /** JSON is YAML; "${" would be read as a variable reference, "$${" is its literal form */
 export function writeConfig(path: string, c: NlmonConfig): string {
-  writeFileSync(path, JSON.stringify(c, null, 1).replaceAll("${", "$${"));
+  fs().writeFileSync(path, JSON.stringify(c, null, 1).replaceAll("${", "$${"));
   return path;
 }
 
@@ -168,9 +167,9 @@ export interface NlmonOptions {
 }
 
 export function startNlmon(ns: string, dir: string, tag: string, cfg: NlmonConfig, backend: BackendName, routeCache: boolean, o: NlmonOptions = {}): Listener {
-  const eventsPath = join(dir, `${tag}.ndjson`);
-  const statsPath = join(dir, `${tag}.stats.json`);
-  const cfgPath = writeConfig(join(dir, `${tag}.config.json`), childConfig(cfg, { backend, eventsPath, routeCache }));
+  const eventsPath = path().join(dir, `${tag}.ndjson`);
+  const statsPath = path().join(dir, `${tag}.stats.json`);
+  const cfgPath = writeConfig(path().join(dir, `${tag}.config.json`), childConfig(cfg, { backend, eventsPath, routeCache }));
   const env: Record<string, string> = { NLMON_BENCH_ROLE: "monitor", NLMON_BENCH_STATS: statsPath, NLMON_USE_LIBNL: backend === "libnl" ? "true" : "false" };
   if (o.cachePath) env.NLMON_BENCH_CACHE = o.cachePath;
   const p = spawnTracked(["ip", "netns", "exec", ns, ...selfCommand(), "--benchmark", "--config", cfgPath], { env });
@@ -178,7 +177,7 @@ export function startNlmon(ns: string, dir: string, tag: string, cfg: NlmonConfi
 }
 
 export function startIpMonitor(ns: string, dir: string, onLine?: (line: string) => void, tag = "ip-monitor"): Listener {
-  const eventsPath = join(dir, `${tag}.txt`);
+  const eventsPath = path().join(dir, `${tag}.txt`);
   const p = spawnTracked(["ip", "-n", ns, "monitor", "route"], { stdout: Bun.file(eventsPath) });
   return new Listener("ip monitor", undefined, p, eventsPath, undefined, onLine);
 }

@@ -2,10 +2,7 @@
  * What the benchmark needs from the system: namespaces that are always removed, child processes
  * that are always stopped, temp dirs, `ip -batch`, and per-process CPU and memory from /proc.
  */
-import { closeSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { fs, os, path } from "../node-lazy.ts";
 
 // ---------------------------------------------------------------------------------------------
 // cleanup: everything made here is registered at once, so a signal or an exception anywhere
@@ -24,7 +21,7 @@ export function cleanupAll(): void {
   children.clear();
   for (const ns of namespaces) Bun.spawnSync(["ip", "netns", "del", ns], { stdout: "ignore", stderr: "ignore" });
   namespaces.clear();
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  for (const d of dirs) fs().rmSync(d, { recursive: true, force: true });
   dirs.clear();
 }
 
@@ -43,13 +40,13 @@ export function installSignalCleanup(): void {
 }
 
 export function tempDir(): string {
-  const d = mkdtempSync(join(tmpdir(), "nlmonbench-"));
+  const d = fs().mkdtempSync(path().join(os().tmpdir(), "nlmonbench-"));
   dirs.add(d);
   return d;
 }
 
 export function removeDir(d: string): void {
-  rmSync(d, { recursive: true, force: true });
+  fs().rmSync(d, { recursive: true, force: true });
   dirs.delete(d);
 }
 
@@ -89,7 +86,7 @@ export function spawnTracked(cmd: string[], o: { env?: Record<string, string>; s
  */
 export function selfCommand(): string[] {
   if (import.meta.url.includes("$bunfs")) return [process.execPath];
-  return [process.execPath, fileURLToPath(new URL("../cli/main.ts", import.meta.url))];
+  return [process.execPath, new URL("../cli/main.ts", import.meta.url).pathname];
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -128,8 +125,8 @@ export function basicTopology(ns: string): void {
 }
 
 export function writeBatch(dir: string, name: string, lines: string[]): string {
-  const f = join(dir, name);
-  writeFileSync(f, lines.join("\n") + "\n");
+  const f = path().join(dir, name);
+  fs().writeFileSync(f, lines.join("\n") + "\n");
   return f;
 }
 
@@ -180,7 +177,7 @@ function ticksPerSecond(): number {
 /** user + system CPU seconds of a process (its threads included) */
 export function cpuSeconds(pid: number): number | undefined {
   try {
-    const s = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const s = fs().readFileSync(`/proc/${pid}/stat`, "utf8");
     // comm may contain spaces and parentheses: fields are counted after the last ')'
     const f = s.slice(s.lastIndexOf(")") + 2).split(" ");
     // utime and stime are fields 14 and 15 of stat(5); f[0] is field 3
@@ -193,7 +190,7 @@ export function cpuSeconds(pid: number): number | undefined {
 /** a VmXXX line of /proc/PID/status, in MiB */
 export function vmMiB(pid: number, field: "VmRSS" | "VmHWM" | "RssAnon"): number | undefined {
   try {
-    const s = readFileSync(`/proc/${pid}/status`, "utf8");
+    const s = fs().readFileSync(`/proc/${pid}/status`, "utf8");
     const m = new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(s);
     return m ? Number(m[1]) / 1024 : undefined;
   } catch {
@@ -216,10 +213,10 @@ export class LineTail {
   /** read whatever was appended since the last call */
   poll(): void {
     if (this.fd === undefined) {
-      try { this.fd = openSync(this.path, "r"); } catch { return; }
+      try { this.fd = fs().openSync(this.path, "r"); } catch { return; }
     }
     for (;;) {
-      const n = readSync(this.fd, this.buf, 0, this.buf.length, this.pos);
+      const n = fs().readSync(this.fd, this.buf, 0, this.buf.length, this.pos);
       if (n <= 0) return;
       this.pos += n;
       const text = this.carry + this.dec.decode(this.buf.subarray(0, n), { stream: true });
@@ -233,7 +230,7 @@ export class LineTail {
     this.poll();
     if (this.carry) this.onLine(this.carry);
     this.carry = "";
-    if (this.fd !== undefined) closeSync(this.fd);
+    if (this.fd !== undefined) fs().closeSync(this.fd);
     this.fd = undefined;
   }
 }

@@ -1,6 +1,5 @@
 /** Sorted runs of --dump-events' lines: where they are spilled, and the readers the merge takes lines from. */
-import { closeSync, ftruncateSync, openSync, readSync, unlinkSync, writeSync } from "node:fs";
-import { join } from "node:path";
+import { fs, path } from "../node-lazy.ts";
 import { NL, SLACK } from "./line-order.ts";
 
 /** Where sorted runs go: an unlinked temporary file, or memory when no file can be made. */
@@ -9,22 +8,22 @@ export class Spill {
   private mem: Uint8Array[] = [];
   size = 0;
   constructor(dir: string) {
-    const path = join(dir, `nlmon-dump-${process.pid}-${Math.random().toString(36).slice(2)}`);
+    const file = path().join(dir, `nlmon-dump-${process.pid}-${Math.random().toString(36).slice(2)}`);
     try {
-      this.fd = openSync(path, "wx+", 0o600);
-      unlinkSync(path);
+      this.fd = fs().openSync(file, "wx+", 0o600);
+      fs().unlinkSync(file);
     } catch {
       this.fd = -1;
     }
   }
   write(b: Uint8Array): void {
     if (this.fd >= 0) {
-      for (let o = 0; o < b.length;) o += writeSync(this.fd, b, o, b.length - o, this.size + o);
+      for (let o = 0; o < b.length;) o += fs().writeSync(this.fd, b, o, b.length - o, this.size + o);
     } else this.mem.push(b.slice());
     this.size += b.length;
   }
   read(into: Uint8Array, at: number, pos: number, len: number): number {
-    if (this.fd >= 0) return readSync(this.fd, into, at, len, pos);
+    if (this.fd >= 0) return fs().readSync(this.fd, into, at, len, pos);
     // memory: chunks are contiguous in `size` order
     let base = 0;
     let got = 0;
@@ -41,12 +40,12 @@ export class Spill {
     return got;
   }
   clear(): void {
-    if (this.fd >= 0) ftruncateSync(this.fd, 0);
+    if (this.fd >= 0) fs().ftruncateSync(this.fd, 0);
     this.mem = [];
     this.size = 0;
   }
   close(): void {
-    if (this.fd >= 0) closeSync(this.fd);
+    if (this.fd >= 0) fs().closeSync(this.fd);
     this.fd = -1;
     this.mem = [];
   }

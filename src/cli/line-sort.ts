@@ -16,7 +16,7 @@
  * those two lead bytes above the others. A line holds no byte below 0x20 (JSON escapes them), so
  * its closing newline sorts below every byte and ends the comparison like the end of a string.
  */
-import { tmpdir } from "node:os";
+import { os } from "../node-lazy.ts";
 import { compareLines, NL, SLACK, sharedPrefix } from "./line-order.ts";
 import { type Held, MAX_RANGE, rankTrails, sortGroup } from "./line-keys.ts";
 
@@ -321,7 +321,7 @@ export class LineSorter {
 
   /** sorts the buffer's lines and appends them to the run file, group by group */
   private flushRun(): void {
-    const spill = (this.spill ??= new Spill(this.o.dir ?? tmpdir()));
+    const spill = (this.spill ??= new Spill(this.o.dir ?? os().tmpdir()));
     let g = -1;
     let from = 0;
     const end = () => {

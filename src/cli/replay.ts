@@ -5,7 +5,7 @@
  * Exit status: 0 everything replayed; 3 replayed to the end but malformed records were skipped;
  * 1 the capture could not be read to its end (or held no netlink at all); 2 the path is wrong.
  */
-import { readFile } from "node:fs/promises";
+import { fsp } from "../node-lazy.ts";
 import type { NlmonConfig } from "../config/types.ts";
 import { protocolName } from "../decode/message.ts";
 import { Names } from "../decode/names.ts";
@@ -90,7 +90,7 @@ function reportMalformed(file: string, log: Log, metrics: NlmonMetrics) {
 export async function runReplay(cfg: NlmonConfig, file: string, log: Log): Promise<number> {
   let buf: Uint8Array;
   try {
-    buf = new Uint8Array(await readFile(file));
+    buf = new Uint8Array(await fsp().readFile(file));
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
     // node's message ends in ", open '/path'": the path already leads ours

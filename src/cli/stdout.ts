@@ -4,7 +4,6 @@
  * block held copies the collector freed late), and a reader that went away (`| head`) ends the
  * run quietly, as it ends any filter.
  */
-import { writeSync } from "node:fs";
 
 /** stdout's reader is gone: nothing written can arrive */
 export class StdoutClosed extends Error {
@@ -17,7 +16,7 @@ export function writeStdout(s: string | Uint8Array): void {
   const b = typeof s === "string" ? enc.encode(s) : s;
   for (let off = 0; off < b.length;) {
     try {
-      off += writeSync(1, b, off, b.length - off);
+      off += fs().writeSync(1, b, off, b.length - off);
     } catch (e) {
       const code = (e as { code?: string }).code;
       if (code === "EPIPE") throw new StdoutClosed("standard output closed");
@@ -26,4 +25,5 @@ export function writeStdout(s: string | Uint8Array): void {
       else throw e;
     }
   }
-}
+}import { fs } from "../node-lazy.ts";
+

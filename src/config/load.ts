@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { fs } from "../node-lazy.ts";
 import type { ErrorObject, ValidateFunction } from "ajv";
 import { FilterError, parseFilter } from "../filter/expr.ts";
 import { offsetInSource } from "../filter/source.ts";
@@ -48,7 +48,7 @@ export function loadConfig(opts: LoadConfigOptions = {}): NlmonConfig {
     label = opts.path;
     let bytes: Buffer;
     try {
-      bytes = readFileSync(opts.path);
+      bytes = fs().readFileSync(opts.path);
     } catch (e) {
       throw new ConfigError(`${label}: cannot read: ${readReason(e)}`);
     }

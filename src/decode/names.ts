@@ -3,7 +3,7 @@
  * tables and route protocols can also be named by the operator in iproute2's files
  * (rt_tables, rt_protos and their .d directories), so protocol 201 can read as the BGP daemon's name.
  */
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { fs } from "../node-lazy.ts";
 import { FLAGS, NAMES } from "../uapi/linux.gen.ts";
 
 type Table = Readonly<Record<number, string>>;
@@ -62,13 +62,13 @@ function readNameFiles(base: string, into: Map<number, string>, dirs: readonly s
   for (const dir of dirs) {
     const f = `${dir}/${base}`;
     try {
-      if (existsSync(f)) parseIproute2Names(readFileSync(f, "utf8"), into);
+      if (fs().existsSync(f)) parseIproute2Names(fs().readFileSync(f, "utf8"), into);
     } catch { /* an unreadable names file only costs names */ }
     const d = `${f}.d`;
     try {
-      if (existsSync(d)) {
-        for (const e of readdirSync(d).filter((x) => x.endsWith(".conf")).sort()) {
-          parseIproute2Names(readFileSync(`${d}/${e}`, "utf8"), into);
+      if (fs().existsSync(d)) {
+        for (const e of fs().readdirSync(d).filter((x) => x.endsWith(".conf")).sort()) {
+          parseIproute2Names(fs().readFileSync(`${d}/${e}`, "utf8"), into);
         }
       }
     } catch { /* as above */ }

@@ -1,9 +1,8 @@
 /**
  * A size-rotated file that never tears a record: the JSON and pcap exports write through it.
  */
-import * as fs from "node:fs";
-import * as fsp from "node:fs/promises";
-import { dirname } from "node:path";
+import { fsp, path } from "../node-lazy.ts";
+import { fs } from "../node-lazy.ts";
 import { errText, sleep, type Logger } from "./queue.ts";
 
 export class PartialWriteError extends Error {
@@ -40,7 +39,7 @@ export interface FileSinkOptions {
  * it can be is checked with the config (src/config/paths.ts).
  */
 export class FileSink {
-  private fh?: fsp.FileHandle;
+  private fh?: import("node:fs/promises").FileHandle;
   private size = 0;
   private regular = true;
   private reopenWanted = false;
@@ -96,23 +95,23 @@ export class FileSink {
     }
   }
 
-  private async openCreating(): Promise<fsp.FileHandle> {
+  private async openCreating(): Promise<import("node:fs/promises").FileHandle> {
     try {
-      return await fsp.open(this.o.path, "a");
+      return await fsp().open(this.o.path, "a");
     } catch (e) {
       if ((e as { code?: string }).code !== "ENOENT") throw e;
-      const dir = dirname(this.o.path);
+      const dir = path().dirname(this.o.path);
       try {
-        await fsp.mkdir(dir, { mode: 0o750 });
+        await fsp().mkdir(dir, { mode: 0o750 });
         this.o.log(`created directory ${dir}`);
       } catch (m) {
         if ((m as { code?: string }).code !== "EEXIST") throw m;
       }
-      return await fsp.open(this.o.path, "a");
+      return await fsp().open(this.o.path, "a");
     }
   }
 
-  private async startsWithHeader(fh: fsp.FileHandle) {
+  private async startsWithHeader(fh: import("node:fs/promises").FileHandle) {
     const h = this.o.header!;
     const buf = new Uint8Array(h.length);
     const { bytesRead } = await fh.read(buf, 0, h.length, 0);
@@ -193,7 +192,7 @@ export class FileSink {
     await this.compressing;
     const p = this.o.path;
     if (keep <= 0) {
-      await fsp.unlink(p).catch(ignoreEnoent);
+      await fsp().unlink(p).catch(ignoreEnoent);
       return;
     }
     // only the files that exist move, so a large `keep` costs nothing until there are that many;
@@ -205,15 +204,15 @@ export class FileSink {
     }
     this.rotatedFiles = Math.min(keep, top + 1);
     if (top === keep) {
-      await fsp.unlink(`${p}.${keep}`).catch(ignoreEnoent);
-      await fsp.unlink(`${p}.${keep}.gz`).catch(ignoreEnoent);
+      await fsp().unlink(`${p}.${keep}`).catch(ignoreEnoent);
+      await fsp().unlink(`${p}.${keep}.gz`).catch(ignoreEnoent);
       top = keep - 1;
     }
     for (let i = top; i >= 1; i--) {
-      await fsp.rename(`${p}.${i}`, `${p}.${i + 1}`).catch(ignoreEnoent);
-      await fsp.rename(`${p}.${i}.gz`, `${p}.${i + 1}.gz`).catch(ignoreEnoent);
+      await fsp().rename(`${p}.${i}`, `${p}.${i + 1}`).catch(ignoreEnoent);
+      await fsp().rename(`${p}.${i}.gz`, `${p}.${i + 1}.gz`).catch(ignoreEnoent);
     }
-    await fsp.rename(p, `${p}.1`).catch(ignoreEnoent);
+    await fsp().rename(p, `${p}.1`).catch(ignoreEnoent);
     if (this.o.compress) this.compressing = gzipInBackground(`${p}.1`, this.o.log);
   }
 
@@ -232,7 +231,7 @@ export class FileSink {
 
 async function exists(path: string) {
   try {
-    await fsp.lstat(path);
+    await fsp().lstat(path);
     return true;
   } catch {
     return false;
@@ -262,7 +261,7 @@ async function writeFd(fd: number, buf: Uint8Array) {
   while (off < buf.length) {
     try {
       off += await new Promise<number>((res, rej) =>
-        fs.write(fd, buf, off, buf.length - off, null, (err, n) => (err ? rej(err) : res(n))));
+        fs().write(fd, buf, off, buf.length - off, null, (err, n) => (err ? rej(err) : res(n))));
     } catch (e) {
       if ((e as { code?: string }).code === "EAGAIN") {
         await sleep(5);
@@ -278,14 +277,14 @@ async function gzipInBackground(path: string, log: Logger) {
   try {
     // loaded here: the bundle loads a top-level node:zlib import at every start (30 ms, 10 MiB)
     const zlib = await import("node:zlib");
-    const data = await fsp.readFile(path);
+    const data = await fsp().readFile(path);
     const gz = await new Promise<Uint8Array>((res, rej) => zlib.gzip(data, (e, out) => (e ? rej(e) : res(out))));
-    await fsp.writeFile(`${path}.gz.tmp`, gz);
-    await fsp.rename(`${path}.gz.tmp`, `${path}.gz`);
-    await fsp.unlink(path);
+    await fsp().writeFile(`${path}.gz.tmp`, gz);
+    await fsp().rename(`${path}.gz.tmp`, `${path}.gz`);
+    await fsp().unlink(path);
   } catch (e) {
     log(`cannot compress ${path}: ${errText(e)}`);
-    await fsp.unlink(`${path}.gz.tmp`).catch(() => {});
+    await fsp().unlink(`${path}.gz.tmp`).catch(() => {});
   }
 }
 

@@ -3,7 +3,6 @@
  * messages as JSON (rsyslog's mmjsonparse, Logstash, Vector) must not lose a long event to a cut in
  * the middle of a string.
  */
-import { Buffer } from "node:buffer";
 
 /** a field kept whatever the budget (`true`), or an object some of whose fields are */
 type Keep = { readonly [key: string]: true | Keep };

@@ -3,7 +3,7 @@
  * process_* metrics every Prometheus client library provides, so existing dashboards work.
  * Rendering is a walk over in-memory maps; /proc reads are async, so scrapes never hold up receiving.
  */
-import * as fsp from "node:fs/promises";
+import { fsp } from "../node-lazy.ts";
 import type { PipelineEvent } from "../event/model.ts";
 import type { Counter, Gauge, Histogram, Labels, Registry } from "../metrics/registry.ts";
 import { type Exporter, ExportConfigError } from "./types.ts";
@@ -107,8 +107,8 @@ export class ProcessMetrics {
   async render(out: string[]) {
     try {
       const [stat, statm] = await Promise.all([
-        fsp.readFile("/proc/self/stat", "utf8"),
-        fsp.readFile("/proc/self/statm", "utf8"),
+        fsp().readFile("/proc/self/stat", "utf8"),
+        fsp().readFile("/proc/self/statm", "utf8"),
       ]);
       // fields after comm start at "state" (field 3 of proc(5)): utime is 14, stime 15, starttime 22
       const f = ProcessMetrics.statFields(stat);
@@ -117,19 +117,19 @@ export class ProcessMetrics {
       const start = Number(f[22 - 3]);
       const [vsizePages, rssPages] = statm.trim().split(/\s+/).map(Number);
       if (this.bootTime === undefined) {
-        const ps = await fsp.readFile("/proc/stat", "utf8");
+        const ps = await fsp().readFile("/proc/stat", "utf8");
         const m = /^btime\s+(\d+)/m.exec(ps);
         this.bootTime = m ? Number(m[1]) : 0;
       }
       let fds = 0;
       try {
-        fds = (await fsp.readdir("/proc/self/fd")).length;
+        fds = (await fsp().readdir("/proc/self/fd")).length;
       } catch {
         // hidepid or similar
       }
       let maxFds = NaN;
       try {
-        const lim = await fsp.readFile("/proc/self/limits", "utf8");
+        const lim = await fsp().readFile("/proc/self/limits", "utf8");
         const m = /^Max open files\s+(\d+|unlimited)/m.exec(lim);
         if (m) maxFds = m[1] === "unlimited" ? Infinity : Number(m[1]);
       } catch {

@@ -3,8 +3,7 @@
  * TCP with RFC 6587 octet-counting. The message text is the event's compact JSON, so a collector
  * can parse it back; header fields carry what log routers match on (facility, severity, app, msgid).
  */
-import * as dns from "node:dns/promises";
-import * as os from "node:os";
+import { dns, os } from "../node-lazy.ts";
 import type { NlEvent, PipelineEvent } from "../event/model.ts";
 import { UnixDgramSocket } from "../ffi/unix-dgram.ts";
 import { fitJson } from "./json-fit.ts";
@@ -198,7 +197,7 @@ class UnixTransport implements Transport {
 }
 
 async function resolveHost(host: string): Promise<string> {
-  const r = await dns.lookup(host);
+  const r = await dns().lookup(host);
   return r.address;
 }
 
@@ -335,7 +334,7 @@ export class SyslogExporter implements Exporter {
     this.ctx = {
       format: opts.format ?? "rfc5424",
       facility: facilityCode(opts.facility ?? "daemon"),
-      hostname: os.hostname(),
+      hostname: os().hostname(),
       appName: opts.app_name || "nlmon",
       procId: String(process.pid),
       maxSize: opts.max_message_size > 0 ? opts.max_message_size : 8192,

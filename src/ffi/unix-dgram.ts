@@ -3,7 +3,7 @@
  * sockets and UDP, but no unix datagrams. Every send is MSG_DONTWAIT so a stalled syslog daemon
  * costs the caller one EAGAIN, never a blocked event loop.
  */
-import { constants as osConstants } from "node:os";
+import { os } from "../node-lazy.ts";
 import { libc } from "./libc.ts";
 import {
   AF_UNIX, SOCK_CLOEXEC, SOCK_DGRAM, MSG_DONTWAIT, MSG_NOSIGNAL,
@@ -22,11 +22,14 @@ export class SysError extends Error {
 
 const lc = libc;
 
-const errnoNames = new Map<number, string>();
-// names only, for messages: node:os carries the same header values
-for (const [name, v] of Object.entries(osConstants.errno)) if (!errnoNames.has(v)) errnoNames.set(v, name);
+let errnoNames: Map<number, string> | undefined;
 
 export function errnoName(e: number): string {
+  if (!errnoNames) {
+    errnoNames = new Map();
+    // names only, for messages: node:os carries the same header values
+    for (const [name, v] of Object.entries(os().constants.errno)) if (!errnoNames.has(v)) errnoNames.set(v, name);
+  }
   return errnoNames.get(e) ?? `errno ${e}`;
 }
 
