@@ -193,18 +193,21 @@ function sortRest(g: Held, lo: number, hi: number, t: number): void {
 /** -1, 0 or 1: lines i and j from byte t past their (equal) heads */
 function compareRest(g: Held, i: number, j: number, t: number): number {
   const { u, s, e, tr } = g;
-  const own = e[i]! - s[i]!;
-  if (own === e[j]! - s[j]! && t <= own) {
-    // own parts of one length: byte by byte, then what is left of each line is its trail
-    const pi = s[i]!, pj = s[j]!;
-    for (let k = t; k < own; k++) {
-      const x = u[pi + k]!, y = u[pj + k]!;
-      if (x !== y) return RANK[x]! < RANK[y]! ? -1 : 1;
-    }
+  const pi = s[i]!, pj = s[j]!;
+  const oi = e[i]! - pi, oj = e[j]! - pj;
+  // their own parts, directly, as far as both go
+  const both = oi < oj ? oi : oj;
+  let k = t;
+  for (; k < both; k++) {
+    const x = u[pi + k]!, y = u[pj + k]!;
+    if (x !== y) return RANK[x]! < RANK[y]! ? -1 : 1;
+  }
+  if (oi === oj) {
+    // equal so far and of one length: what is left of each line is its trail
     const a = g.trailRank[tr[i]!]!, b = g.trailRank[tr[j]!]!;
     return a < b ? -1 : a > b ? 1 : 0;
   }
-  for (let k = t; ; k++) {
+  for (; ; k++) {
     const x = rankAt(g, i, k), y = rankAt(g, j, k);
     if (x !== y) return x < y ? -1 : 1;
     if (x === NLR) return 0;

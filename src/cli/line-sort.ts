@@ -173,10 +173,15 @@ export class LineSorter {
         buf.set(trail.subarray(k), at);
         own = trail.length - k;
       } else {
-        tid = this.trailIds.get(trail) ?? 0;
-        if (!tid) {
-          tid = this.trails.push(trail) - 1;
-          this.trailIds.set(trail, tid);
+        if (trail === this.lastTrail) tid = this.lastTrailId;
+        else {
+          tid = this.trailIds.get(trail) ?? 0;
+          if (!tid) {
+            tid = this.trails.push(trail) - 1;
+            this.trailIds.set(trail, tid);
+          }
+          this.lastTrail = trail;
+          this.lastTrailId = tid;
         }
       }
     }
@@ -186,6 +191,8 @@ export class LineSorter {
 
   /** How much of a lead the group's anchor shares, once per distinct lead. */
   private leadShared(group: number, anchor: Buffer, lead: Uint8Array): number {
+    // the line before mostly had the same lead in the same group
+    if (lead === this.lastLead && group === this.lastLeadGroup) return this.lastLeadShared;
     let m = this.leads[group];
     if (!m) this.leads[group] = m = new Map();
     let n = m.get(lead);
@@ -195,8 +202,17 @@ export class LineSorter {
       while (n < max && anchor[n] === lead[n]) n++;
       m.set(lead, n);
     }
+    this.lastLead = lead;
+    this.lastLeadGroup = group;
+    this.lastLeadShared = n;
     return n;
   }
+
+  private lastLead: Uint8Array | undefined;
+  private lastLeadGroup = -1;
+  private lastLeadShared = 0;
+  private lastTrail: Uint8Array | undefined;
+  private lastTrailId = 0;
 
   private index(group: number, start: number, end: number, head: number, trail: number): void {
     const c = this.counts[group]!;
@@ -250,6 +266,8 @@ export class LineSorter {
     this.lastHead.fill(0);
     this.trails = [EMPTY];
     this.trailIds.clear();
+    this.lastLead = this.lastTrail = undefined;
+    this.lastLeadGroup = -1;
     for (const s of this.segments) s.length = 0;
     this.spill?.clear();
     this.lines = 0;
