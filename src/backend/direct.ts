@@ -7,8 +7,7 @@ import { libc } from "../ffi/libc.ts";
 import type { SocketDriver } from "./driver.ts";
 import { readReplies, type ReplyOutcome } from "./dump-reply.ts";
 import type { DumpSocket } from "./driver.ts";
-import { EAGAIN } from "../uapi/linux.gen.ts";
-import { legacyDriver } from "./legacy/socket.ts";
+import { legacyDriver, readDatagram } from "./legacy/socket.ts";
 import { libnlDriver } from "./libnl/driver.ts";
 
 export interface DumpSession {
@@ -30,7 +29,7 @@ export function openDumpSession(driverName: "legacy" | "libnl", libnlLibrary: st
   // which for a 100k-route dump cost 0.1 s and 55 MiB of peak RSS more (--dump-events, libnl vs
   // legacy, same namespace). The socket carries one request at a time, so every reply is its.
   const sock: DumpSocket = opened.replies
-    ? { fd: opened.fd, request: (m) => opened.request(m), recvInto: (b) => readFd(opened.fd, b), close: () => opened.close() }
+    ? { fd: opened.fd, request: (m) => opened.request(m), recvInto: (b) => readDatagram(opened.fd, b), close: () => opened.close() }
     : opened;
   const describe = (e: number) => driver.describe?.(e) ?? libc().strerror(e);
   let seq = 1;
@@ -38,13 +37,4 @@ export function openDumpSession(driverName: "legacy" | "libnl", libnlLibrary: st
     request: (req, each) => readReplies(sock, req, seq++, each, describe),
     close: () => sock.close(),
   };
-}
-
-/** one datagram from a non-blocking socket: as the legacy transport reads (readv, and why, there) */
-function readFd(fd: number, buf: Uint8Array): number {
-  const n = libc().readv(fd, buf);
-  if (n === buf.length) return n + 1;
-  if (n >= 0) return n;
-  const e = libc().errno();
-  return e === EAGAIN ? 0 : -e;
 }

@@ -67,6 +67,19 @@ function cpuModel(): string {
   return os().cpus()[0]?.model.trim() ?? "unknown";
 }
 
+/** what every report starts with: the versions, the machine, and when it ran */
+function header(started: string, t0: number) {
+  return {
+    nlmon_version: pkg.version,
+    bun_version: Bun.version,
+    kernel: os().release(),
+    cpus: os().cpus().length,
+    cpu_model: cpuModel(),
+    started,
+    elapsed_s: (performance.now() - t0) / 1000,
+  };
+}
+
 async function benchmark(args: BenchOptions, cfg: NlmonConfig, log: Log): Promise<BenchReport> {
   const t0 = performance.now();
   const started = new Date().toISOString();
@@ -117,13 +130,7 @@ async function benchmark(args: BenchOptions, cfg: NlmonConfig, log: Log): Promis
     namespaces.push(dumpNs);
   }
   const partial: Omit<BenchReport, "targets"> = {
-    nlmon_version: pkg.version,
-    bun_version: Bun.version,
-    kernel: os().release(),
-    cpus: os().cpus().length,
-    cpu_model: cpuModel(),
-    started,
-    elapsed_s: (performance.now() - t0) / 1000,
+    ...header(started, t0),
     mode: args.compare ? "compare" : "single",
     duration_s: args.duration,
     corpus: {
@@ -160,13 +167,7 @@ async function fullTableBenchmark(routes: number, cfg: NlmonConfig, log: Log): P
   const f = await fullTable(`nlmonbench${process.pid}`, dir, cfg, backend, routes, (m) => log.info("bench", m));
   const namespaces = [...(f.reference ? [f.reference.namespace] : []), f.run.namespace];
   return {
-    nlmon_version: pkg.version,
-    bun_version: Bun.version,
-    kernel: os().release(),
-    cpus: os().cpus().length,
-    cpu_model: cpuModel(),
-    started,
-    elapsed_s: (performance.now() - t0) / 1000,
+    ...header(started, t0),
     mode: "full-table",
     full_table: f,
     pass: fullTablePass(f),

@@ -16,7 +16,7 @@ import type { NlEvent } from "../event/model.ts";
 import { LineSorter } from "./line-sort.ts";
 import { oneShot } from "./one-shot.ts";
 import { HOT as SORT_HOT } from "./line-keys.ts";
-import { put, putAscii, putIPv4, putUint } from "../event/json-bytes.ts";
+import { put, putAscii, putIPv4 } from "../event/json-bytes.ts";
 import { walkMessages } from "../codec/nlmsg.ts";
 
 /**
@@ -170,7 +170,7 @@ export async function snapshotInto(backend: Backend, sorter: LineSorter, names =
 
 export async function runDumpEvents(backend: Backend, out: (s: string | Uint8Array) => Promise<unknown>, warn: (s: string) => void): Promise<number> {
   const S = LineSorter.prototype;
-  oneShot(put, putUint, putIPv4, putAscii, walkMessages, decodeDump, S.commit, S.reserve, S.output, ...SORT_HOT);
+  oneShot(put, putIPv4, putAscii, walkMessages, decodeDump, S.commit, S.reserve, S.output, ...SORT_HOT);
   const sorter = new LineSorter(TYPE_ORDER.length);
   try {
     const snap = await snapshotInto(backend, sorter);

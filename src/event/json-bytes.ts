@@ -23,19 +23,6 @@ export function put(b: Uint8Array, p: number, f: Uint8Array): number {
   return p + n;
 }
 
-/** a non-negative integer below 2^53, as JSON.stringify writes it */
-export function putUint(b: Uint8Array, p: number, n: number): number {
-  if (n < 10) {
-    b[p] = 48 + n;
-    return p + 1;
-  }
-  let digits = 0;
-  for (let m = n; m >= 1; m = Math.floor(m / 10)) digits++;
-  const end = p + digits;
-  for (let m = n, q = end; m >= 1; m = Math.floor(m / 10)) b[--q] = 48 + (m % 10);
-  return end;
-}
-
 /** the decimal text of every octet, three bytes a slot, and its length */
 const OCTET = new Uint8Array(256 * 3);
 const OCTET_LEN = new Uint8Array(256);
@@ -151,8 +138,8 @@ export class JsonBytes {
 
   /** the line written so far, lead and trail included, as text (tests, the fuzzer) */
   text(): string {
-    const t = (b: Uint8Array | undefined) => (b ? Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("utf8") : "");
-    return Buffer.concat([Buffer.from(t(this.lead)), this.buf.subarray(this.start, this.pos), Buffer.from(t(this.trail))]).toString("utf8");
+    const none = new Uint8Array(0);
+    return Buffer.concat([this.lead ?? none, this.buf.subarray(this.start, this.pos), this.trail ?? none]).toString("utf8");
   }
 
   /** room for n more bytes at pos (buf may be another buffer afterwards) */
@@ -171,16 +158,6 @@ export class JsonBytes {
     this.room(f.length);
     this.pos = put(this.buf, this.pos, f);
   }
-
-  byte(c: number): void {
-    this.room(1);
-    this.buf[this.pos++] = c;
-  }
-
-  uint(n: number): void {
-    this.room(16);
-    this.pos = putUint(this.buf, this.pos, n);
-  }
 }
 
 /** JSON text made once and kept as bytes, by its source string. */
@@ -192,5 +169,3 @@ export class Fragments {
     return b;
   }
 }
-
-export const utf8 = (s: string): Uint8Array => enc.encode(s);

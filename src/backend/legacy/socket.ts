@@ -65,11 +65,7 @@ class RawSocket implements RecvSocket, DumpSocket {
    * caller counts it as oversize.
    */
   recvInto(buf: Uint8Array): number {
-    const n = libc().readv(this.fd, buf);
-    if (n === buf.length) return n + 1;
-    if (n >= 0) return n;
-    const e = libc().errno();
-    return e === EAGAIN ? 0 : -e;
+    return readDatagram(this.fd, buf);
   }
   join(groups: readonly number[]): void {
     // one setsockopt per group: the bind() bitmask only reaches groups 1..32
@@ -113,3 +109,16 @@ export const legacyDriver: SocketDriver = {
     return s;
   },
 };
+
+/**
+ * One datagram from a non-blocking socket into buf, with readv (LegacySocket.recvInto says why):
+ * bytes read, or buf.length + 1 when it filled buf (readv cannot say it cut one short), 0 if
+ * nothing waits, or -errno.
+ */
+export function readDatagram(fd: number, buf: Uint8Array): number {
+  const n = libc().readv(fd, buf);
+  if (n === buf.length) return n + 1;
+  if (n >= 0) return n;
+  const e = libc().errno();
+  return e === EAGAIN ? 0 : -e;
+}
