@@ -27,6 +27,11 @@ export class Batches {
     this.gc = new GcPacer(trimCaches);
   }
 
+  /** Start-up is done (modules loaded, caches primed): its garbage can go once things are quiet. */
+  started(): void {
+    this.gc.collectSoon();
+  }
+
   /** A batch the backend delivered. */
   add(batch: DatagramBatch): void {
     this.held.push(batch);

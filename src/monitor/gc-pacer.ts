@@ -12,6 +12,11 @@ export class GcPacer {
   noteWork(messages: number): void {
     this.sinceGc += messages;
     if (this.sinceGc < 20000) return;
+    this.collectSoon();
+  }
+
+  /** Collect once things are quiet, whatever the count: after start-up, which is a burst of its own. */
+  collectSoon(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = setTimeout(() => {
       this.timer = undefined;

@@ -133,6 +133,7 @@ export class Monitor {
     for (const ex of this.pipeline.exporters) await ex.start();
     await this.session.open();
     await this.sync.prime();
+    this.batches.started();
   }
 
   /** Open NETLINK_GENERIC later (the library API enables protocols one by one). */
