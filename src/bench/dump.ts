@@ -6,7 +6,7 @@
 import { fs, path } from "../node-lazy.ts";
 import type { NlmonConfig } from "../config/types.ts";
 import type { BackendName } from "./live.ts";
-import { addNamespace, delNamespace, ip, ipBatch, selfCommand, spawnTracked, writeBatch } from "./sys.ts";
+import { addNamespace, delNamespace, ipBatch, selfCommand, spawnTracked, vethTopology, writeBatch } from "./sys.ts";
 
 export const DUMP_ROUTES = 100_000;
 export const DUMP_RUNS = 5;
@@ -161,11 +161,7 @@ function dumpRouteLines(routes: number): string[] {
 export async function dumpCompare(ns: string, dir: string, cfg: NlmonConfig, backend: BackendName, say: (m: string) => void): Promise<DumpCompareResult> {
   addNamespace(ns);
   try {
-    ip(ns, "link", "set", "lo", "up");
-    ip(ns, "link", "add", "v0", "type", "veth", "peer", "name", "v1");
-    ip(ns, "link", "set", "v0", "up");
-    ip(ns, "link", "set", "v1", "up");
-    ip(ns, "addr", "add", "10.9.0.1/24", "dev", "v0");
+    vethTopology(ns);
     ipBatch(ns, writeBatch(dir, "dump-routes", dumpRouteLines(DUMP_ROUTES)));
     say(`dump: ${DUMP_ROUTES.toLocaleString("en-US")} routes in namespace ${ns}; nlmon --dump-events (${backend}) against the ip -j commands, alternately`);
     const warnings: string[] = [];

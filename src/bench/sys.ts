@@ -114,12 +114,17 @@ export function ip(ns: string, ...args: string[]): string {
 }
 
 /** a veth pair v0/v1, both up, 10.9.0.1/24 and 2001:db8:9::1/64 (nodad, so routes via it work at once) on v0 */
-export function basicTopology(ns: string): void {
+/** lo up, a veth pair v0/v1 up, 10.9.0.1/24 on v0: what ../shared/checks/06 dumps, and no more */
+export function vethTopology(ns: string): void {
   ip(ns, "link", "set", "lo", "up");
   ip(ns, "link", "add", "v0", "type", "veth", "peer", "name", "v1");
   ip(ns, "link", "set", "v0", "up");
   ip(ns, "link", "set", "v1", "up");
   ip(ns, "addr", "add", "10.9.0.1/24", "dev", "v0");
+}
+
+export function basicTopology(ns: string): void {
+  vethTopology(ns);
   ip(ns, "addr", "add", "10.9.1.1/24", "dev", "v1");
   ip(ns, "-6", "addr", "add", "2001:db8:9::1/64", "dev", "v0", "nodad");
 }

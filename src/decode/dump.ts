@@ -66,16 +66,6 @@ export function decodeDump(datagrams: Uint8Array[], ctx: BasicContext, protocol:
   return { events, undecoded, refused, decodeErrors: after - before };
 }
 
-/**
- * The events as JSON lines in --dump-events order. Empties `events`: the objects can go once
- * their lines exist (a full routing table is several times bigger as objects than as text).
- */
-export function sortedLines(events: NlEvent[]): string[] {
-  const keyed = events.map((e) => ({ t: TYPE_ORDER.indexOf(e.type), line: JSON.stringify(e) }));
-  events.length = 0;
-  return sortKeyed(keyed);
-}
-
 /** Lines by event type (TYPE_ORDER), then by their text. */
 export function sortKeyed(keyed: { t: number; line: string }[]): string[] {
   keyed.sort((a, b) => (a.t - b.t) || (a.line < b.line ? -1 : a.line > b.line ? 1 : 0));
