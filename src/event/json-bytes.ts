@@ -52,6 +52,18 @@ export function putIPv4(b: Uint8Array, p: number, u: Uint8Array, at: number): nu
   return putOctet(b, p, u[at + 3]!);
 }
 
+/** the decimal text of a non-negative integer below 2^53 */
+export function putUint(b: Uint8Array, p: number, v: number): number {
+  let n = 1;
+  for (let x = v; x >= 10; x = Math.floor(x / 10)) n++;
+  for (let i = p + n - 1; i >= p; i--) {
+    const q = Math.floor(v / 10);
+    b[i] = 48 + v - q * 10;
+    v = q;
+  }
+  return p + n;
+}
+
 /** text known to need no JSON escaping (addresses, digits) */
 export function putAscii(b: Uint8Array, p: number, s: string): number {
   for (let i = 0; i < s.length; i++) b[p + i] = s.charCodeAt(i);
@@ -78,6 +90,11 @@ export class JsonBytes {
    * the buffer after a trail has begun.
    */
   trail: Uint8Array | undefined;
+  /**
+   * Every piece written into the buffer, none held by reference: lines that leave at once (a live
+   * event's, to the exports) have no sorter to share their pieces with.
+   */
+  flat = false;
   private readonly joined = new Map<Uint8Array, Map<Uint8Array, Uint8Array>>();
 
   /** Write into b from `at`, up to `limit` (another's buffer: a line that outgrows it moves out). */
@@ -113,6 +130,7 @@ export class JsonBytes {
 
   /** f at the end of the line, by reference */
   trailWith(f: Uint8Array): void {
+    if (this.flat) return this.raw(f);
     const t = this.trail;
     if (!t) this.trail = f;
     else if (t === this.trailA && f === this.trailB) this.trail = this.trailAB;
@@ -125,6 +143,7 @@ export class JsonBytes {
 
   /** f as part of the lead while the line is only lead so far, else written */
   leadWith(f: Uint8Array): void {
+    if (this.flat) return this.raw(f);
     const l = this.lead;
     if (this.pos !== this.start) this.raw(f);
     else if (!l) this.lead = f;

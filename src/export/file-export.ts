@@ -16,10 +16,11 @@ export abstract class FileExport<T> implements Exporter {
   /** resolves when standard output's reader has gone (`nlmon | head -1`); never for a file */
   readonly readerGone = new Promise<void>((r) => (this.leave = r));
 
-  constructor(readonly name: string, sink: Omit<FileSinkOptions, "log">, queueSize: number, metrics: ExportMetrics, log: Logger) {
+  constructor(readonly name: string, sink: Omit<FileSinkOptions, "log">, queueSize: number, metrics: ExportMetrics, log: Logger,
+    weigh?: (item: T) => number) {
     this.errors = new ErrorReporter(name, metrics, log);
     this.sink = new FileSink({ ...sink, log: (m) => log(`export ${name}: ${m}`) });
-    this.pump = new Pump<T>(queueSize, name, metrics, log, this.errors, (b) => this.deliver(b));
+    this.pump = new Pump<T>(queueSize, name, metrics, log, this.errors, (b) => this.deliver(b), undefined, weigh);
   }
 
   private async deliver(items: T[]) {

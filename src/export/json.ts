@@ -2,6 +2,8 @@
 import type { PipelineEvent } from "../event/model.ts";
 import { FileExport } from "./file-export.ts";
 import { stderrLog, type ExportMetrics, type Logger } from "./queue.ts";
+import type { LineBlock } from "./types.ts";
+import { PartialWriteError } from "./file-sink.ts";
 
 export interface JsonExportOptions {
   /** "-" = standard output */
@@ -13,14 +15,28 @@ export interface JsonExportOptions {
 
 const enc = new TextEncoder();
 
-export class JsonExporter extends FileExport<string> {
+const weigh = (item: string | LineBlock) => (typeof item === "string" ? 1 : item.lines);
+
+export class JsonExporter extends FileExport<string | LineBlock> {
+  /** compact lines only: pretty output re-spaces each line's text */
+  readonly pushBlock?: (block: LineBlock) => void;
+
   constructor(private readonly opts: JsonExportOptions, metrics: ExportMetrics, log: Logger = stderrLog, name = "json") {
     super(name, {
       path: opts.file,
       maxSize: opts.rotate?.max_size ?? 0,
       keep: opts.rotate?.keep ?? 0,
       compress: opts.rotate?.compress ?? false,
-    }, opts.queue_size, metrics, log);
+    }, opts.queue_size, metrics, log, weigh);
+    if (!opts.pretty) {
+      this.pushBlock = (block) => {
+        try {
+          this.pump.push(block);
+        } catch {
+          // as push
+        }
+      };
+    }
   }
 
   push(_ev: PipelineEvent, line: string) {
@@ -31,21 +47,69 @@ export class JsonExporter extends FileExport<string> {
     }
   }
 
-  protected async flush(lines: string[]) {
+  protected async flush(items: (string | LineBlock)[]) {
     if (!this.opts.pretty && !(this.opts.rotate?.max_size > 0)) {
       // Without rotation the sink writes a batch as one buffer anyway (and on a failure retries it
-      // whole), so the lines can be joined and encoded once: per-line encoding and the copy that
-      // joined the pieces were ~13% of the main thread's samples in a 100k-route burst.
-      await this.sink.write([enc.encode(lines.join("\n") + "\n")]);
+      // whole), so a run of lines can be joined and encoded once: per-line encoding and the copy
+      // that joined the pieces were ~13% of the main thread's samples in a 100k-route burst.
+      const chunks: Uint8Array[] = [];
+      let run: string[] = [];
+      for (const it of items) {
+        if (typeof it === "string") {
+          run.push(it);
+          continue;
+        }
+        if (run.length) chunks.push(enc.encode(run.join("\n") + "\n"));
+        run = [];
+        chunks.push(it.bytes);
+      }
+      if (run.length) chunks.push(enc.encode(run.join("\n") + "\n"));
+      await this.sink.write(chunks);
       return;
     }
-    const chunks = new Array<Uint8Array>(lines.length);
-    for (let i = 0; i < lines.length; i++) {
-      const s = lines[i]!;
-      chunks[i] = enc.encode((this.opts.pretty ? indentJson(s) : s) + "\n");
+    // one chunk per line: the sink rotates between chunks and never tears one
+    const chunks: Uint8Array[] = [];
+    /** the item each chunk came from */
+    const owner: number[] = [];
+    for (let i = 0; i < items.length; i++) {
+      const s = items[i]!;
+      if (typeof s === "string") {
+        chunks.push(enc.encode((this.opts.pretty ? indentJson(s) : s) + "\n"));
+        owner.push(i);
+        continue;
+      }
+      for (let from = 0; from < s.bytes.length;) {
+        const nl = s.bytes.indexOf(10, from);
+        const to = nl < 0 ? s.bytes.length : nl + 1;
+        chunks.push(s.bytes.subarray(from, to));
+        owner.push(i);
+        from = to;
+      }
     }
-    await this.sink.write(chunks);
+    try {
+      await this.sink.write(chunks);
+    } catch (e) {
+      if (e instanceof PartialWriteError && e.done < chunks.length) throw partly(e, items, chunks, owner);
+      throw e;
+    }
   }
+}
+
+/**
+ * The failed write as the queue counts: `done` items went out whole. A block cut short keeps only
+ * its lines not written, so the retry neither loses nor repeats a line.
+ */
+function partly(e: PartialWriteError, items: (string | LineBlock)[], chunks: Uint8Array[], owner: number[]): Error {
+  const i = owner[e.done]!;
+  const it = items[i]!;
+  const first = owner.indexOf(i);
+  if (typeof it !== "string" && e.done > first) {
+    let written = 0;
+    for (let c = first; c < e.done; c++) written += chunks[c]!.length;
+    it.bytes = it.bytes.subarray(written);
+    it.lines -= e.done - first;
+  }
+  return Object.assign(new Error(e.message, { cause: e.cause }), { done: i });
 }
 
 /**

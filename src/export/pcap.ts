@@ -129,6 +129,8 @@ export class PcapExporter extends FileExport<Uint8Array> {
 
   /** Records come from pushRaw, which sees every datagram; decoded events add nothing to a capture. */
   push(_ev: PipelineEvent, _line: string) {}
+  /** the capture keeps datagrams (pushRaw), not lines */
+  readonly pushBlock = () => {};
 
   /** the newest RTM_NEWLINK seen per ifindex, so each new file of a rotated capture can name devices */
   private readonly links = new Map<number, Uint8Array>();

@@ -204,6 +204,7 @@ export class PrometheusExporter implements Exporter {
   push(_ev: PipelineEvent, _line: string) {
     // the pipeline counts into the registry itself; a scrape reads it when it comes
   }
+  readonly pushBlock = () => {};
 
   async close() {
     await this.server?.stop(true);

@@ -60,9 +60,14 @@ export class ErrorReporter {
  * A bounded FIFO drained in batches by one async consumer. push() is O(1) and never blocks; a full
  * queue drops the new item (the oldest ones are already on their way) and counts it. A burst of
  * drops is logged once and re-armed when the queue has drained to half.
+ *
+ * Capacity and drops count events: an item may carry several (a block of lines written as bytes),
+ * and `weigh` says how many.
  */
 export class Pump<T> {
   private items: T[] = [];
+  /** events the queued items hold */
+  private size = 0;
   private running = false;
   private stopped = false;
   private inDropBurst = false;
@@ -81,22 +86,26 @@ export class Pump<T> {
     /** writes a batch; on failure throws, with `.done` telling how many leading items did go out */
     private readonly flush: (batch: T[]) => Promise<void>,
     private readonly retryMaxMs = 30_000,
+    private readonly weigh: (item: T) => number = () => 1,
   ) {
     if (!(capacity >= 1)) this.capacity = 1;
     metrics.exportDropped.slot({ export: name });
   }
 
+  /** events queued */
   get length() {
-    return this.items.length;
+    return this.size;
   }
 
   push(item: T): boolean {
     if (this.stopped) return false;
-    if (this.items.length >= this.capacity) {
-      this.drop(1);
+    const w = this.weigh(item);
+    if (this.size + w > this.capacity) {
+      this.drop(w);
       return false;
     }
     this.items.push(item);
+    this.size += w;
     this.start();
     return true;
   }
@@ -137,6 +146,7 @@ export class Pump<T> {
       while (this.items.length > 0 && !this.stopped) {
         const batch = this.items;
         this.items = [];
+        this.size = 0;
         try {
           await this.flush(batch);
           this.errors.ok();
@@ -155,7 +165,7 @@ export class Pump<T> {
           });
           this.wake = undefined;
         }
-        if (this.inDropBurst && this.items.length <= this.capacity / 2) this.inDropBurst = false;
+        if (this.inDropBurst && this.size <= this.capacity / 2) this.inDropBurst = false;
       }
     } finally {
       this.running = false;
@@ -174,18 +184,26 @@ export class Pump<T> {
   private requeue(rest: T[]) {
     if (rest.length === 0) return;
     const merged = rest.concat(this.items);
-    const over = merged.length - this.capacity;
-    if (over > 0) {
-      merged.length = this.capacity;
-      this.drop(over);
+    let size = 0;
+    let keep = 0;
+    for (; keep < merged.length; keep++) {
+      const w = this.weigh(merged[keep]!);
+      if (size + w > this.capacity) break;
+      size += w;
     }
+    let over = 0;
+    for (let i = keep; i < merged.length; i++) over += this.weigh(merged[i]!);
+    merged.length = keep;
+    this.drop(over);
     this.items = merged;
+    this.size = size;
   }
 
   /** the consumer is gone for good: stop, and let go of what was queued for it */
   abandon() {
     this.stopped = true;
     this.items = [];
+    this.size = 0;
     this.wake?.();
   }
 
@@ -206,8 +224,9 @@ export class Pump<T> {
     // let a write in progress finish (and put back what it could not write) before counting losses
     if (this.running && this.current) await Promise.race([this.current, sleep(1000)]);
     if (this.items.length > 0) {
-      this.drop(this.items.length, true);
+      this.drop(this.size, true);
       this.items = [];
+      this.size = 0;
     }
   }
 }

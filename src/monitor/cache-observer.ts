@@ -4,13 +4,15 @@
  */
 import type { Caches } from "../cache/caches.ts";
 import { isDelete } from "../cache/change.ts";
-import type { PipelineEvent } from "../event/model.ts";
+import type { EventType, PipelineEvent } from "../event/model.ts";
 import type { LinkUp } from "./link-up.ts";
 import type { MonitorMetrics } from "./monitor-metrics.ts";
 import type { ResyncSchedule } from "./resync-schedule.ts";
 
+/** The observer, and the event types it looks at: the other types may go out without an object. */
 export function cacheObserver(caches: Caches, linkUp: LinkUp, metrics: MonitorMetrics, schedule: ResyncSchedule) {
-  return (pe: PipelineEvent, b?: Uint8Array, off?: number, end?: number): void => {
+  const types = (t: EventType) => t === "link" || (t === "route" && metrics.countsRouteChanges) || caches.has(t);
+  const observer = (pe: PipelineEvent, b?: Uint8Array, off?: number, end?: number): void => {
     const ev = pe.event;
     if (ev.resync || ev.implicit) return;
     const change = caches.apply(ev, b, off, end);
@@ -25,4 +27,5 @@ export function cacheObserver(caches: Caches, linkUp: LinkUp, metrics: MonitorMe
       if (linkMoved || addrGone || missed) schedule.schedule("implicit", 50);
     }
   };
+  return { observer, types };
 }

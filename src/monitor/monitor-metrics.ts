@@ -11,12 +11,21 @@ export class MonitorMetrics {
   /** each label set's series, so an event costs a map lookup rather than a label walk */
   private readonly routeChangeSeries = new Map<string, { value: number }>();
 
-  constructor(private readonly metrics: NlmonMetrics, private readonly caches: Caches) {}
+  constructor(
+    private readonly metrics: NlmonMetrics,
+    private readonly caches: Caches,
+    /**
+     * Whether route changes are counted: only an export that reads the registry (Prometheus) sees
+     * the series, and counting needs each route's event object, which a burst otherwise goes
+     * without (pipeline/line-path.ts).
+     */
+    readonly countsRouteChanges = true,
+  ) {}
 
   /** A live route event, with what it did to the route cache (if one is kept). */
   routeChange(ev: NlEvent, change: CacheChange | undefined): void {
     const r = ev.netlink.route;
-    if (ev.type !== "route" || !r) return;
+    if (ev.type !== "route" || !r || !this.countsRouteChanges) return;
     const op = isDelete(ev) ? "del" : change?.op === "change" ? "change" : "add";
     const k = `${r.family}|${r.table}|${r.protocol}|${op}`;
     let series = this.routeChangeSeries.get(k);

@@ -83,8 +83,9 @@ export class Monitor {
     this.batches = new Batches(this.pipeline, pull, stopped, () => caches.route?.trim());
     this.schedule = new ResyncSchedule((why) => void this.sync.resync(why));
     const linkUp = new LinkUp();
-    const own = new MonitorMetrics(this.metrics, caches);
-    this.pipeline.observe(cacheObserver(caches, linkUp, own, this.schedule));
+    const own = new MonitorMetrics(this.metrics, caches, cfg.export.prometheus?.enabled === true);
+    const cacheWatch = cacheObserver(caches, linkUp, own, this.schedule);
+    this.pipeline.observe(cacheWatch.observer, cacheWatch.types);
     this.overrunReports = new OverrunReports({
       cfg, log, metrics: this.metrics, cached: caches.kinds(), routeGroups: rtnlGroups(cfg).names,
       resyncIdle: () => this.schedule.idle(),
@@ -106,10 +107,11 @@ export class Monitor {
       stateProtocol: cfg.netlink.protocols.route, pull, backend, caches, pipeline: this.pipeline, batches: this.batches,
       schedule: this.schedule, linkUp, metrics: this.metrics, log, overruns: () => this.events.overruns, stopped,
     });
+    // resync events (what overrun reports count) are always objects; nlctrl's are generic netlink's
     this.pipeline.observe((pe) => {
       this.overrunReports.observe(pe.event);
       this.session.genlWatch?.observe(pe.event);
-    });
+    }, (t) => t === "genl");
     this.metrics.registry.beforeCollect(() => own.collect());
   }
 

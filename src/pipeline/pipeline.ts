@@ -6,13 +6,14 @@ import { walkMessages, type FramingError, type NlMsgHeader } from "../codec/nlms
 import { isoNs } from "../codec/format.ts";
 import { nowNs } from "../clock.ts";
 import { BasicContext, type DecodeErrorKind } from "../decode/context.ts";
-import { decodeMessage, protocolName } from "../decode/message.ts";
+import { decodeMessage, FAMILIES, protocolName } from "../decode/message.ts";
 import type { Names } from "../decode/names.ts";
 import type { DatagramBatch } from "../backend/types.ts";
-import type { NlEvent, PipelineEvent } from "../event/model.ts";
+import type { EventType, NlEvent, PipelineEvent } from "../event/model.ts";
 import { serialise } from "../event/line.ts";
 import type { Exporter } from "../export/types.ts";
 import type { NlmonMetrics } from "../metrics/registry.ts";
+import { LinePath } from "./line-path.ts";
 
 export type EventListener = (pe: PipelineEvent) => void;
 /**
@@ -20,6 +21,8 @@ export type EventListener = (pe: PipelineEvent) => void;
  * copy what must outlive the call). Events not decoded from a message come without them.
  */
 export type EventObserver = (pe: PipelineEvent, b?: Uint8Array, off?: number, end?: number) => void;
+/** The event types an observer looks at; one that says nothing sees every event. */
+export type ObservedTypes = (type: EventType) => boolean;
 
 export interface PipelineOptions {
   names: Names;
@@ -36,6 +39,11 @@ export class Pipeline {
   private readonly listeners: EventListener[] = [];
   /** sees every decoded event before filtering: caches must not depend on what the user filters out */
   private readonly observers: EventObserver[] = [];
+  private readonly observed: (ObservedTypes | undefined)[] = [];
+  /** by event type: whether it must be decoded into an event (someone looks at the object) */
+  private readonly needsEvent = new Map<EventType, boolean>();
+  /** lines straight from messages, while nothing needs events (see line-path.ts) */
+  private linePath: LinePath | undefined;
   private lastErrCounts: Record<DecodeErrorKind, number>;
   decodedMessages = 0;
 
@@ -44,10 +52,54 @@ export class Pipeline {
     this.exporters = o.exporters ?? [];
     this.lastErrCounts = { ...this.ctx.counts };
     this.decodeOpts = { deterministic: o.deterministic };
+    this.planLines();
   }
 
-  onEvent(l: EventListener) { this.listeners.push(l); }
-  observe(l: EventObserver) { this.observers.push(l); }
+  onEvent(l: EventListener) {
+    this.listeners.push(l);
+    this.planLines();
+  }
+
+  observe(l: EventObserver, types?: ObservedTypes) {
+    this.observers.push(l);
+    this.observed.push(types);
+    this.planLines();
+  }
+
+  /** whether events may go out as lines written from their messages, with no object made */
+  private planLines() {
+    this.needsEvent.clear();
+    const ok = !this.o.filter && this.listeners.length === 0 && this.exporters.length > 0 &&
+      this.exporters.every((ex) => ex.pushBlock !== undefined);
+    this.linePath?.flush();
+    this.linePath = ok ? new LinePath(this.ctx, this.exporters, this.o.deterministic === true) : undefined;
+  }
+
+  private wanted(type: EventType): boolean {
+    let w = this.needsEvent.get(type);
+    if (w === undefined) {
+      w = this.observed.some((t) => t === undefined || t(type));
+      this.needsEvent.set(type, w);
+    }
+    return w;
+  }
+
+  /**
+   * The message written as its line, if the line path takes it: counted as the object path
+   * counts a decoded, exported event.
+   */
+  private asLine(protocol: number, hdr: NlMsgHeader, u: Uint8Array, dv: DataView, off: number, end: number, tsNs: bigint): boolean {
+    const lp = this.linePath!;
+    const t0 = lp.typeOf(protocol, hdr.type);
+    if (t0 === undefined || this.wanted(t0)) return false;
+    const t = lp.write(protocol, hdr, u, dv, off, end, tsNs);
+    if (t === undefined) return false;
+    this.decodedMessages++;
+    this.countMessage(protocol, hdr.type, undefined);
+    this.countEvent(protocol, t);
+    this.exported++;
+    return true;
+  }
 
   /** Every message of a batch, in order. */
   ingestBatch(b: DatagramBatch): void {
@@ -55,6 +107,7 @@ export class Pipeline {
     const recvMono = b.sentMono;
     this.wallBase = Number(nowNs()) - performance.now() * 1e6;
     try {
+      if (this.linePath) this.viewFor(dv);
       for (let i = 0; i + 1 < b.offsets.length; i++) {
         const start = b.offsets[i]!;
         const end = b.offsets[i + 1]!;
@@ -64,6 +117,7 @@ export class Pipeline {
       }
     } finally {
       this.wallBase = NaN;
+      this.linePath?.flush();
     }
   }
 
@@ -73,14 +127,27 @@ export class Pipeline {
   private readonly eventSeries = new Map<number, Map<string, { value: number }>>();
   private exported = 0;
 
-  private countMessage(protocol: number, type: number, name: string | undefined) {
+  /** `ev` undefined: a message the line path took (a family's type, decoded without error) */
+  private countMessage(protocol: number, type: number, ev: NlEvent | null | undefined) {
     const k = protocol * 65536 + type;
     let s = this.msgSeries.get(k);
     if (!s) {
+      const name = ev === undefined ? FAMILIES.get(protocol)?.msgTypeName(type) : ev?.netlink.msg_type_name ?? "NLMSG_DONE";
       s = this.o.metrics.messages.slot({ protocol: protocolName(protocol), msg_type: name ?? String(type) });
       this.msgSeries.set(k, s);
     }
     s.value++;
+  }
+
+  private countEvent(protocol: number, type: EventType) {
+    let byType = this.eventSeries.get(protocol);
+    if (!byType) this.eventSeries.set(protocol, (byType = new Map()));
+    let es = byType.get(type);
+    if (!es) {
+      es = this.o.metrics.events.slot({ protocol: protocolName(protocol), type });
+      byType.set(type, es);
+    }
+    es.value++;
   }
 
   /**
@@ -96,9 +163,10 @@ export class Pipeline {
     bytes: undefined as Uint8Array | undefined,
     message(hdr: NlMsgHeader, dv2: DataView, bodyOff: number, mEnd: number) {
       const p = this.p;
+      if (p.linePath && p.asLine(this.protocol, hdr, p.view!, dv2, bodyOff, mEnd, this.tsNs)) return;
       p.decodedMessages++;
       const ev = decodeMessage(this.protocol, hdr, dv2, bodyOff, mEnd, p.ctx, p.decodeOpts);
-      p.countMessage(this.protocol, hdr.type, ev?.netlink.msg_type_name ?? "NLMSG_DONE");
+      p.countMessage(this.protocol, hdr.type, ev);
       if (!ev) return;
       p.emit({ event: ev, tsNs: this.tsNs, recvMono: this.recvMono }, false, this.bytes, bodyOff, mEnd);
     },
@@ -123,10 +191,7 @@ export class Pipeline {
     const errorsBefore = this.ctx.total;
     const exportedBefore = this.exported;
     const v = this.visitor;
-    if (this.observers.length && this.viewOf !== dv) {
-      this.viewOf = dv;
-      this.view = new Uint8Array(dv.buffer, dv.byteOffset, dv.byteLength);
-    }
+    if (this.observers.length || this.linePath) this.viewFor(dv);
     v.bytes = this.observers.length ? this.view : undefined;
     v.protocol = protocol;
     v.tsNs = tsNs;
@@ -137,6 +202,12 @@ export class Pipeline {
     const n = this.exported - exportedBefore;
     if (n) this.o.metrics.latency.observe((this.wallNs() - Number(tsNs)) / 1e9, n);
     if (this.ctx.total !== errorsBefore) this.syncErrorCounters(protocol);
+  }
+
+  private viewFor(dv: DataView) {
+    if (this.viewOf === dv) return;
+    this.viewOf = dv;
+    this.view = new Uint8Array(dv.buffer, dv.byteOffset, dv.byteLength);
   }
 
   private syncErrorCounters(protocol: number) {
@@ -192,16 +263,11 @@ export class Pipeline {
       this.o.metrics.filterDropped.inc();
       return;
     }
-    let byType = this.eventSeries.get(ev.protocol);
-    if (!byType) this.eventSeries.set(ev.protocol, (byType = new Map()));
-    let es = byType.get(ev.type);
-    if (!es) {
-      es = this.o.metrics.events.slot({ protocol: ev.netlink.protocol_name, type: ev.type });
-      byType.set(ev.type, es);
-    }
-    es.value++;
+    this.countEvent(ev.protocol, ev.type);
     for (const l of this.listeners) l(pe);
     if (this.exporters.length) {
+      // lines the line path holds go first
+      this.linePath?.flush();
       const line = serialise(ev);
       for (const ex of this.exporters) ex.push(pe, line);
       this.exported++;

@@ -71,6 +71,53 @@ describe("json export", () => {
     expect(logs.filter((l) => l.includes("queue full")).length).toBe(2);
   });
 
+  test("blocks of lines written as bytes keep their place among string lines, and count as their lines", async () => {
+    const file = join(dir, "blocks.json");
+    const m = nlmonMetrics();
+    const exp = new JsonExporter(opts(file, { queue_size: 25 }), m, () => {});
+    await exp.start();
+    const block = (from: number, n: number) => ({
+      bytes: new TextEncoder().encode(Array.from({ length: n }, (_, k) => line(from + k) + "\n").join("")),
+      lines: n,
+    });
+    exp.push(pev(0), line(0));
+    exp.pushBlock!(block(1, 10));
+    exp.push(pev(11), line(11));
+    exp.pushBlock!(block(12, 10));
+    expect(exp.queued).toBe(22);
+    // 4 more lines would fit, a block of 5 does not: dropped whole, counted as 5 events
+    exp.pushBlock!(block(22, 5));
+    expect(m.exportDropped.get({ export: "json" })).toBe(5);
+    exp.push(pev(22), line(22));
+    await exp.close();
+    const seqs = readFileSync(file, "utf8").trimEnd().split("\n").map((l) => JSON.parse(l).netlink.seq);
+    expect(seqs).toEqual(Array.from({ length: 23 }, (_, i) => i));
+  });
+
+  test("pretty output takes no blocks: it re-spaces each line's text", () => {
+    expect(new JsonExporter(opts(join(dir, "p.json"), { pretty: true }), nlmonMetrics()).pushBlock).toBeUndefined();
+  });
+
+  test("rotation cuts blocks of lines between lines, never inside one", async () => {
+    const file = join(dir, "rb.json");
+    const exp = new JsonExporter(opts(file, { rotate: { max_size: 4000, keep: 20, compress: false } }), nlmonMetrics());
+    await exp.start();
+    for (let i = 0; i < 300; i += 30) {
+      exp.pushBlock!({ bytes: new TextEncoder().encode(Array.from({ length: 30 }, (_, k) => line(i + k) + "\n").join("")), lines: 30 });
+      await Bun.sleep(1);
+    }
+    await exp.close();
+    const names = readdirSync(dir).filter((n) => n.startsWith("rb.json"));
+    expect(names.length).toBeGreaterThan(3);
+    let all: number[] = [];
+    for (const n of names.sort((a, b) => Number(b.split(".")[2] ?? 0) - Number(a.split(".")[2] ?? 0))) {
+      const raw = readFileSync(join(dir, n));
+      expect(raw.length).toBeLessThanOrEqual(4000);
+      all = all.concat(seqs(raw.toString()));
+    }
+    expect(all).toEqual(Array.from({ length: 300 }, (_, i) => i));
+  });
+
   test("rotation keeps N compressed files of whole lines", async () => {
     const file = join(dir, "r.json");
     const exp = new JsonExporter(opts(file, { rotate: { max_size: 4000, keep: 3, compress: true } }), nlmonMetrics());

@@ -99,6 +99,9 @@ export function routeBodyWriter(ctx: DecodeContext): BodyWriter {
   // the previous message's pieces: a dump's routes come table by table, mostly alike
   let hk = -1, hf = PREFIX_END, tk = -1, tf = PREFIX_END, pk = -1, pf = PREFIX_END, fk = -1, ff = PREFIX_END;
   let dk = -1, dn = "", df: Uint8Array | undefined;
+  const unknown: number[] = [];
+  const recent: Rest[] = [];
+  const RECENT = 16;
 
   return {
     typeOf: (t) => (t === RTM_NEWROUTE || t === RTM_DELROUTE ? "route" : undefined),
@@ -108,6 +111,7 @@ export function routeBodyWriter(ctx: DecodeContext): BodyWriter {
       const alen = family === AF_INET ? 4 : family === AF_INET6 ? 16 : 0;
       if (!alen || u[off + O_TOS] !== 0 || u[off + O_SRC_LEN] !== 0) return false;
       let dst = -1, gw = -1, prefsrc = -1, oif = -1, metric = -1, tableAttr = -1, pref = -1;
+      unknown.length = 0;
       for (let p = off + RTM; p < end;) {
         if (end - p < HDR) return false;
         const len = dv.getUint16(p, true);
@@ -127,11 +131,13 @@ export function routeBodyWriter(ctx: DecodeContext): BodyWriter {
           }
         } else {
           const def = ROUTE_ATTRS.attrs[t];
-          if (def === undefined) ctx.unknownAttr(ROUTE_ATTRS.name, t);
+          // counted once the message is taken: declined, the decoder counts it
+          if (def === undefined) unknown.push(t);
           else if (def.type !== "unused") return false;
         }
         p += (len + NLA_ALIGNTO - 1) & ~(NLA_ALIGNTO - 1);
       }
+      for (let i = 0; i < unknown.length; i++) ctx.unknownAttr(ROUTE_ATTRS.name, unknown[i]!);
       const type = u[off + O_TYPE]!;
       const tbl = tableAttr >= 0 ? tableAttr : u[off + O_TABLE]!;
       const protocol = u[off + O_PROTOCOL]!;
@@ -166,8 +172,23 @@ export function routeBodyWriter(ctx: DecodeContext): BodyWriter {
       const psKey = prefsrc < 0 ? -1 : alen === 4 ? dv.getUint32(prefsrc, false) : ipv6(dv, prefsrc);
       if (dstLen !== r.dstLen || tbl !== r.tbl || tf !== r.tf || pf !== r.pf || ff !== r.ff || gwKey !== r.gw || oif !== r.oif || df !== r.df ||
         metric !== r.metric || psKey !== r.ps || pref !== r.pref || alen !== r.alen) {
-        r = { dstLen, tbl, tf, pf, ff, gw: gwKey, oif, df, metric, ps: psKey, pref, alen, trail: r.trail };
-        r.trail = rest(r);
+        // live bursts interleave tables (a BGP daemon's VRFs): the last few rests, before building one
+        let hit: Rest | undefined;
+        for (let i = 0; i < recent.length; i++) {
+          const x = recent[i]!;
+          if (dstLen === x.dstLen && tbl === x.tbl && tf === x.tf && pf === x.pf && ff === x.ff && gwKey === x.gw && oif === x.oif &&
+            df === x.df && metric === x.metric && psKey === x.ps && pref === x.pref && alen === x.alen) {
+            hit = x;
+            break;
+          }
+        }
+        if (!hit) {
+          hit = { dstLen, tbl, tf, pf, ff, gw: gwKey, oif, df, metric, ps: psKey, pref, alen, trail: PREFIX_END };
+          hit.trail = rest(hit);
+          if (recent.length >= RECENT) recent.pop();
+          recent.unshift(hit);
+        }
+        r = hit;
       }
       out.trailWith(r.trail);
       return true;
