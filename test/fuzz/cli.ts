@@ -56,7 +56,7 @@ const COLS: [string, (r: FamilyReport) => string | number][] = [
   ["family", (r) => r.family], ["inputs", (r) => r.inputs], ["messages", (r) => r.messages], ["events", (r) => r.events],
   ["decode_errors", (r) => r.decode_errors], ["unknown_attrs", (r) => r.unknown_attrs], ["captures", (r) => r.captures],
   ["records", (r) => r.records], ["malformed_records", (r) => r.malformed_records], ["capture_errors", (r) => r.capture_errors],
-  ["replay_decode_errors", (r) => r.replay_decode_errors], ["crashes", (r) => r.crashes], ["fast_lines", (r) => r.fast_lines], ["max_input_ms", (r) => r.max_input_ms.toFixed(1)], ["slowest_input", (r) => r.max_input_index],
+  ["replay_decode_errors", (r) => r.replay_decode_errors], ["crashes", (r) => r.crashes], ["fast_lines", (r) => r.fast_lines], ["live_lines", (r) => r.live_lines], ["max_input_ms", (r) => r.max_input_ms.toFixed(1)], ["slowest_input", (r) => r.max_input_index],
 ];
 
 function table(reports: (FamilyReport & { seconds: number })[]): string {
