@@ -147,6 +147,8 @@ const GROUPS: GroupSpec[] = [
     ],
   },
   { name: "errno", headers: ["asm-generic/errno-base.h", "asm-generic/errno.h"], match: /^E[A-Z0-9]+$/, definesOnly: true },
+  // pages only start-up touched are handed back once the monitor is idle (src/ffi/footprint.ts)
+  { name: "mman", headers: ["linux/mman.h"], reverse: false, names: ["MADV_PAGEOUT"] },
 ];
 
 /** Headers that must be #included for the values to be right (the errno scan headers are reached via errno.h). */

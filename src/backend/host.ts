@@ -195,6 +195,10 @@ export class WorkerBackend implements Backend {
     });
   }
 
+  quiet(): void {
+    this.worker?.postMessage({ cmd: "quiet" } satisfies ToWorker);
+  }
+
   /** A new receiving thread with the same sockets, after the old one's socket failed. */
   async restart(opts: BackendOptions[], listener: (ev: BackendEvent) => void): Promise<void> {
     await this.stop();

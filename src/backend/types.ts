@@ -78,6 +78,8 @@ export interface Backend {
   join(protocol: number, groups: number[]): Promise<void>;
   /** resolves once every event the receiving side produced before the call has been delivered */
   sync(): Promise<void>;
+  /** things are quiet: the receiving side may hand back memory it no longer uses */
+  quiet?(): void;
   /** open the monitoring sockets anew (a socket failed): the same options, a new listener */
   restart(opts: BackendOptions[], listener: (ev: BackendEvent) => void): Promise<void>;
   stats(): BackendStats;

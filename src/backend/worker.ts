@@ -14,6 +14,7 @@ import { legacyDriver } from "./legacy/socket.ts";
 import { socketDrops } from "./drops.ts";
 import { libnlDriver } from "./libnl/driver.ts";
 import { MultiReader, SLOT_BYTES, SLOTS } from "./mmsg.ts";
+import { shrinkHeap } from "../ffi/footprint.ts";
 
 export type ToWorker =
   | { cmd: "start"; driver: "legacy" | "libnl"; libnlLibrary?: string; opts: BackendOptions[]; batchBytes: number; pollMs: number }
@@ -23,6 +24,7 @@ export type ToWorker =
   | { cmd: "join"; id: number; protocol: number; groups: number[] }
   /** answered in order, after everything the thread posted before */
   | { cmd: "sync"; id: number }
+  | { cmd: "quiet" }
   | { cmd: "stop" };
 
 export type FromWorker =
@@ -70,13 +72,12 @@ let seq = 1;
  * 10-15 µs. The read buffer itself stays here.
  */
 class Batcher {
-  private readonly scratch: Uint8Array;
+  /** grown as batches need it, up to limit + RECV_BUF: an idle monitor's batches are a few hundred bytes */
+  private scratch = new Uint8Array(RECV_BUF);
   private used = 0;
   private offsets: number[] = [0];
   private stamps: bigint[] = [];
-  constructor(readonly protocol: number, readonly limit: number) {
-    this.scratch = new Uint8Array(limit + RECV_BUF);
-  }
+  constructor(readonly protocol: number, readonly limit: number) {}
   /** when the oldest datagram in the batch was read */
   firstAt = 0;
   get empty() {
@@ -86,8 +87,13 @@ class Batcher {
   append(src: Uint8Array, off: number, n: number, stamp: bigint) {
     if (this.stamps.length === 0) this.firstAt = performance.now();
     // a notification is a hundred-odd bytes: a loop costs less than a view and a set() per datagram
-    const dst = this.scratch;
     const at = this.used;
+    if (at + n > this.scratch.length) {
+      const grown = new Uint8Array(Math.min(this.limit + RECV_BUF, Math.max(2 * this.scratch.length, at + n)));
+      grown.set(this.scratch.subarray(0, at));
+      this.scratch = grown;
+    }
+    const dst = this.scratch;
     if (n > 512) dst.set(src.subarray(off, off + n), at);
     else for (let i = 0; i < n; i++) dst[at + i] = src[off + i]!;
     this.used += n;
@@ -335,6 +341,8 @@ self.onmessage = (e: MessageEvent<ToWorker>) => {
     }
   } else if (m.cmd === "sync") {
     post({ kind: "synced", id: m.id });
+  } else if (m.cmd === "quiet") {
+    shrinkHeap();
   } else if (m.cmd === "stop") {
     running = false;
     flushAll();

@@ -71,7 +71,8 @@ export function putAscii(b: Uint8Array, p: number, s: string): number {
 }
 
 export class JsonBytes {
-  buf: Buffer = Buffer.alloc(1 << 16);
+  /** grown by room() on first use: a writer that only ever writes into lent buffers needs none */
+  buf: Buffer = Buffer.alloc(0);
   pos = 0;
   /** where the line being written began; a full buffer moves only that much into a larger one of its own */
   start = 0;

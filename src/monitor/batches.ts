@@ -23,8 +23,9 @@ export class Batches {
     private readonly pull: boolean,
     private readonly stopped: () => boolean,
     trimCaches: () => void,
+    quiet?: () => void,
   ) {
-    this.gc = new GcPacer(trimCaches);
+    this.gc = new GcPacer(trimCaches, quiet);
   }
 
   /** Start-up is done (modules loaded, caches primed): its garbage can go once things are quiet. */

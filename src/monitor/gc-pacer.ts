@@ -6,8 +6,11 @@ export class GcPacer {
   private sinceGc = 0;
   private timer: ReturnType<typeof setTimeout> | undefined;
 
-  /** @param trim hands back what the caches hold beyond their contents, before each collection */
-  constructor(private readonly trim: () => void) {}
+  /**
+   * @param trim hands back what the caches hold beyond their contents, before each collection
+   * @param quiet runs after each collection (the daemon hands back its start-up pages there)
+   */
+  constructor(private readonly trim: () => void, private readonly quiet?: () => void) {}
 
   noteWork(messages: number): void {
     this.sinceGc += messages;
@@ -23,6 +26,7 @@ export class GcPacer {
       this.sinceGc = 0;
       this.trim();
       Bun.gc(true);
+      this.quiet?.();
     }, 1000);
   }
 

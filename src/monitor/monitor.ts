@@ -56,6 +56,8 @@ export interface MonitorOptions {
   metrics?: NlmonMetrics;
   /** events go to the pipeline as they arrive (default), or wait for process() */
   pull?: boolean;
+  /** after each quiet collection: the daemon hands back pages only start-up touched (ffi/footprint.ts) */
+  quiet?: () => void;
 }
 
 export class Monitor {
@@ -80,7 +82,7 @@ export class Monitor {
     });
     this.caches = new Caches(cacheKinds(cfg), this.pipeline.ctx);
     const caches = this.caches;
-    this.batches = new Batches(this.pipeline, pull, stopped, () => caches.route?.trim());
+    this.batches = new Batches(this.pipeline, pull, stopped, () => caches.route?.trim(), o.quiet);
     this.schedule = new ResyncSchedule((why) => void this.sync.resync(why));
     const linkUp = new LinkUp();
     const own = new MonitorMetrics(this.metrics, caches, cfg.export.prometheus?.enabled === true);

@@ -30,7 +30,8 @@ const STAMP_CLOSE = enc.encode(`Z",`);
 export class LinePath {
   private readonly writers = new Map<number, LineWriter | null>();
   private readonly out = new JsonBytes();
-  private block = Buffer.allocUnsafe(BLOCK);
+  /** allocated on the first line: pipelines that never write one (planLines replaces them) cost nothing */
+  private block = Buffer.alloc(0);
   /** where the lines not yet handed to the exports begin, and end */
   private from = 0;
   private pos = 0;
@@ -66,7 +67,7 @@ export class LinePath {
   write(protocol: number, hdr: NlMsgHeader, u: Uint8Array, dv: DataView, off: number, end: number, tsNs: bigint): EventType | undefined {
     const w = this.writer(protocol);
     if (!w) return undefined;
-    if (BLOCK - this.pos < ROOM) this.renew();
+    if (this.block.length - this.pos < ROOM) this.renew();
     const out = this.out;
     out.into(this.block, this.pos, this.pos + ROOM);
     if (!this.deterministic) this.stamp(tsNs);

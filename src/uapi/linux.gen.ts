@@ -20,6 +20,7 @@
 //   <time.h>
 //   <asm-generic/errno-base.h>
 //   <asm-generic/errno.h>
+//   <linux/mman.h>
 // (compiled together with <errno.h>, <stddef.h>, <stdio.h>, <sys/uio.h>).
 // Values were printed by a C program compiled for x86_64-linux-gnu.
 // Regenerate with: node_modules/.bin/bun scripts/gen-uapi.ts
@@ -963,6 +964,9 @@ export const EOWNERDEAD = 130;
 export const ENOTRECOVERABLE = 131;
 export const ERFKILL = 132;
 export const EHWPOISON = 133;
+
+// ---- mman (<linux/mman.h>) ----
+export const MADV_PAGEOUT = 21;
 
 export type UapiGroup =
   | "netlink_protocol"
