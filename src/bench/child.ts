@@ -11,7 +11,7 @@ import { buildExporters } from "../export/build.ts";
 import { nowNs } from "../clock.ts";
 import type { NlmonConfig } from "../config/types.ts";
 import type { PipelineEvent } from "../event/model.ts";
-import type { Exporter } from "../export/types.ts";
+import type { Exporter, LineBlock } from "../export/types.ts";
 import type { Log } from "../log.ts";
 import { nlmonMetrics } from "../metrics/registry.ts";
 import { Monitor } from "../monitor/monitor.ts";
@@ -62,6 +62,27 @@ export interface ChildStats {
   handover: ReturnType<WorkerBackend["handoverStats"]>;
 }
 
+const STAMP_KEY = new TextEncoder().encode(`{"timestamp":"`);
+/** the last "yyyy-mm-ddThh:mm:ss" read and its ns since the epoch */
+let stampSecText = "";
+let stampSecNs = 0n;
+
+/** The receive time a line's `"timestamp":"…Z"` says (nine fraction digits, as the pipeline writes it), in ns. */
+function stampNs(u: Uint8Array, at: number): bigint | undefined {
+  for (let i = 0; i < STAMP_KEY.length; i++) if (u[at + i] !== STAMP_KEY[i]) return undefined;
+  const s = at + STAMP_KEY.length;
+  if (u[s + 19] !== 46 /* . */ || u[s + 29] !== 90 /* Z */) return undefined;
+  let same = stampSecText.length === 19;
+  for (let i = 0; same && i < 19; i++) same = u[s + i] === stampSecText.charCodeAt(i);
+  if (!same) {
+    stampSecText = String.fromCharCode(...u.subarray(s, s + 19));
+    stampSecNs = BigInt(Date.parse(`${stampSecText}Z`)) * 1_000_000n;
+  }
+  let frac = 0;
+  for (let i = 20; i < 29; i++) frac = frac * 10 + u[s + i]! - 48;
+  return stampSecNs + BigInt(frac);
+}
+
 function timed(ex: Exporter, r: Reservoir, neg: { n: number }): Exporter {
   return {
     name: ex.name,
@@ -74,6 +95,24 @@ function timed(ex: Exporter, r: Reservoir, neg: { n: number }): Exporter {
       if (ms < 0) neg.n++;
       r.add(ms);
     },
+    // lines written straight from messages come in blocks; each line's receive time is its timestamp
+    pushBlock: ex.pushBlock
+      ? (b: LineBlock) => {
+        ex.pushBlock!(b);
+        const now = nowNs();
+        const u = b.bytes;
+        for (let at = 0; at < u.length;) {
+          const ns = stampNs(u, at);
+          if (ns !== undefined) {
+            const ms = Number(now - ns) / 1e6;
+            if (ms < 0) neg.n++;
+            r.add(ms);
+          }
+          const nl = u.indexOf(10, at);
+          at = nl < 0 ? u.length : nl + 1;
+        }
+      }
+      : undefined,
     pushRaw: ex.pushRaw ? (p, ts, d) => ex.pushRaw!(p, ts, d) : undefined,
     reopen: ex.reopen ? () => ex.reopen!() : undefined,
     close: () => ex.close(),
@@ -88,7 +127,8 @@ export async function runMonitorRole(cfg: NlmonConfig, log: Log): Promise<number
   const neg = { n: 0 };
   // only the first export is timed: with several, each event would be counted once per export
   const exporters = buildExporters(cfg, metrics, log.as("export", "warn")).map((ex, i) => (i === 0 ? timed(ex, res, neg) : ex));
-  const mon = new Monitor(cfg, backend, log, { exporters, metrics });
+  // as the daemon runs (cli/run.ts)
+  const mon = new Monitor(cfg, backend, log, { exporters, metrics, handBackMemory: true });
   await mon.start();
   await new Promise<void>((resolve) => {
     process.on("SIGTERM", () => resolve());

@@ -65,6 +65,10 @@ export async function benchDecode(c: Corpus, timeMs = 700): Promise<StageResult[
 
   const nullExport: Exporter = { name: "null", start: async () => {}, push: (_e, line) => { sinkCount += line.length; }, close: async () => {} };
   const pipeline = new Pipeline({ names, metrics: nlmonMetrics(), exporters: [nullExport] });
+  // the same with an export that takes lines as bytes: what the monitor does when nothing needs
+  // the event objects (pipeline/line-path.ts)
+  const blockExport: Exporter = { ...nullExport, pushBlock: (b) => { sinkCount += b.lines; } };
+  const linesPipeline = new Pipeline({ names, metrics: nlmonMetrics(), exporters: [blockExport] });
 
   const ctxAll = new BasicContext(names);
   const ctxRoutes = new BasicContext(names);
@@ -74,6 +78,10 @@ export async function benchDecode(c: Corpus, timeMs = 700): Promise<StageResult[
     { stage: "serialise", what: "event to its JSON line", n: events.length, fn: () => { for (const ev of events) sinkCount += serialise(ev).length; } },
     { stage: "pipeline", what: "bytes to JSON line (Pipeline.ingestDatagram, metrics, null export)", n: c.messages,
       fn: () => { for (const dv of all) pipeline.ingestDatagram(NETLINK_ROUTE, dv, 0, dv.byteLength, ts); } },
+    { stage: "pipeline_lines", what: "bytes to JSON line, lines written from the messages (export takes bytes)", n: c.messages,
+      fn: () => {
+        for (const dv of all) linesPipeline.ingestBatch({ protocol: NETLINK_ROUTE, data: new Uint8Array(dv.buffer, dv.byteOffset, dv.byteLength), offsets: Uint32Array.of(0, dv.byteLength), stamps: BigInt64Array.of(ts), sentMono: 0 });
+      } },
     { stage: "decode_routes", what: "decodeMessage, route messages only", n: c.routeMessages, fn: () => decode(routes, ctxRoutes) },
   ];
 

@@ -117,7 +117,7 @@ async function benchmark(args: BenchOptions, cfg: NlmonConfig, log: Log): Promis
 
   say(`memory: idle and with a 100k-route cache (${backends.join(", ")})`);
   const memory = await measureMemory(liveNs, dir, cfg, backends);
-  const memoryFloor = await measureFloor();
+  const memoryFloor = await measureFloor(dir);
 
   delNamespace(liveNs);
   const namespaces = [corpusNs, liveNs];

@@ -164,6 +164,8 @@ export interface NlmonOptions {
   onLine?: (line: string) => void;
   /** the child writes its caches here (NLMON_BENCH_CACHE) when it has stopped */
   cachePath?: string;
+  /** run this command instead of this binary (a private copy: see measureMemory) */
+  command?: string[];
 }
 
 export function startNlmon(ns: string, dir: string, tag: string, cfg: NlmonConfig, backend: BackendName, routeCache: boolean, o: NlmonOptions = {}): Listener {
@@ -172,7 +174,7 @@ export function startNlmon(ns: string, dir: string, tag: string, cfg: NlmonConfi
   const cfgPath = writeConfig(path().join(dir, `${tag}.config.json`), childConfig(cfg, { backend, eventsPath, routeCache }));
   const env: Record<string, string> = { NLMON_BENCH_ROLE: "monitor", NLMON_BENCH_STATS: statsPath, NLMON_USE_LIBNL: backend === "libnl" ? "true" : "false" };
   if (o.cachePath) env.NLMON_BENCH_CACHE = o.cachePath;
-  const p = spawnTracked(["ip", "netns", "exec", ns, ...selfCommand(), "--benchmark", "--config", cfgPath], { env });
+  const p = spawnTracked(["ip", "netns", "exec", ns, ...(o.command ?? selfCommand()), "--benchmark", "--config", cfgPath], { env });
   return new Listener(backend, backend, p, eventsPath, statsPath, o.onLine);
 }
 
@@ -339,9 +341,25 @@ export interface FloorResult {
   anon_mib?: number;
 }
 
+/**
+ * The binary as a file of its own, so that the child's pages of it are its own: the monitor hands
+ * back the pages only start-up touched (ffi/footprint.ts), which the kernel does only for pages no
+ * other process maps, and this process and the other children map the same binary. On a router
+ * nlmon runs alone. From source (bun and an entry point) there is nothing to copy.
+ */
+function privateCopy(dir: string, name: string): string[] | undefined {
+  const self = selfCommand();
+  if (self.length !== 1) return undefined;
+  const to = path().join(dir, name);
+  fs().copyFileSync(self[0]!, to);
+  fs().chmodSync(to, 0o755);
+  return [to];
+}
+
 /** This binary with only its modules loaded and its receive thread running (runtimeFloor in cli/main.ts), two seconds after start. */
-export async function measureFloor(): Promise<FloorResult> {
-  const p = spawnTracked(selfCommand(), { env: { NLMON_BENCH_ROLE: "floor" } });
+export async function measureFloor(dir: string): Promise<FloorResult> {
+  // from a copy of its own, as the monitors are measured
+  const p = spawnTracked(privateCopy(dir, "nlmon-floor") ?? selfCommand(), { env: { NLMON_BENCH_ROLE: "floor" } });
   try {
     await sleep(2000);
     return { rss_mib: vmMiB(p.proc.pid, "VmRSS"), anon_mib: vmMiB(p.proc.pid, "RssAnon") };
@@ -352,14 +370,16 @@ export async function measureFloor(): Promise<FloorResult> {
 }
 
 /**
- * Idle RSS after start-up and a quiet second; then 100k routes added with `ip -batch` and RSS once
- * the monitor has caught up and had three seconds to settle. All backends at once on the same routes.
+ * Idle RSS three seconds after start-up (a second after it the monitor collects and hands back
+ * what start-up left: cli/run.ts's daemon and the bench child alike); then 100k routes added with
+ * `ip -batch` and RSS once the monitor has caught up and had three seconds to settle. All
+ * backends at once on the same routes.
  */
 export async function measureMemory(ns: string, dir: string, cfg: NlmonConfig, backends: BackendName[]): Promise<MemoryResult[]> {
-  const ls = backends.map((b) => startNlmon(ns, dir, `mem-${b}`, cfg, b, true));
+  const ls = backends.map((b) => startNlmon(ns, dir, `mem-${b}`, cfg, b, true, { command: privateCopy(dir, `nlmon-mem-${b}`) }));
   try {
     if (!(await syncMark(ns, ls, 20_000))) throw new Error("memory: monitors did not start within 20 s");
-    await sleep(1000);
+    await sleep(3000);
     const idle = ls.map((l) => vmMiB(l.pid, "VmRSS"));
     const idleAnon = ls.map((l) => vmMiB(l.pid, "RssAnon"));
     ipBatch(ns, writeBatch(dir, "cache-routes", cacheLines()));

@@ -8,21 +8,12 @@ import { nlmonMetrics } from "../metrics/registry.ts";
 import { cacheKinds, Monitor } from "../monitor/monitor.ts";
 import { writeLines } from "./dump.ts";
 import { buildExporters } from "../export/build.ts";
-import { pageOutFileMappings, shrinkHeap } from "../ffi/footprint.ts";
 
 export async function runMonitor(cfg: NlmonConfig, backend: WorkerBackend, log: Log): Promise<number> {
   const metrics = nlmonMetrics();
   // stdout's reader gone and nothing else to export to: end as a filter does, exit 0
   const exporters = buildExporters(cfg, metrics, log.as("export", "warn"), () => void stop("standard output closed"));
-  const mon = new Monitor(cfg, backend, log, {
-    exporters, metrics,
-    quiet: () => {
-      shrinkHeap();
-      backend.quiet?.();
-      const r = pageOutFileMappings();
-      log.debug("monitor", `quiet: ${r.advised} file mappings advised MADV_PAGEOUT, ${r.refused} refused`);
-    },
-  });
+  const mon = new Monitor(cfg, backend, log, { exporters, metrics, handBackMemory: true });
   // handlers first: start-up (a full table's dump) can take seconds, and a signal's default action
   // then would kill nlmon without flushing (SIGTERM) or for nothing (logrotate's SIGHUP)
   let started = false;

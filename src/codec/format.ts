@@ -3,8 +3,11 @@
  * nlmon's output can be compared with `ip -j` string for string.
  */
 
+/** each octet's decimal text, made once: a full table formats millions of them */
+const OCTETS = Array.from({ length: 256 }, (_, i) => String(i));
+
 export function ipv4(dv: DataView, off: number): string {
-  return `${dv.getUint8(off)}.${dv.getUint8(off + 1)}.${dv.getUint8(off + 2)}.${dv.getUint8(off + 3)}`;
+  return `${OCTETS[dv.getUint8(off)]}.${OCTETS[dv.getUint8(off + 1)]}.${OCTETS[dv.getUint8(off + 2)]}.${OCTETS[dv.getUint8(off + 3)]}`;
 }
 
 export function ipv6(dv: DataView, off: number): string {

@@ -18,15 +18,18 @@ type Read = (r: AttrReader, out: AttrValues, ctx: DecodeContext, later: (() => v
 export type SetDecoder = (dv: DataView, start: number, end: number, ctx: DecodeContext) => AttrValues;
 
 const compiled = new WeakMap<AttrSet, SetDecoder>();
+const NO_LATER: (() => void)[] = Object.freeze([]) as unknown as (() => void)[];
 
 export function compileSet(set: AttrSet): SetDecoder {
   const have = compiled.get(set);
   if (have) return have;
   const readers: (Read | undefined)[] = [];
   // registered before the attributes compile, so a set may nest itself
+  // only sub-messages defer work: other sets share one array nothing is ever pushed to
+  const defers = Object.values(set.attrs).some((d) => d.type === "sub-message");
   const decode: SetDecoder = (dv, start, end, ctx) => {
     const out: AttrValues = {};
-    const later: (() => void)[] = [];
+    const later: (() => void)[] = defers ? [] : NO_LATER;
     const r = new AttrReader(dv, start, end);
     while (r.next()) {
       const read = readers[r.type];

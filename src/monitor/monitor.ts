@@ -27,6 +27,7 @@ import { BackendEvents } from "./backend-events.ts";
 import { Batches } from "./batches.ts";
 import { cacheObserver } from "./cache-observer.ts";
 import { rtnlGroups } from "./groups.ts";
+import { pageOutFileMappings, shrinkHeap } from "../ffi/footprint.ts";
 import { LinkUp } from "./link-up.ts";
 import { MonitorMetrics } from "./monitor-metrics.ts";
 import { OverrunReports } from "./overrun-report.ts";
@@ -56,8 +57,11 @@ export interface MonitorOptions {
   metrics?: NlmonMetrics;
   /** events go to the pipeline as they arrive (default), or wait for process() */
   pull?: boolean;
-  /** after each quiet collection: the daemon hands back pages only start-up touched (ffi/footprint.ts) */
-  quiet?: () => void;
+  /**
+   * After each quiet collection, hand back what start-up and bursts left (ffi/footprint.ts): for
+   * the daemon, not for an application that embeds the monitor.
+   */
+  handBackMemory?: boolean;
 }
 
 export class Monitor {
@@ -82,7 +86,15 @@ export class Monitor {
     });
     this.caches = new Caches(cacheKinds(cfg), this.pipeline.ctx);
     const caches = this.caches;
-    this.batches = new Batches(this.pipeline, pull, stopped, () => caches.route?.trim(), o.quiet);
+    const quiet = o.handBackMemory
+      ? () => {
+        shrinkHeap();
+        backend.quiet?.();
+        const r = pageOutFileMappings();
+        log.debug("monitor", `quiet: ${r.advised} file mappings advised MADV_PAGEOUT, ${r.refused} refused`);
+      }
+      : undefined;
+    this.batches = new Batches(this.pipeline, pull, stopped, () => caches.route?.trim(), quiet);
     this.schedule = new ResyncSchedule((why) => void this.sync.resync(why));
     const linkUp = new LinkUp();
     const own = new MonitorMetrics(this.metrics, caches, cfg.export.prometheus?.enabled === true);

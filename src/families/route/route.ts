@@ -149,21 +149,31 @@ export function decodeRoute(dv: DataView, off: number, end: number, ctx: DecodeC
     protocol_name: ctx.names.protocol(protocol),
     scope,
     scope_name: ctx.names.scopeName(scope),
-    flags: [...flagsToNames(flags & RTNH_MASK, ctx.names.rtnhF), ...flagsToNames(flags & ~RTNH_MASK, ctx.names.rtmF)],
+    flags: flags === 0 ? [] : [...flagsToNames(flags & RTNH_MASK, ctx.names.rtnhF), ...flagsToNames(flags & ~RTNH_MASK, ctx.names.rtmF)],
     flags_raw: flags,
   };
   if (typeof a.src === "string") body.src = `${a.src}/${srcLen}`;
   const tos = dv.getUint8(off + F.tos);
   if (tos) body.tos = tos;
-  pick(body, a, ["gateway", "via"]);
+  // one site per key, not pick()'s loop: a site that sees every key and shape made the JIT
+  // recompile this function over and over in a burst
+  if (a.gateway !== undefined) body.gateway = a.gateway as string;
+  if (a.via !== undefined) body.via = a.via as RouteBody["via"];
   if (typeof a.oif === "number") {
     const dev = ctx.ifname(a.oif);
     if (dev !== undefined) body.dev = dev;
     body.oif = a.oif;
   }
   if (typeof a.iif === "number") body.iif = ctx.ifname(a.iif) ?? String(a.iif);
-  pick(body, a, ["metric", "prefsrc"]);
+  if (a.metric !== undefined) body.metric = a.metric as number;
+  if (a.prefsrc !== undefined) body.prefsrc = a.prefsrc as string;
   if (typeof a.pref === "number") body.pref = PREF_NAMES.get(a.pref) ?? String(a.pref);
-  pick(body, a, ["mark", "nhid", "realms", "metrics", "nexthops", "encap_type", "ttl_propagate"]);
+  if (a.mark !== undefined) body.mark = a.mark as number;
+  if (a.nhid !== undefined) body.nhid = a.nhid as number;
+  if (a.realms !== undefined) body.realms = a.realms as number;
+  if (a.metrics !== undefined) body.metrics = a.metrics as RouteBody["metrics"];
+  if (a.nexthops !== undefined) body.nexthops = a.nexthops as RouteBody["nexthops"];
+  if (a.encap_type !== undefined) body.encap_type = a.encap_type as number;
+  if (a.ttl_propagate !== undefined) body.ttl_propagate = a.ttl_propagate as number;
   return body;
 }
