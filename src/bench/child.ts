@@ -126,7 +126,7 @@ export async function runMonitorRole(cfg: NlmonConfig, log: Log): Promise<number
   const res = new Reservoir(100_000);
   const neg = { n: 0 };
   // only the first export is timed: with several, each event would be counted once per export
-  const exporters = buildExporters(cfg, metrics, log.as("export", "warn")).map((ex, i) => (i === 0 ? timed(ex, res, neg) : ex));
+  const exporters = (await buildExporters(cfg, metrics, log.as("export", "warn"))).map((ex, i) => (i === 0 ? timed(ex, res, neg) : ex));
   // as the daemon runs (cli/run.ts)
   const mon = new Monitor(cfg, backend, log, { exporters, metrics, handBackMemory: true });
   await mon.start();

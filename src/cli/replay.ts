@@ -102,7 +102,7 @@ export async function runReplay(cfg: NlmonConfig, file: string, log: Log): Promi
   const metrics = nlmonMetrics();
   // `nlmon --replay f | head` ends when head does, as a live run does
   let readerGone = false;
-  const exporters = buildExporters(cfg, metrics, log.as("export", "warn"), () => { readerGone = true; });
+  const exporters = await buildExporters(cfg, metrics, log.as("export", "warn"), () => { readerGone = true; });
   const pipeline = new Pipeline({
     names: new Names(), metrics, filter: cfg.filter ? parseFilter(cfg.filter) : undefined, exporters, log: log.as("decode", "warn"),
   });

@@ -12,7 +12,7 @@ import { buildExporters } from "../export/build.ts";
 export async function runMonitor(cfg: NlmonConfig, backend: WorkerBackend, log: Log): Promise<number> {
   const metrics = nlmonMetrics();
   // stdout's reader gone and nothing else to export to: end as a filter does, exit 0
-  const exporters = buildExporters(cfg, metrics, log.as("export", "warn"), () => void stop("standard output closed"));
+  const exporters = await buildExporters(cfg, metrics, log.as("export", "warn"), () => void stop("standard output closed"));
   const mon = new Monitor(cfg, backend, log, { exporters, metrics, handBackMemory: true });
   // handlers first: start-up (a full table's dump) can take seconds, and a signal's default action
   // then would kill nlmon without flushing (SIGTERM) or for nothing (logrotate's SIGHUP)
