@@ -56,7 +56,7 @@ function checkCommon(rep: Report, duration = 3) {
   expect(rep.duration_s).toBe(duration);
   expect(rep.corpus.route_messages).toBeGreaterThanOrEqual(10_000);
   expect(rep.corpus.messages).toBeGreaterThan(rep.corpus.route_messages);
-  expect(rep.decode.map((s) => s.stage)).toEqual(["codec", "decode", "serialise", "pipeline", "decode_routes"]);
+  expect(rep.decode.map((s) => s.stage)).toEqual(["codec", "decode", "serialise", "pipeline", "pipeline_lines", "decode_routes"]);
   for (const s of rep.decode) {
     expect(s.msgs_per_s).toBeGreaterThan(0);
     expect(s.ns_per_msg).toBeGreaterThan(0);
