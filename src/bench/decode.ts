@@ -32,7 +32,7 @@ const views = (ds: Uint8Array[]) => ds.map((d) => new DataView(d.buffer, d.byteO
 /** a sink for results, so the JIT cannot drop work whose result is unused */
 let sinkCount = 0;
 
-export async function benchDecode(c: Corpus, timeMs = 700): Promise<StageResult[]> {
+export async function benchDecode(c: Corpus, timeMs = 1500): Promise<StageResult[]> {
   const all = views(c.datagrams);
   const routes = views(c.routeDatagrams);
   const names = new Names();
@@ -85,7 +85,7 @@ export async function benchDecode(c: Corpus, timeMs = 700): Promise<StageResult[
     { stage: "decode_routes", what: "decodeMessage, route messages only", n: c.routeMessages, fn: () => decode(routes, ctxRoutes) },
   ];
 
-  const bench = new Bench({ time: timeMs, warmupTime: 200, iterations: 10 });
+  const bench = new Bench({ time: timeMs, warmupTime: 500, iterations: 10 });
   for (const s of stages) bench.add(s.stage, s.fn);
   await bench.run();
 

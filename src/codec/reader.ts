@@ -25,8 +25,14 @@ export class AttrReader {
   badAt = -1;
   private pos: number;
 
-  constructor(readonly dv: DataView, start: number, private end: number) {
+  constructor(public dv: DataView, start: number, private end: number) {
     this.pos = start;
+  }
+
+  /** Read attributes of another buffer next: a decoder keeps one reader rather than one per message. */
+  use(dv: DataView, start: number, end: number): this {
+    this.dv = dv;
+    return this.reset(start, end);
   }
 
   /** Read attributes from [start, end) next: reuses the reader for a nested set. */

@@ -27,16 +27,20 @@ export function compileSet(set: AttrSet): SetDecoder {
   // registered before the attributes compile, so a set may nest itself
   // only sub-messages defer work: other sets share one array nothing is ever pushed to
   const defers = Object.values(set.attrs).some((d) => d.type === "sub-message");
+  // one reader per set, reused; a set met again inside itself (a nest of its own kind) gets a fresh one
+  let spare: AttrReader | undefined;
   const decode: SetDecoder = (dv, start, end, ctx) => {
     const out: AttrValues = {};
     const later: (() => void)[] = defers ? [] : NO_LATER;
-    const r = new AttrReader(dv, start, end);
+    const r = spare !== undefined ? spare.use(dv, start, end) : new AttrReader(dv, start, end);
+    spare = undefined;
     while (r.next()) {
       const read = readers[r.type];
       if (read) read(r, out, ctx, later);
       else ctx.unknownAttr(set.name, r.type);
     }
     if (r.err) ctx.error("bad_attr_len", `${set.name}: ${r.err}`);
+    spare = r;
     for (const f of later) f();
     return out;
   };
