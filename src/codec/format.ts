@@ -10,20 +10,29 @@ export function ipv4(dv: DataView, off: number): string {
   return `${OCTETS[dv.getUint8(off)]}.${OCTETS[dv.getUint8(off + 1)]}.${OCTETS[dv.getUint8(off + 2)]}.${OCTETS[dv.getUint8(off + 3)]}`;
 }
 
+/** hex text of a byte: unpadded (a word's high byte) and two digits (its low byte under a high one) */
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16));
+const HEX2 = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
+
+/** a 16-bit word as inet_ntop writes it: lower-case hex, no leading zeros */
+function word(dv: DataView, at: number): string {
+  const hi = dv.getUint8(at);
+  const lo = dv.getUint8(at + 1);
+  return hi === 0 ? HEX[lo]! : HEX[hi]! + HEX2[lo]!;
+}
+
 export function ipv6(dv: DataView, off: number): string {
-  const w = new Array<number>(8);
-  for (let i = 0; i < 8; i++) w[i] = dv.getUint16(off + 2 * i, false);
   // longest run of two or more zero words; the first one wins a tie (RFC 5952, as inet_ntop does)
   let bestBase = -1, bestLen = 0, curBase = -1, curLen = 0;
   for (let i = 0; i < 8; i++) {
-    if (w[i] === 0) {
+    if (dv.getUint16(off + 2 * i, false) === 0) {
       if (curBase < 0) { curBase = i; curLen = 1; } else curLen++;
       if (curLen > bestLen) { bestBase = curBase; bestLen = curLen; }
     } else curBase = -1;
   }
   if (bestLen < 2) bestBase = -1;
   // IPv4-compatible and IPv4-mapped forms, as glibc prints them
-  if (bestBase === 0 && (bestLen === 6 || (bestLen === 5 && w[5] === 0xffff))) {
+  if (bestBase === 0 && (bestLen === 6 || (bestLen === 5 && dv.getUint16(off + 10, false) === 0xffff))) {
     return (bestLen === 5 ? "::ffff:" : "::") + ipv4(dv, off + 12);
   }
   let s = "";
@@ -33,7 +42,7 @@ export function ipv6(dv: DataView, off: number): string {
       i += bestLen - 1;
       continue;
     }
-    s += w[i]!.toString(16);
+    s += word(dv, off + 2 * i);
     if (i < 7) s += ":";
   }
   return s;

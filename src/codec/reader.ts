@@ -83,10 +83,12 @@ export class AttrReader {
 
   u8(): number { return this.short(1) ? 0 : this.dv.getUint8(this.off); }
   s8(): number { return this.short(1) ? 0 : this.dv.getInt8(this.off); }
-  u16(): number { return this.short(2) ? 0 : this.dv.getUint16(this.off, !this.netByteOrder); }
-  s16(): number { return this.short(2) ? 0 : this.dv.getInt16(this.off, !this.netByteOrder); }
-  u32(): number { return this.short(4) ? 0 : this.dv.getUint32(this.off, !this.netByteOrder); }
-  s32(): number { return this.short(4) ? 0 : this.dv.getInt32(this.off, !this.netByteOrder); }
+  // byte order as a constant in each branch: the JIT turns a DataView read with a known order into
+  // a load, and one with a variable order into a call
+  u16(): number { return this.short(2) ? 0 : this.netByteOrder ? this.dv.getUint16(this.off, false) : this.dv.getUint16(this.off, true); }
+  s16(): number { return this.short(2) ? 0 : this.netByteOrder ? this.dv.getInt16(this.off, false) : this.dv.getInt16(this.off, true); }
+  u32(): number { return this.short(4) ? 0 : this.netByteOrder ? this.dv.getUint32(this.off, false) : this.dv.getUint32(this.off, true); }
+  s32(): number { return this.short(4) ? 0 : this.netByteOrder ? this.dv.getInt32(this.off, false) : this.dv.getInt32(this.off, true); }
   be16(): number { return this.short(2) ? 0 : this.dv.getUint16(this.off, false); }
   be32(): number { return this.short(4) ? 0 : this.dv.getUint32(this.off, false); }
   /** 64-bit values as numbers while exact, as decimal text beyond 2^53 (JSON has no wider integer) */

@@ -26,12 +26,15 @@ export interface DecodeOptions {
   deterministic?: boolean;
 }
 
+const LIVE: DecodeOptions = {};
+
 /** Returns null for messages that carry no event (NLMSG_DONE, NLMSG_NOOP). */
 export function decodeMessage(protocol: number, hdr: NlMsgHeader, dv: DataView, off: number, end: number,
-  ctx: BasicContext, opts: DecodeOptions = {}): NlEvent | null {
+  ctx: BasicContext, opts: DecodeOptions = LIVE): NlEvent | null {
   if (hdr.type === NLMSG_DONE || hdr.type === NLMSG_NOOP) return null;
   const fam = FAMILIES.get(protocol);
-  ctx.problems = [];
+  // emptied, not replaced: a decode is one message, and nothing keeps the list past it
+  if (ctx.problems.length) ctx.problems.length = 0;
   let type: EventType = "unknown";
   let msgTypeName: string | undefined;
   let key: string | undefined;

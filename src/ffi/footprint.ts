@@ -3,7 +3,7 @@
  * config, dumps the kernel's state and JIT-compiles the decoders: that touches about 27 MiB of the
  * binary's code (JSC's compilers among it) that an idle monitor never runs again, and the pages stay
  * in its RSS until the kernel is short of memory. On a router that is most of what nlmon shows in
- * `top`. Once things are quiet, the read-only file-backed mappings are advised MADV_PAGEOUT: the
+ * `top`. Once start-up has gone quiet, the read-only file-backed mappings are advised MADV_PAGEOUT: the
  * kernel reclaims the pages only this process maps, they stay in the page cache, and whatever runs
  * again faults back in from there (an idle monitor settles at about 17 MiB of file pages).
  *

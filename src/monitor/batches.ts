@@ -23,14 +23,14 @@ export class Batches {
     private readonly pull: boolean,
     private readonly stopped: () => boolean,
     trimCaches: () => void,
-    quiet?: () => void,
+    afterStartup?: () => void,
   ) {
-    this.gc = new GcPacer(trimCaches, quiet);
+    this.gc = new GcPacer(trimCaches, afterStartup);
   }
 
   /** Start-up is done (modules loaded, caches primed): its garbage can go once things are quiet. */
   started(): void {
-    this.gc.collectSoon();
+    this.gc.collectSoon(true);
   }
 
   /** A batch the backend delivered. */

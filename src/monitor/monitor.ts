@@ -58,8 +58,8 @@ export interface MonitorOptions {
   /** events go to the pipeline as they arrive (default), or wait for process() */
   pull?: boolean;
   /**
-   * After each quiet collection, hand back what start-up and bursts left (ffi/footprint.ts): for
-   * the daemon, not for an application that embeds the monitor.
+   * Once start-up has gone quiet, hand back what only start-up used (ffi/footprint.ts): for the
+   * daemon, not for an application that embeds the monitor.
    */
   handBackMemory?: boolean;
 }
@@ -86,15 +86,15 @@ export class Monitor {
     });
     this.caches = new Caches(cacheKinds(cfg), this.pipeline.ctx);
     const caches = this.caches;
-    const quiet = o.handBackMemory
+    const afterStartup = o.handBackMemory
       ? () => {
         shrinkHeap();
         backend.quiet?.();
         const r = pageOutFileMappings();
-        log.debug("monitor", `quiet: ${r.advised} file mappings advised MADV_PAGEOUT, ${r.refused} refused`);
+        log.debug("monitor", `start-up done: ${r.advised} file mappings advised MADV_PAGEOUT, ${r.refused} refused`);
       }
       : undefined;
-    this.batches = new Batches(this.pipeline, pull, stopped, () => caches.route?.trim(), quiet);
+    this.batches = new Batches(this.pipeline, pull, stopped, () => caches.route?.trim(), afterStartup);
     this.schedule = new ResyncSchedule((why) => void this.sync.resync(why));
     const linkUp = new LinkUp();
     const own = new MonitorMetrics(this.metrics, caches, cfg.export.prometheus?.enabled === true);
