@@ -27,8 +27,6 @@ const O_SCOPE = OFFSETOF["rtmsg.rtm_scope"];
 const O_TYPE = OFFSETOF["rtmsg.rtm_type"];
 const O_FLAGS = OFFSETOF["rtmsg.rtm_flags"];
 
-/** attributes the writer covers; any other one the decoder knows sends the message to it */
-const COVERED = new Set([RTA_DST, RTA_GATEWAY, RTA_OIF, RTA_PREF, RTA_PREFSRC, RTA_PRIORITY, RTA_TABLE]);
 
 export function routeBodyWriter(ctx: DecodeContext): BodyWriter {
   const f = new Fragments();
@@ -111,7 +109,7 @@ export function routeBodyWriter(ctx: DecodeContext): BodyWriter {
       const alen = family === AF_INET ? 4 : family === AF_INET6 ? 16 : 0;
       if (!alen || u[off + O_TOS] !== 0 || u[off + O_SRC_LEN] !== 0) return false;
       let dst = -1, gw = -1, prefsrc = -1, oif = -1, metric = -1, tableAttr = -1, pref = -1;
-      unknown.length = 0;
+      if (unknown.length) unknown.length = 0;
       for (let p = off + RTM; p < end;) {
         if (end - p < HDR) return false;
         const len = dv.getUint16(p, true);
@@ -119,21 +117,21 @@ export function routeBodyWriter(ctx: DecodeContext): BodyWriter {
         if (len < HDR || len > end - p || (t & ~NLA_TYPE_MASK) !== 0) return false;
         const v = p + HDR;
         const n = len - HDR;
-        if (COVERED.has(t)) {
-          switch (t) {
-            case RTA_DST: if (n !== alen) return false; dst = v; break;
-            case RTA_GATEWAY: if (n !== alen) return false; gw = v; break;
-            case RTA_PREFSRC: if (n !== alen) return false; prefsrc = v; break;
-            case RTA_OIF: if (n !== 4) return false; oif = dv.getUint32(v, true); break;
-            case RTA_PRIORITY: if (n !== 4) return false; metric = dv.getUint32(v, true); break;
-            case RTA_TABLE: if (n !== 4) return false; tableAttr = dv.getUint32(v, true); break;
-            case RTA_PREF: if (n !== 1) return false; pref = u[v]!; break;
+        // the attributes the writer covers; any other one the decoder knows sends the message to it
+        switch (t) {
+          case RTA_DST: if (n !== alen) return false; dst = v; break;
+          case RTA_GATEWAY: if (n !== alen) return false; gw = v; break;
+          case RTA_PREFSRC: if (n !== alen) return false; prefsrc = v; break;
+          case RTA_OIF: if (n !== 4) return false; oif = dv.getUint32(v, true); break;
+          case RTA_PRIORITY: if (n !== 4) return false; metric = dv.getUint32(v, true); break;
+          case RTA_TABLE: if (n !== 4) return false; tableAttr = dv.getUint32(v, true); break;
+          case RTA_PREF: if (n !== 1) return false; pref = u[v]!; break;
+          default: {
+            const def = ROUTE_ATTRS.attrs[t];
+            // counted once the message is taken: declined, the decoder counts it
+            if (def === undefined) unknown.push(t);
+            else if (def.type !== "unused") return false;
           }
-        } else {
-          const def = ROUTE_ATTRS.attrs[t];
-          // counted once the message is taken: declined, the decoder counts it
-          if (def === undefined) unknown.push(t);
-          else if (def.type !== "unused") return false;
         }
         p += (len + NLA_ALIGNTO - 1) & ~(NLA_ALIGNTO - 1);
       }
