@@ -376,7 +376,9 @@ export async function measureFloor(dir: string): Promise<FloorResult> {
  * backends at once on the same routes.
  */
 export async function measureMemory(ns: string, dir: string, cfg: NlmonConfig, backends: BackendName[]): Promise<MemoryResult[]> {
-  const ls = backends.map((b) => startNlmon(ns, dir, `mem-${b}`, cfg, b, true, { command: privateCopy(dir, `nlmon-mem-${b}`) }));
+  // copied before any child starts: a failed copy leaves nothing running
+  const commands = backends.map((b) => privateCopy(dir, `nlmon-mem-${b}`));
+  const ls = backends.map((b, i) => startNlmon(ns, dir, `mem-${b}`, cfg, b, true, { command: commands[i] }));
   try {
     if (!(await syncMark(ns, ls, 20_000))) throw new Error("memory: monitors did not start within 20 s");
     await sleep(3000);

@@ -19,6 +19,7 @@ export type SetDecoder = (dv: DataView, start: number, end: number, ctx: DecodeC
 
 const compiled = new WeakMap<AttrSet, SetDecoder>();
 const NO_LATER: (() => void)[] = Object.freeze([]) as unknown as (() => void)[];
+const NO_BYTES = new DataView(new ArrayBuffer(0));
 
 export function compileSet(set: AttrSet): SetDecoder {
   const have = compiled.get(set);
@@ -40,6 +41,8 @@ export function compileSet(set: AttrSet): SetDecoder {
       else ctx.unknownAttr(set.name, r.type);
     }
     if (r.err) ctx.error("bad_attr_len", `${set.name}: ${r.err}`);
+    // kept for the next message, but not the buffer: an idle daemon would hold its last batch
+    r.dv = NO_BYTES;
     spare = r;
     for (const f of later) f();
     return out;

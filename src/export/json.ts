@@ -17,6 +17,13 @@ const enc = new TextEncoder();
 
 const weigh = (item: string | LineBlock) => (typeof item === "string" ? 1 : item.lines);
 
+/** where the first n lines of a block end */
+function lineEnd(b: Uint8Array, n: number): number {
+  let at = 0;
+  for (let i = 0; i < n; i++) at = b.indexOf(10, at) + 1;
+  return at;
+}
+
 export class JsonExporter extends FileExport<string | LineBlock> {
   /** compact lines only: pretty output re-spaces each line's text */
   readonly pushBlock?: (block: LineBlock) => void;
@@ -31,7 +38,15 @@ export class JsonExporter extends FileExport<string | LineBlock> {
     if (!opts.pretty) {
       this.pushBlock = (block) => {
         try {
-          this.pump.push(block);
+          // as many whole lines as the queue has room for: the rest is dropped and counted, as
+          // single lines would have been
+          const room = this.pump.capacity - this.pump.length;
+          if (block.lines <= room || room <= 0) this.pump.push(block);
+          else {
+            const cut = lineEnd(block.bytes, room);
+            this.pump.push({ bytes: block.bytes.subarray(0, cut), lines: room });
+            this.pump.drop(block.lines - room);
+          }
         } catch {
           // as push
         }
@@ -106,8 +121,8 @@ function partly(e: PartialWriteError, items: (string | LineBlock)[], chunks: Uin
   if (typeof it !== "string" && e.done > first) {
     let written = 0;
     for (let c = first; c < e.done; c++) written += chunks[c]!.length;
-    it.bytes = it.bytes.subarray(written);
-    it.lines -= e.done - first;
+    // a new item in the batch the queue puts back: the block itself is shared with other exports
+    items[i] = { bytes: it.bytes.subarray(written), lines: it.lines - (e.done - first) };
   }
   return Object.assign(new Error(e.message, { cause: e.cause }), { done: i });
 }

@@ -118,6 +118,9 @@ export class Pipeline {
     } finally {
       this.wallBase = NaN;
       this.linePath?.flush();
+      // the batch is done: nothing here keeps its buffer alive
+      this.viewOf = undefined;
+      this.view = undefined;
     }
   }
 

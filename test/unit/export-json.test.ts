@@ -85,13 +85,28 @@ describe("json export", () => {
     exp.push(pev(11), line(11));
     exp.pushBlock!(block(12, 10));
     expect(exp.queued).toBe(22);
-    // 4 more lines would fit, a block of 5 does not: dropped whole, counted as 5 events
+    // 3 more lines fit: a block of 5 keeps its first 3 whole lines, the other 2 are dropped and counted
     exp.pushBlock!(block(22, 5));
-    expect(m.exportDropped.get({ export: "json" })).toBe(5);
-    exp.push(pev(22), line(22));
+    expect(exp.queued).toBe(25);
+    expect(m.exportDropped.get({ export: "json" })).toBe(2);
+    // full: a block is dropped whole, a line too
+    exp.pushBlock!(block(27, 4));
+    exp.push(pev(31), line(31));
+    expect(m.exportDropped.get({ export: "json" })).toBe(2 + 4 + 1);
     await exp.close();
     const seqs = readFileSync(file, "utf8").trimEnd().split("\n").map((l) => JSON.parse(l).netlink.seq);
-    expect(seqs).toEqual(Array.from({ length: 23 }, (_, i) => i));
+    expect(seqs).toEqual(Array.from({ length: 25 }, (_, i) => i));
+  });
+
+  test("a block larger than the whole queue keeps as many lines as fit", async () => {
+    const file = join(dir, "big-block.json");
+    const m = nlmonMetrics();
+    const exp = new JsonExporter(opts(file, { queue_size: 10 }), m, () => {});
+    await exp.start();
+    exp.pushBlock!({ bytes: new TextEncoder().encode(Array.from({ length: 30 }, (_, k) => line(k) + "\n").join("")), lines: 30 });
+    await exp.close();
+    expect(m.exportDropped.get({ export: "json" })).toBe(20);
+    expect(readFileSync(file, "utf8").trimEnd().split("\n").map((l) => JSON.parse(l).netlink.seq)).toEqual(Array.from({ length: 10 }, (_, i) => i));
   });
 
   test("pretty output takes no blocks: it re-spaces each line's text", () => {

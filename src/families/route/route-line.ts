@@ -28,6 +28,14 @@ const O_TYPE = OFFSETOF["rtmsg.rtm_type"];
 const O_FLAGS = OFFSETOF["rtmsg.rtm_flags"];
 
 
+const enc = new TextEncoder();
+/**
+ * Trails and device names kept at most, each: the cache is for the next few thousand routes, and a
+ * writer the live pipeline keeps for the life of the process must not grow with every device and
+ * gateway it ever saw (a cleared entry is only made again; identity decides nothing else).
+ */
+const MAX_PIECES = 4096;
+
 export function routeBodyWriter(ctx: DecodeContext): BodyWriter {
   const f = new Fragments();
   const names = ctx.names;
@@ -85,7 +93,11 @@ export function routeBodyWriter(ctx: DecodeContext): BodyWriter {
     if (x.pref >= 0) t += `,${key("pref", PREF_NAMES.get(x.pref) ?? String(x.pref))}`;
     t += "}";
     let b = rests.get(t);
-    if (!b) rests.set(t, (b = f.get(t)));
+    if (!b) {
+      // bounded: a daemon lives for months of routes whose gateways, devices and metrics come and go
+      if (rests.size >= MAX_PIECES) rests.clear();
+      rests.set(t, (b = enc.encode(t)));
+    }
     return b;
   };
   let r: Rest = { dstLen: -1, tbl: -1, tf: PREFIX_END, pf: PREFIX_END, ff: PREFIX_END, gw: -2, oif: -2, df: undefined, metric: -2, ps: -2, pref: -2, alen: 0, trail: PREFIX_END };
@@ -151,7 +163,10 @@ export function routeBodyWriter(ctx: DecodeContext): BodyWriter {
         if (name === undefined) df = undefined;
         else if (oif !== dk || name !== dn) {
           let d = dev.get(oif);
-          if (!d || d.name !== name) dev.set(oif, (d = { name, text: f.get(`${key("dev", name)},`) }));
+          if (!d || d.name !== name) {
+            if (dev.size >= MAX_PIECES) dev.clear();
+            dev.set(oif, (d = { name, text: enc.encode(`${key("dev", name)},`) }));
+          }
           df = d.text;
         }
         dk = name === undefined ? -1 : oif;
