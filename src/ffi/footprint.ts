@@ -41,6 +41,27 @@ export function shrinkHeap(): void {
   if (typeof b.shrink === "function") b.shrink();
 }
 
+let trim: (() => void) | null | undefined;
+
+/**
+ * What libc's malloc keeps of freed memory, returned to the kernel, from every arena: libnl
+ * allocates through libc (a buffer per message it receives) on the receive thread, whose arena
+ * otherwise keeps what start-up's messages used. glibc has malloc_trim; musl returns memory by
+ * itself and has none.
+ */
+export function trimMalloc(): void {
+  if (trim === undefined) {
+    trim = null;
+    try {
+      const f = koffi().load("libc.so.6").func("int malloc_trim(size_t)");
+      trim = () => void f(0);
+    } catch {
+      // not glibc
+    }
+  }
+  trim?.();
+}
+
 export interface PageOutResult {
   /** mappings advised */
   advised: number;

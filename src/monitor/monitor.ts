@@ -27,7 +27,7 @@ import { BackendEvents } from "./backend-events.ts";
 import { Batches } from "./batches.ts";
 import { cacheObserver } from "./cache-observer.ts";
 import { rtnlGroups } from "./groups.ts";
-import { pageOutFileMappings, shrinkHeap } from "../ffi/footprint.ts";
+import { pageOutFileMappings, shrinkHeap, trimMalloc } from "../ffi/footprint.ts";
 import { LinkUp } from "./link-up.ts";
 import { MonitorMetrics } from "./monitor-metrics.ts";
 import { OverrunReports } from "./overrun-report.ts";
@@ -90,6 +90,7 @@ export class Monitor {
       ? () => {
         shrinkHeap();
         backend.quiet?.();
+        trimMalloc();
         const r = pageOutFileMappings();
         log.debug("monitor", `start-up done: ${r.advised} file mappings advised MADV_PAGEOUT, ${r.refused} refused`);
       }
