@@ -11,6 +11,7 @@
  */
 import { EAGAIN, MSG_DONTWAIT, MSG_TRUNC, OFFSETOF, SIZEOF } from "../uapi/linux.gen.ts";
 import { koffi } from "../ffi/koffi.ts";
+import { loadLibc } from "../ffi/libc.ts";
 
 /** what one call may read; a burst arrives faster than one call per 64 datagrams is a cost */
 export const SLOTS = 64;
@@ -22,15 +23,7 @@ let recvmmsg: RecvMmsg | undefined;
 
 function bind(): RecvMmsg {
   if (recvmmsg) return recvmmsg;
-  const k = koffi();
-  let lib;
-  // glibc's soname is libc.so.6; musl's is libc.so
-  try {
-    lib = k.load("libc.so.6");
-  } catch {
-    lib = k.load("libc.so");
-  }
-  const f = lib.func("int recvmmsg(int, void *, unsigned int, int, void *)");
+  const f = loadLibc().func("int recvmmsg(int, void *, unsigned int, int, void *)");
   recvmmsg = (fd, vec, vlen, flags, timeout) => f(fd, vec, vlen, flags, timeout) as number;
   return recvmmsg;
 }

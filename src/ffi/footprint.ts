@@ -11,21 +11,14 @@
  */
 import { fs } from "../node-lazy.ts";
 import { MADV_PAGEOUT } from "../uapi/linux.gen.ts";
-import { koffi } from "./koffi.ts";
+import { loadLibc } from "./libc.ts";
 
 type Madvise = (addr: bigint, len: number, advice: number) => number;
 let madvise: Madvise | undefined;
 
 function bind(): Madvise {
   if (madvise) return madvise;
-  const k = koffi();
-  let lib;
-  try {
-    lib = k.load("libc.so.6");
-  } catch {
-    lib = k.load("libc.so");
-  }
-  const f = lib.func("int madvise(uintptr_t, size_t, int)");
+  const f = loadLibc().func("int madvise(uintptr_t, size_t, int)");
   madvise = (a, l, adv) => f(a, l, adv) as number;
   return madvise;
 }
@@ -53,7 +46,7 @@ export function trimMalloc(): void {
   if (trim === undefined) {
     trim = null;
     try {
-      const f = koffi().load("libc.so.6").func("int malloc_trim(size_t)");
+      const f = loadLibc().func("int malloc_trim(size_t)");
       trim = () => void f(0);
     } catch {
       // not glibc

@@ -24,7 +24,7 @@ export interface Libc {
 let cached: Libc | undefined;
 
 // glibc's soname is libc.so.6; musl (OpenWrt, Alpine) has only libc.so.
-function loadLibc(k: ReturnType<typeof koffi>): ReturnType<ReturnType<typeof koffi>["load"]> {
+export function loadLibc(k: ReturnType<typeof koffi> = koffi()): ReturnType<ReturnType<typeof koffi>["load"]> {
   try {
     return k.load("libc.so.6");
   } catch {
