@@ -10,6 +10,7 @@ import { log } from "../log.ts";
 import { parseArgs, UsageError, usage } from "./args.ts";
 import { StdoutClosed, writeStdout } from "./stdout.ts";
 import { ExportConfigError } from "../export/types.ts";
+import { withReluctantJit } from "../ffi/footprint.ts";
 // each mode's modules load when it runs: a one-shot --dump-events or --version starts in a
 // fraction of the time the monitor's pipeline, exports and caches take to load
 
@@ -59,7 +60,8 @@ export async function main(argv: string[]): Promise<number> {
   let cfg;
   try {
     // the default needs no YAML parser; a file is parsed (and its problems located) by load.ts
-    cfg = args.config === undefined ? defaultConfig() : (await import("../config/load.ts")).loadConfig({ path: args.config });
+    const path = args.config;
+    cfg = path === undefined ? defaultConfig() : await withReluctantJit(async () => (await import("../config/load.ts")).loadConfig({ path }));
     log.configure(cfg.logging.level, cfg.logging.modules);
   } catch (e) {
     if (e instanceof ConfigError) {
