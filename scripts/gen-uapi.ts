@@ -123,6 +123,38 @@ const GROUPS: GroupSpec[] = [
   { name: "ctrl_attr_mcast_grp", headers: ["linux/genetlink.h"], enumFirst: "CTRL_ATTR_MCAST_GRP_UNSPEC" },
   { name: "ctrl_attr_op", headers: ["linux/genetlink.h"], enumFirst: "CTRL_ATTR_OP_UNSPEC" },
 
+  // what nlctrl says of a family's attribute policies (CTRL_CMD_GETPOLICY): the policy-typed decoder
+  { name: "ctrl_attr_policy", headers: ["linux/genetlink.h"], enumFirst: "CTRL_ATTR_POLICY_UNSPEC" },
+  { name: "nl_attr_type", headers: ["linux/netlink.h"], enumTag: "netlink_attribute_type" },
+  { name: "nl_policy_type_attr", headers: ["linux/netlink.h"], enumTag: "netlink_policy_type_attr" },
+
+  // nl80211 (cfg80211's generic netlink family)
+  { name: "nl80211_cmd", headers: ["linux/nl80211.h"], enumTag: "nl80211_commands" },
+  { name: "nl80211_attr", headers: ["linux/nl80211.h"], enumTag: "nl80211_attrs" },
+  { name: "nl80211_iftype", headers: ["linux/nl80211.h"], enumTag: "nl80211_iftype" },
+  { name: "nl80211_sta_flag", headers: ["linux/nl80211.h"], enumTag: "nl80211_sta_flags" },
+  { name: "nl80211_sta_info", headers: ["linux/nl80211.h"], enumTag: "nl80211_sta_info" },
+  { name: "nl80211_rate_info", headers: ["linux/nl80211.h"], enumTag: "nl80211_rate_info" },
+  { name: "nl80211_sta_bss_param", headers: ["linux/nl80211.h"], enumTag: "nl80211_sta_bss_param" },
+  { name: "nl80211_band", headers: ["linux/nl80211.h"], enumTag: "nl80211_band" },
+  { name: "nl80211_band_attr", headers: ["linux/nl80211.h"], enumTag: "nl80211_band_attr" },
+  { name: "nl80211_frequency_attr", headers: ["linux/nl80211.h"], enumTag: "nl80211_frequency_attr" },
+  { name: "nl80211_chan_width", headers: ["linux/nl80211.h"], enumTag: "nl80211_chan_width" },
+  { name: "nl80211_channel_type", headers: ["linux/nl80211.h"], enumTag: "nl80211_channel_type" },
+  { name: "nl80211_reg_initiator", headers: ["linux/nl80211.h"], enumTag: "nl80211_reg_initiator" },
+  { name: "nl80211_reg_type", headers: ["linux/nl80211.h"], enumTag: "nl80211_reg_type" },
+  { name: "nl80211_attr_cqm", headers: ["linux/nl80211.h"], enumTag: "nl80211_attr_cqm" },
+  { name: "nl80211_cqm_rssi_threshold_event", headers: ["linux/nl80211.h"], enumTag: "nl80211_cqm_rssi_threshold_event" },
+  { name: "nl80211_auth_type", headers: ["linux/nl80211.h"], enumTag: "nl80211_auth_type" },
+  { name: "nl80211_bss", headers: ["linux/nl80211.h"], enumTag: "nl80211_bss" },
+  { name: "nl80211_timeout_reason", headers: ["linux/nl80211.h"], enumTag: "nl80211_timeout_reason" },
+
+  // taskstats: per-task and per-process exit records
+  { name: "taskstats_cmd", headers: ["linux/taskstats.h"], enumFirst: "TASKSTATS_CMD_UNSPEC" },
+  { name: "taskstats_type", headers: ["linux/taskstats.h"], enumFirst: "TASKSTATS_TYPE_UNSPEC" },
+  { name: "taskstats_cmd_attr", headers: ["linux/taskstats.h"], enumFirst: "TASKSTATS_CMD_ATTR_UNSPEC" },
+  { name: "taskstats_const", headers: ["linux/taskstats.h"], names: ["TASKSTATS_VERSION", "TS_COMM_LEN", "TASKSTATS_GENL_VERSION"], reverse: false },
+
   // a socket's memory counters (SO_MEMINFO), among them the notifications the kernel dropped
   { name: "sk_meminfo", headers: ["linux/sock_diag.h"], enumFirst: "SK_MEMINFO_RMEM_ALLOC" },
 
@@ -167,12 +199,19 @@ const LIBC_STRUCTS: [name: string, fields: string[]][] = [
   ["pollfd", ["fd", "events", "revents"]],
 ];
 
+/**
+ * Structs whose fields' sizes are emitted too (FIELDSIZE): ones read field by field as records that
+ * grow by version (struct taskstats), where a field is decoded only if the received record holds it.
+ */
+const FIELD_SIZES = new Set(["taskstats"]);
+
 /** Structs for SIZEOF / OFFSETOF; located by scanning the group headers for `struct NAME {`. */
 const STRUCTS = [
   "nlmsghdr", "nlmsgerr", "nlattr", "sockaddr_nl",
   "rtgenmsg", "ifinfomsg", "ifaddrmsg", "ifa_cacheinfo", "rtmsg", "rtnexthop", "rtvia", "rta_cacheinfo",
   "ndmsg", "nda_cacheinfo", "fib_rule_hdr", "fib_rule_uid_range", "fib_rule_port_range",
   "nhmsg", "nexthop_grp", "netconfmsg", "genlmsghdr", "prefixmsg", "prefix_cacheinfo",
+  "taskstats", "nl80211_sta_flag_update",
 ];
 
 // ---------------------------------------------------------------------------
@@ -250,9 +289,11 @@ function scanHeader(header: string): ScannedHeader {
   const structs = new Map<string, string[]>();
   for (const m of code.matchAll(/\bstruct\s+([A-Za-z_]\w*)\s*\{([^{}]*)\}/g)) {
     const fields: string[] = [];
-    for (const decl of m[2]!.split(";")) {
-      const fm = /([A-Za-z_]\w*)\s*(?:\[[^\]]*\]\s*)*(?::\s*\w+\s*)?$/.exec(decl.trim());
-      if (fm && decl.trim().split(/\s+/).length > 1) fields.push(fm[1]!);
+    for (const raw of m[2]!.split(";")) {
+      // `__u64 cpu_count __attribute__((aligned(8)))` (struct taskstats): the name is before the attribute
+      const decl = raw.replace(/__attribute__\s*\(\(.*?\)\)\s*$/, "").trim();
+      const fm = /([A-Za-z_]\w*)\s*(?:\[[^\]]*\]\s*)*(?::\s*\w+\s*)?$/.exec(decl);
+      if (fm && decl.split(/\s+/).length > 1) fields.push(fm[1]!);
     }
     structs.set(m[1]!, fields);
   }
@@ -420,6 +461,7 @@ function main(): void {
   for (const [s, fields] of structFields) {
     entries.push([`sizeof:${s}`, `sizeof(struct ${s})`]);
     for (const f of fields) entries.push([`offsetof:${s}.${f}`, `offsetof(struct ${s}, ${f})`]);
+    if (FIELD_SIZES.has(s)) for (const f of fields) entries.push([`fieldsize:${s}.${f}`, `sizeof(((struct ${s} *)0)->${f})`]);
   }
 
   const allHeaders = [...new Set(GROUPS.flatMap((g) => g.headers))];
@@ -504,6 +546,14 @@ function main(): void {
   for (const [s, fields] of structFields) {
     for (const f of fields) {
       const v = values.get(`offsetof:${s}.${f}`);
+      if (v !== undefined) out.push(`  ${JSON.stringify(`${s}.${f}`)}: ${toNum(v)},`);
+    }
+  }
+  out.push("} as const;", "", "/** sizeof(struct X.field), keyed \"X.field\", for the structs in FIELD_SIZES. */", "export const FIELDSIZE = {");
+  for (const [s, fields] of structFields) {
+    if (!FIELD_SIZES.has(s)) continue;
+    for (const f of fields) {
+      const v = values.get(`fieldsize:${s}.${f}`);
       if (v !== undefined) out.push(`  ${JSON.stringify(`${s}.${f}`)}: ${toNum(v)},`);
     }
   }

@@ -14,6 +14,8 @@
 //   <linux/lwtunnel.h>
 //   <linux/icmpv6.h>
 //   <linux/genetlink.h>
+//   <linux/nl80211.h>
+//   <linux/taskstats.h>
 //   <linux/sock_diag.h>
 //   <sys/socket.h>
 //   <poll.h>
@@ -780,6 +782,816 @@ export const CTRL_ATTR_OP_UNSPEC = 0;
 export const CTRL_ATTR_OP_ID = 1;
 export const CTRL_ATTR_OP_FLAGS = 2;
 
+// ---- ctrl_attr_policy (<linux/genetlink.h>) ----
+export const CTRL_ATTR_POLICY_UNSPEC = 0;
+export const CTRL_ATTR_POLICY_DO = 1;
+export const CTRL_ATTR_POLICY_DUMP = 2;
+export const CTRL_ATTR_POLICY_DUMP_MAX = 2;
+
+// ---- nl_attr_type (<linux/netlink.h>) ----
+export const NL_ATTR_TYPE_INVALID = 0;
+export const NL_ATTR_TYPE_FLAG = 1;
+export const NL_ATTR_TYPE_U8 = 2;
+export const NL_ATTR_TYPE_U16 = 3;
+export const NL_ATTR_TYPE_U32 = 4;
+export const NL_ATTR_TYPE_U64 = 5;
+export const NL_ATTR_TYPE_S8 = 6;
+export const NL_ATTR_TYPE_S16 = 7;
+export const NL_ATTR_TYPE_S32 = 8;
+export const NL_ATTR_TYPE_S64 = 9;
+export const NL_ATTR_TYPE_BINARY = 10;
+export const NL_ATTR_TYPE_STRING = 11;
+export const NL_ATTR_TYPE_NUL_STRING = 12;
+export const NL_ATTR_TYPE_NESTED = 13;
+export const NL_ATTR_TYPE_NESTED_ARRAY = 14;
+export const NL_ATTR_TYPE_BITFIELD32 = 15;
+
+// ---- nl_policy_type_attr (<linux/netlink.h>) ----
+export const NL_POLICY_TYPE_ATTR_UNSPEC = 0;
+export const NL_POLICY_TYPE_ATTR_TYPE = 1;
+export const NL_POLICY_TYPE_ATTR_MIN_VALUE_S = 2;
+export const NL_POLICY_TYPE_ATTR_MAX_VALUE_S = 3;
+export const NL_POLICY_TYPE_ATTR_MIN_VALUE_U = 4;
+export const NL_POLICY_TYPE_ATTR_MAX_VALUE_U = 5;
+export const NL_POLICY_TYPE_ATTR_MIN_LENGTH = 6;
+export const NL_POLICY_TYPE_ATTR_MAX_LENGTH = 7;
+export const NL_POLICY_TYPE_ATTR_POLICY_IDX = 8;
+export const NL_POLICY_TYPE_ATTR_POLICY_MAXTYPE = 9;
+export const NL_POLICY_TYPE_ATTR_BITFIELD32_MASK = 10;
+export const NL_POLICY_TYPE_ATTR_PAD = 11;
+export const NL_POLICY_TYPE_ATTR_MASK = 12;
+export const NL_POLICY_TYPE_ATTR_MAX = 12;
+
+// ---- nl80211_cmd (<linux/nl80211.h>) ----
+export const NL80211_CMD_UNSPEC = 0;
+export const NL80211_CMD_GET_WIPHY = 1;
+export const NL80211_CMD_SET_WIPHY = 2;
+export const NL80211_CMD_NEW_WIPHY = 3;
+export const NL80211_CMD_DEL_WIPHY = 4;
+export const NL80211_CMD_GET_INTERFACE = 5;
+export const NL80211_CMD_SET_INTERFACE = 6;
+export const NL80211_CMD_NEW_INTERFACE = 7;
+export const NL80211_CMD_DEL_INTERFACE = 8;
+export const NL80211_CMD_GET_KEY = 9;
+export const NL80211_CMD_SET_KEY = 10;
+export const NL80211_CMD_NEW_KEY = 11;
+export const NL80211_CMD_DEL_KEY = 12;
+export const NL80211_CMD_GET_BEACON = 13;
+export const NL80211_CMD_SET_BEACON = 14;
+export const NL80211_CMD_NEW_BEACON = 15;
+export const NL80211_CMD_START_AP = 15;
+export const NL80211_CMD_DEL_BEACON = 16;
+export const NL80211_CMD_STOP_AP = 16;
+export const NL80211_CMD_GET_STATION = 17;
+export const NL80211_CMD_SET_STATION = 18;
+export const NL80211_CMD_NEW_STATION = 19;
+export const NL80211_CMD_DEL_STATION = 20;
+export const NL80211_CMD_GET_MPATH = 21;
+export const NL80211_CMD_SET_MPATH = 22;
+export const NL80211_CMD_NEW_MPATH = 23;
+export const NL80211_CMD_DEL_MPATH = 24;
+export const NL80211_CMD_SET_BSS = 25;
+export const NL80211_CMD_SET_REG = 26;
+export const NL80211_CMD_REQ_SET_REG = 27;
+export const NL80211_CMD_GET_MESH_CONFIG = 28;
+export const NL80211_CMD_SET_MESH_CONFIG = 29;
+export const NL80211_CMD_SET_MGMT_EXTRA_IE = 30;
+export const NL80211_CMD_GET_REG = 31;
+export const NL80211_CMD_GET_SCAN = 32;
+export const NL80211_CMD_TRIGGER_SCAN = 33;
+export const NL80211_CMD_NEW_SCAN_RESULTS = 34;
+export const NL80211_CMD_SCAN_ABORTED = 35;
+export const NL80211_CMD_REG_CHANGE = 36;
+export const NL80211_CMD_AUTHENTICATE = 37;
+export const NL80211_CMD_ASSOCIATE = 38;
+export const NL80211_CMD_DEAUTHENTICATE = 39;
+export const NL80211_CMD_DISASSOCIATE = 40;
+export const NL80211_CMD_MICHAEL_MIC_FAILURE = 41;
+export const NL80211_CMD_REG_BEACON_HINT = 42;
+export const NL80211_CMD_JOIN_IBSS = 43;
+export const NL80211_CMD_LEAVE_IBSS = 44;
+export const NL80211_CMD_TESTMODE = 45;
+export const NL80211_CMD_CONNECT = 46;
+export const NL80211_CMD_ROAM = 47;
+export const NL80211_CMD_DISCONNECT = 48;
+export const NL80211_CMD_SET_WIPHY_NETNS = 49;
+export const NL80211_CMD_GET_SURVEY = 50;
+export const NL80211_CMD_NEW_SURVEY_RESULTS = 51;
+export const NL80211_CMD_SET_PMKSA = 52;
+export const NL80211_CMD_DEL_PMKSA = 53;
+export const NL80211_CMD_FLUSH_PMKSA = 54;
+export const NL80211_CMD_REMAIN_ON_CHANNEL = 55;
+export const NL80211_CMD_CANCEL_REMAIN_ON_CHANNEL = 56;
+export const NL80211_CMD_SET_TX_BITRATE_MASK = 57;
+export const NL80211_CMD_REGISTER_ACTION = 58;
+export const NL80211_CMD_REGISTER_FRAME = 58;
+export const NL80211_CMD_ACTION = 59;
+export const NL80211_CMD_FRAME = 59;
+export const NL80211_CMD_ACTION_TX_STATUS = 60;
+export const NL80211_CMD_FRAME_TX_STATUS = 60;
+export const NL80211_CMD_SET_POWER_SAVE = 61;
+export const NL80211_CMD_GET_POWER_SAVE = 62;
+export const NL80211_CMD_SET_CQM = 63;
+export const NL80211_CMD_NOTIFY_CQM = 64;
+export const NL80211_CMD_SET_CHANNEL = 65;
+export const NL80211_CMD_SET_WDS_PEER = 66;
+export const NL80211_CMD_FRAME_WAIT_CANCEL = 67;
+export const NL80211_CMD_JOIN_MESH = 68;
+export const NL80211_CMD_LEAVE_MESH = 69;
+export const NL80211_CMD_UNPROT_DEAUTHENTICATE = 70;
+export const NL80211_CMD_UNPROT_DISASSOCIATE = 71;
+export const NL80211_CMD_NEW_PEER_CANDIDATE = 72;
+export const NL80211_CMD_GET_WOWLAN = 73;
+export const NL80211_CMD_SET_WOWLAN = 74;
+export const NL80211_CMD_START_SCHED_SCAN = 75;
+export const NL80211_CMD_STOP_SCHED_SCAN = 76;
+export const NL80211_CMD_SCHED_SCAN_RESULTS = 77;
+export const NL80211_CMD_SCHED_SCAN_STOPPED = 78;
+export const NL80211_CMD_SET_REKEY_OFFLOAD = 79;
+export const NL80211_CMD_PMKSA_CANDIDATE = 80;
+export const NL80211_CMD_TDLS_OPER = 81;
+export const NL80211_CMD_TDLS_MGMT = 82;
+export const NL80211_CMD_UNEXPECTED_FRAME = 83;
+export const NL80211_CMD_PROBE_CLIENT = 84;
+export const NL80211_CMD_REGISTER_BEACONS = 85;
+export const NL80211_CMD_UNEXPECTED_4ADDR_FRAME = 86;
+export const NL80211_CMD_SET_NOACK_MAP = 87;
+export const NL80211_CMD_CH_SWITCH_NOTIFY = 88;
+export const NL80211_CMD_START_P2P_DEVICE = 89;
+export const NL80211_CMD_STOP_P2P_DEVICE = 90;
+export const NL80211_CMD_CONN_FAILED = 91;
+export const NL80211_CMD_SET_MCAST_RATE = 92;
+export const NL80211_CMD_SET_MAC_ACL = 93;
+export const NL80211_CMD_RADAR_DETECT = 94;
+export const NL80211_CMD_GET_PROTOCOL_FEATURES = 95;
+export const NL80211_CMD_UPDATE_FT_IES = 96;
+export const NL80211_CMD_FT_EVENT = 97;
+export const NL80211_CMD_CRIT_PROTOCOL_START = 98;
+export const NL80211_CMD_CRIT_PROTOCOL_STOP = 99;
+export const NL80211_CMD_GET_COALESCE = 100;
+export const NL80211_CMD_SET_COALESCE = 101;
+export const NL80211_CMD_CHANNEL_SWITCH = 102;
+export const NL80211_CMD_VENDOR = 103;
+export const NL80211_CMD_SET_QOS_MAP = 104;
+export const NL80211_CMD_ADD_TX_TS = 105;
+export const NL80211_CMD_DEL_TX_TS = 106;
+export const NL80211_CMD_GET_MPP = 107;
+export const NL80211_CMD_JOIN_OCB = 108;
+export const NL80211_CMD_LEAVE_OCB = 109;
+export const NL80211_CMD_CH_SWITCH_STARTED_NOTIFY = 110;
+export const NL80211_CMD_TDLS_CHANNEL_SWITCH = 111;
+export const NL80211_CMD_TDLS_CANCEL_CHANNEL_SWITCH = 112;
+export const NL80211_CMD_WIPHY_REG_CHANGE = 113;
+export const NL80211_CMD_ABORT_SCAN = 114;
+export const NL80211_CMD_START_NAN = 115;
+export const NL80211_CMD_STOP_NAN = 116;
+export const NL80211_CMD_ADD_NAN_FUNCTION = 117;
+export const NL80211_CMD_DEL_NAN_FUNCTION = 118;
+export const NL80211_CMD_CHANGE_NAN_CONFIG = 119;
+export const NL80211_CMD_NAN_MATCH = 120;
+export const NL80211_CMD_SET_MULTICAST_TO_UNICAST = 121;
+export const NL80211_CMD_UPDATE_CONNECT_PARAMS = 122;
+export const NL80211_CMD_SET_PMK = 123;
+export const NL80211_CMD_DEL_PMK = 124;
+export const NL80211_CMD_PORT_AUTHORIZED = 125;
+export const NL80211_CMD_RELOAD_REGDB = 126;
+export const NL80211_CMD_EXTERNAL_AUTH = 127;
+export const NL80211_CMD_STA_OPMODE_CHANGED = 128;
+export const NL80211_CMD_CONTROL_PORT_FRAME = 129;
+export const NL80211_CMD_GET_FTM_RESPONDER_STATS = 130;
+export const NL80211_CMD_PEER_MEASUREMENT_START = 131;
+export const NL80211_CMD_PEER_MEASUREMENT_RESULT = 132;
+export const NL80211_CMD_PEER_MEASUREMENT_COMPLETE = 133;
+export const NL80211_CMD_NOTIFY_RADAR = 134;
+export const NL80211_CMD_UPDATE_OWE_INFO = 135;
+export const NL80211_CMD_PROBE_MESH_LINK = 136;
+export const NL80211_CMD_SET_TID_CONFIG = 137;
+export const NL80211_CMD_UNPROT_BEACON = 138;
+export const NL80211_CMD_CONTROL_PORT_FRAME_TX_STATUS = 139;
+export const NL80211_CMD_SET_SAR_SPECS = 140;
+export const NL80211_CMD_OBSS_COLOR_COLLISION = 141;
+export const NL80211_CMD_COLOR_CHANGE_REQUEST = 142;
+export const NL80211_CMD_COLOR_CHANGE_STARTED = 143;
+export const NL80211_CMD_COLOR_CHANGE_ABORTED = 144;
+export const NL80211_CMD_COLOR_CHANGE_COMPLETED = 145;
+export const NL80211_CMD_SET_FILS_AAD = 146;
+export const NL80211_CMD_ASSOC_COMEBACK = 147;
+export const NL80211_CMD_ADD_LINK = 148;
+export const NL80211_CMD_REMOVE_LINK = 149;
+export const NL80211_CMD_ADD_LINK_STA = 150;
+export const NL80211_CMD_MODIFY_LINK_STA = 151;
+export const NL80211_CMD_REMOVE_LINK_STA = 152;
+export const NL80211_CMD_MAX = 153;
+export const NL80211_CMD_SET_HW_TIMESTAMP = 153;
+
+// ---- nl80211_attr (<linux/nl80211.h>) ----
+export const NL80211_ATTR_UNSPEC = 0;
+export const NL80211_ATTR_WIPHY = 1;
+export const NL80211_ATTR_WIPHY_NAME = 2;
+export const NL80211_ATTR_IFINDEX = 3;
+export const NL80211_ATTR_IFNAME = 4;
+export const NL80211_ATTR_IFTYPE = 5;
+export const NL80211_ATTR_MAC = 6;
+export const NL80211_ATTR_KEY_DATA = 7;
+export const NL80211_ATTR_KEY_IDX = 8;
+export const NL80211_ATTR_KEY_CIPHER = 9;
+export const NL80211_ATTR_KEY_SEQ = 10;
+export const NL80211_ATTR_KEY_DEFAULT = 11;
+export const NL80211_ATTR_BEACON_INTERVAL = 12;
+export const NL80211_ATTR_DTIM_PERIOD = 13;
+export const NL80211_ATTR_BEACON_HEAD = 14;
+export const NL80211_ATTR_BEACON_TAIL = 15;
+export const NL80211_ATTR_STA_AID = 16;
+export const NL80211_ATTR_STA_FLAGS = 17;
+export const NL80211_ATTR_STA_LISTEN_INTERVAL = 18;
+export const NL80211_ATTR_STA_SUPPORTED_RATES = 19;
+export const NL80211_ATTR_STA_VLAN = 20;
+export const NL80211_ATTR_STA_INFO = 21;
+export const NL80211_ATTR_WIPHY_BANDS = 22;
+export const NL80211_ATTR_MNTR_FLAGS = 23;
+export const NL80211_ATTR_MESH_ID = 24;
+export const NL80211_ATTR_STA_PLINK_ACTION = 25;
+export const NL80211_ATTR_MPATH_NEXT_HOP = 26;
+export const NL80211_ATTR_MPATH_INFO = 27;
+export const NL80211_ATTR_BSS_CTS_PROT = 28;
+export const NL80211_ATTR_BSS_SHORT_PREAMBLE = 29;
+export const NL80211_ATTR_BSS_SHORT_SLOT_TIME = 30;
+export const NL80211_ATTR_HT_CAPABILITY = 31;
+export const NL80211_ATTR_SUPPORTED_IFTYPES = 32;
+export const NL80211_ATTR_REG_ALPHA2 = 33;
+export const NL80211_ATTR_REG_RULES = 34;
+export const NL80211_ATTR_MESH_CONFIG = 35;
+export const NL80211_ATTR_BSS_BASIC_RATES = 36;
+export const NL80211_ATTR_WIPHY_TXQ_PARAMS = 37;
+export const NL80211_ATTR_WIPHY_FREQ = 38;
+export const NL80211_ATTR_WIPHY_CHANNEL_TYPE = 39;
+export const NL80211_ATTR_KEY_DEFAULT_MGMT = 40;
+export const NL80211_ATTR_MGMT_SUBTYPE = 41;
+export const NL80211_ATTR_IE = 42;
+export const NL80211_ATTR_MAX_NUM_SCAN_SSIDS = 43;
+export const NL80211_ATTR_SCAN_FREQUENCIES = 44;
+export const NL80211_ATTR_SCAN_SSIDS = 45;
+export const NL80211_ATTR_GENERATION = 46;
+export const NL80211_ATTR_BSS = 47;
+export const NL80211_ATTR_REG_INITIATOR = 48;
+export const NL80211_ATTR_REG_TYPE = 49;
+export const NL80211_ATTR_SUPPORTED_COMMANDS = 50;
+export const NL80211_ATTR_FRAME = 51;
+export const NL80211_ATTR_SSID = 52;
+export const NL80211_ATTR_AUTH_TYPE = 53;
+export const NL80211_ATTR_REASON_CODE = 54;
+export const NL80211_ATTR_KEY_TYPE = 55;
+export const NL80211_ATTR_MAX_SCAN_IE_LEN = 56;
+export const NL80211_ATTR_CIPHER_SUITES = 57;
+export const NL80211_ATTR_FREQ_BEFORE = 58;
+export const NL80211_ATTR_FREQ_AFTER = 59;
+export const NL80211_ATTR_FREQ_FIXED = 60;
+export const NL80211_ATTR_WIPHY_RETRY_SHORT = 61;
+export const NL80211_ATTR_WIPHY_RETRY_LONG = 62;
+export const NL80211_ATTR_WIPHY_FRAG_THRESHOLD = 63;
+export const NL80211_ATTR_WIPHY_RTS_THRESHOLD = 64;
+export const NL80211_ATTR_TIMED_OUT = 65;
+export const NL80211_ATTR_USE_MFP = 66;
+export const NL80211_ATTR_STA_FLAGS2 = 67;
+export const NL80211_ATTR_CONTROL_PORT = 68;
+export const NL80211_ATTR_TESTDATA = 69;
+export const NL80211_ATTR_PRIVACY = 70;
+export const NL80211_ATTR_DISCONNECTED_BY_AP = 71;
+export const NL80211_ATTR_STATUS_CODE = 72;
+export const NL80211_ATTR_CIPHER_SUITES_PAIRWISE = 73;
+export const NL80211_ATTR_CIPHER_SUITE_GROUP = 74;
+export const NL80211_ATTR_WPA_VERSIONS = 75;
+export const NL80211_ATTR_AKM_SUITES = 76;
+export const NL80211_ATTR_REQ_IE = 77;
+export const NL80211_ATTR_RESP_IE = 78;
+export const NL80211_ATTR_PREV_BSSID = 79;
+export const NL80211_ATTR_KEY = 80;
+export const NL80211_ATTR_KEYS = 81;
+export const NL80211_ATTR_PID = 82;
+export const NL80211_ATTR_4ADDR = 83;
+export const NL80211_ATTR_SURVEY_INFO = 84;
+export const NL80211_ATTR_PMKID = 85;
+export const NL80211_ATTR_MAX_NUM_PMKIDS = 86;
+export const NL80211_ATTR_DURATION = 87;
+export const NL80211_ATTR_COOKIE = 88;
+export const NL80211_ATTR_WIPHY_COVERAGE_CLASS = 89;
+export const NL80211_ATTR_TX_RATES = 90;
+export const NL80211_ATTR_FRAME_MATCH = 91;
+export const NL80211_ATTR_ACK = 92;
+export const NL80211_ATTR_PS_STATE = 93;
+export const NL80211_ATTR_CQM = 94;
+export const NL80211_ATTR_LOCAL_STATE_CHANGE = 95;
+export const NL80211_ATTR_AP_ISOLATE = 96;
+export const NL80211_ATTR_WIPHY_TX_POWER_SETTING = 97;
+export const NL80211_ATTR_WIPHY_TX_POWER_LEVEL = 98;
+export const NL80211_ATTR_TX_FRAME_TYPES = 99;
+export const NL80211_ATTR_RX_FRAME_TYPES = 100;
+export const NL80211_ATTR_FRAME_TYPE = 101;
+export const NL80211_ATTR_CONTROL_PORT_ETHERTYPE = 102;
+export const NL80211_ATTR_CONTROL_PORT_NO_ENCRYPT = 103;
+export const NL80211_ATTR_SUPPORT_IBSS_RSN = 104;
+export const NL80211_ATTR_WIPHY_ANTENNA_TX = 105;
+export const NL80211_ATTR_WIPHY_ANTENNA_RX = 106;
+export const NL80211_ATTR_MCAST_RATE = 107;
+export const NL80211_ATTR_OFFCHANNEL_TX_OK = 108;
+export const NL80211_ATTR_BSS_HT_OPMODE = 109;
+export const NL80211_ATTR_KEY_DEFAULT_TYPES = 110;
+export const NL80211_ATTR_MAX_REMAIN_ON_CHANNEL_DURATION = 111;
+export const NL80211_ATTR_MESH_SETUP = 112;
+export const NL80211_ATTR_WIPHY_ANTENNA_AVAIL_TX = 113;
+export const NL80211_ATTR_WIPHY_ANTENNA_AVAIL_RX = 114;
+export const NL80211_ATTR_SUPPORT_MESH_AUTH = 115;
+export const NL80211_ATTR_STA_PLINK_STATE = 116;
+export const NL80211_ATTR_WOWLAN_TRIGGERS = 117;
+export const NL80211_ATTR_WOWLAN_TRIGGERS_SUPPORTED = 118;
+export const NL80211_ATTR_SCHED_SCAN_INTERVAL = 119;
+export const NL80211_ATTR_INTERFACE_COMBINATIONS = 120;
+export const NL80211_ATTR_SOFTWARE_IFTYPES = 121;
+export const NL80211_ATTR_REKEY_DATA = 122;
+export const NL80211_ATTR_MAX_NUM_SCHED_SCAN_SSIDS = 123;
+export const NL80211_ATTR_MAX_SCHED_SCAN_IE_LEN = 124;
+export const NL80211_ATTR_SCAN_SUPP_RATES = 125;
+export const NL80211_ATTR_HIDDEN_SSID = 126;
+export const NL80211_ATTR_IE_PROBE_RESP = 127;
+export const NL80211_ATTR_IE_ASSOC_RESP = 128;
+export const NL80211_ATTR_STA_WME = 129;
+export const NL80211_ATTR_SUPPORT_AP_UAPSD = 130;
+export const NL80211_ATTR_ROAM_SUPPORT = 131;
+export const NL80211_ATTR_SCHED_SCAN_MATCH = 132;
+export const NL80211_ATTR_MAX_MATCH_SETS = 133;
+export const NL80211_ATTR_PMKSA_CANDIDATE = 134;
+export const NL80211_ATTR_TX_NO_CCK_RATE = 135;
+export const NL80211_ATTR_TDLS_ACTION = 136;
+export const NL80211_ATTR_TDLS_DIALOG_TOKEN = 137;
+export const NL80211_ATTR_TDLS_OPERATION = 138;
+export const NL80211_ATTR_TDLS_SUPPORT = 139;
+export const NL80211_ATTR_TDLS_EXTERNAL_SETUP = 140;
+export const NL80211_ATTR_DEVICE_AP_SME = 141;
+export const NL80211_ATTR_DONT_WAIT_FOR_ACK = 142;
+export const NL80211_ATTR_FEATURE_FLAGS = 143;
+export const NL80211_ATTR_PROBE_RESP_OFFLOAD = 144;
+export const NL80211_ATTR_PROBE_RESP = 145;
+export const NL80211_ATTR_DFS_REGION = 146;
+export const NL80211_ATTR_DISABLE_HT = 147;
+export const NL80211_ATTR_HT_CAPABILITY_MASK = 148;
+export const NL80211_ATTR_NOACK_MAP = 149;
+export const NL80211_ATTR_INACTIVITY_TIMEOUT = 150;
+export const NL80211_ATTR_RX_SIGNAL_DBM = 151;
+export const NL80211_ATTR_BG_SCAN_PERIOD = 152;
+export const NL80211_ATTR_WDEV = 153;
+export const NL80211_ATTR_USER_REG_HINT_TYPE = 154;
+export const NL80211_ATTR_CONN_FAILED_REASON = 155;
+export const NL80211_ATTR_AUTH_DATA = 156;
+export const NL80211_ATTR_VHT_CAPABILITY = 157;
+export const NL80211_ATTR_SCAN_FLAGS = 158;
+export const NL80211_ATTR_CHANNEL_WIDTH = 159;
+export const NL80211_ATTR_CENTER_FREQ1 = 160;
+export const NL80211_ATTR_CENTER_FREQ2 = 161;
+export const NL80211_ATTR_P2P_CTWINDOW = 162;
+export const NL80211_ATTR_P2P_OPPPS = 163;
+export const NL80211_ATTR_LOCAL_MESH_POWER_MODE = 164;
+export const NL80211_ATTR_ACL_POLICY = 165;
+export const NL80211_ATTR_MAC_ADDRS = 166;
+export const NL80211_ATTR_MAC_ACL_MAX = 167;
+export const NL80211_ATTR_RADAR_EVENT = 168;
+export const NL80211_ATTR_EXT_CAPA = 169;
+export const NL80211_ATTR_EXT_CAPA_MASK = 170;
+export const NL80211_ATTR_STA_CAPABILITY = 171;
+export const NL80211_ATTR_STA_EXT_CAPABILITY = 172;
+export const NL80211_ATTR_PROTOCOL_FEATURES = 173;
+export const NL80211_ATTR_SPLIT_WIPHY_DUMP = 174;
+export const NL80211_ATTR_DISABLE_VHT = 175;
+export const NL80211_ATTR_VHT_CAPABILITY_MASK = 176;
+export const NL80211_ATTR_MDID = 177;
+export const NL80211_ATTR_IE_RIC = 178;
+export const NL80211_ATTR_CRIT_PROT_ID = 179;
+export const NL80211_ATTR_MAX_CRIT_PROT_DURATION = 180;
+export const NL80211_ATTR_PEER_AID = 181;
+export const NL80211_ATTR_COALESCE_RULE = 182;
+export const NL80211_ATTR_CH_SWITCH_COUNT = 183;
+export const NL80211_ATTR_CH_SWITCH_BLOCK_TX = 184;
+export const NL80211_ATTR_CSA_IES = 185;
+export const NL80211_ATTR_CNTDWN_OFFS_BEACON = 186;
+export const NL80211_ATTR_CNTDWN_OFFS_PRESP = 187;
+export const NL80211_ATTR_RXMGMT_FLAGS = 188;
+export const NL80211_ATTR_STA_SUPPORTED_CHANNELS = 189;
+export const NL80211_ATTR_STA_SUPPORTED_OPER_CLASSES = 190;
+export const NL80211_ATTR_HANDLE_DFS = 191;
+export const NL80211_ATTR_SUPPORT_5_MHZ = 192;
+export const NL80211_ATTR_SUPPORT_10_MHZ = 193;
+export const NL80211_ATTR_OPMODE_NOTIF = 194;
+export const NL80211_ATTR_VENDOR_ID = 195;
+export const NL80211_ATTR_VENDOR_SUBCMD = 196;
+export const NL80211_ATTR_VENDOR_DATA = 197;
+export const NL80211_ATTR_VENDOR_EVENTS = 198;
+export const NL80211_ATTR_QOS_MAP = 199;
+export const NL80211_ATTR_MAC_HINT = 200;
+export const NL80211_ATTR_WIPHY_FREQ_HINT = 201;
+export const NL80211_ATTR_MAX_AP_ASSOC_STA = 202;
+export const NL80211_ATTR_TDLS_PEER_CAPABILITY = 203;
+export const NL80211_ATTR_SOCKET_OWNER = 204;
+export const NL80211_ATTR_CSA_C_OFFSETS_TX = 205;
+export const NL80211_ATTR_MAX_CSA_COUNTERS = 206;
+export const NL80211_ATTR_TDLS_INITIATOR = 207;
+export const NL80211_ATTR_USE_RRM = 208;
+export const NL80211_ATTR_WIPHY_DYN_ACK = 209;
+export const NL80211_ATTR_TSID = 210;
+export const NL80211_ATTR_USER_PRIO = 211;
+export const NL80211_ATTR_ADMITTED_TIME = 212;
+export const NL80211_ATTR_SMPS_MODE = 213;
+export const NL80211_ATTR_OPER_CLASS = 214;
+export const NL80211_ATTR_MAC_MASK = 215;
+export const NL80211_ATTR_WIPHY_SELF_MANAGED_REG = 216;
+export const NL80211_ATTR_EXT_FEATURES = 217;
+export const NL80211_ATTR_SURVEY_RADIO_STATS = 218;
+export const NL80211_ATTR_NETNS_FD = 219;
+export const NL80211_ATTR_SCHED_SCAN_DELAY = 220;
+export const NL80211_ATTR_REG_INDOOR = 221;
+export const NL80211_ATTR_MAX_NUM_SCHED_SCAN_PLANS = 222;
+export const NL80211_ATTR_MAX_SCAN_PLAN_INTERVAL = 223;
+export const NL80211_ATTR_MAX_SCAN_PLAN_ITERATIONS = 224;
+export const NL80211_ATTR_SCHED_SCAN_PLANS = 225;
+export const NL80211_ATTR_PBSS = 226;
+export const NL80211_ATTR_BSS_SELECT = 227;
+export const NL80211_ATTR_STA_SUPPORT_P2P_PS = 228;
+export const NL80211_ATTR_PAD = 229;
+export const NL80211_ATTR_IFTYPE_EXT_CAPA = 230;
+export const NL80211_ATTR_MU_MIMO_GROUP_DATA = 231;
+export const NL80211_ATTR_MU_MIMO_FOLLOW_MAC_ADDR = 232;
+export const NL80211_ATTR_SCAN_START_TIME_TSF = 233;
+export const NL80211_ATTR_SCAN_START_TIME_TSF_BSSID = 234;
+export const NL80211_ATTR_MEASUREMENT_DURATION = 235;
+export const NL80211_ATTR_MEASUREMENT_DURATION_MANDATORY = 236;
+export const NL80211_ATTR_MESH_PEER_AID = 237;
+export const NL80211_ATTR_NAN_MASTER_PREF = 238;
+export const NL80211_ATTR_BANDS = 239;
+export const NL80211_ATTR_NAN_FUNC = 240;
+export const NL80211_ATTR_NAN_MATCH = 241;
+export const NL80211_ATTR_FILS_KEK = 242;
+export const NL80211_ATTR_FILS_NONCES = 243;
+export const NL80211_ATTR_MULTICAST_TO_UNICAST_ENABLED = 244;
+export const NL80211_ATTR_BSSID = 245;
+export const NL80211_ATTR_SCHED_SCAN_RELATIVE_RSSI = 246;
+export const NL80211_ATTR_SCHED_SCAN_RSSI_ADJUST = 247;
+export const NL80211_ATTR_TIMEOUT_REASON = 248;
+export const NL80211_ATTR_FILS_ERP_USERNAME = 249;
+export const NL80211_ATTR_FILS_ERP_REALM = 250;
+export const NL80211_ATTR_FILS_ERP_NEXT_SEQ_NUM = 251;
+export const NL80211_ATTR_FILS_ERP_RRK = 252;
+export const NL80211_ATTR_FILS_CACHE_ID = 253;
+export const NL80211_ATTR_PMK = 254;
+export const NL80211_ATTR_SCHED_SCAN_MULTI = 255;
+export const NL80211_ATTR_SCHED_SCAN_MAX_REQS = 256;
+export const NL80211_ATTR_WANT_1X_4WAY_HS = 257;
+export const NL80211_ATTR_PMKR0_NAME = 258;
+export const NL80211_ATTR_PORT_AUTHORIZED = 259;
+export const NL80211_ATTR_EXTERNAL_AUTH_ACTION = 260;
+export const NL80211_ATTR_EXTERNAL_AUTH_SUPPORT = 261;
+export const NL80211_ATTR_NSS = 262;
+export const NL80211_ATTR_ACK_SIGNAL = 263;
+export const NL80211_ATTR_CONTROL_PORT_OVER_NL80211 = 264;
+export const NL80211_ATTR_TXQ_STATS = 265;
+export const NL80211_ATTR_TXQ_LIMIT = 266;
+export const NL80211_ATTR_TXQ_MEMORY_LIMIT = 267;
+export const NL80211_ATTR_TXQ_QUANTUM = 268;
+export const NL80211_ATTR_HE_CAPABILITY = 269;
+export const NL80211_ATTR_FTM_RESPONDER = 270;
+export const NL80211_ATTR_FTM_RESPONDER_STATS = 271;
+export const NL80211_ATTR_TIMEOUT = 272;
+export const NL80211_ATTR_PEER_MEASUREMENTS = 273;
+export const NL80211_ATTR_AIRTIME_WEIGHT = 274;
+export const NL80211_ATTR_STA_TX_POWER_SETTING = 275;
+export const NL80211_ATTR_STA_TX_POWER = 276;
+export const NL80211_ATTR_SAE_PASSWORD = 277;
+export const NL80211_ATTR_TWT_RESPONDER = 278;
+export const NL80211_ATTR_HE_OBSS_PD = 279;
+export const NL80211_ATTR_WIPHY_EDMG_CHANNELS = 280;
+export const NL80211_ATTR_WIPHY_EDMG_BW_CONFIG = 281;
+export const NL80211_ATTR_VLAN_ID = 282;
+export const NL80211_ATTR_HE_BSS_COLOR = 283;
+export const NL80211_ATTR_IFTYPE_AKM_SUITES = 284;
+export const NL80211_ATTR_TID_CONFIG = 285;
+export const NL80211_ATTR_CONTROL_PORT_NO_PREAUTH = 286;
+export const NL80211_ATTR_PMK_LIFETIME = 287;
+export const NL80211_ATTR_PMK_REAUTH_THRESHOLD = 288;
+export const NL80211_ATTR_RECEIVE_MULTICAST = 289;
+export const NL80211_ATTR_WIPHY_FREQ_OFFSET = 290;
+export const NL80211_ATTR_CENTER_FREQ1_OFFSET = 291;
+export const NL80211_ATTR_SCAN_FREQ_KHZ = 292;
+export const NL80211_ATTR_HE_6GHZ_CAPABILITY = 293;
+export const NL80211_ATTR_FILS_DISCOVERY = 294;
+export const NL80211_ATTR_UNSOL_BCAST_PROBE_RESP = 295;
+export const NL80211_ATTR_S1G_CAPABILITY = 296;
+export const NL80211_ATTR_S1G_CAPABILITY_MASK = 297;
+export const NL80211_ATTR_SAE_PWE = 298;
+export const NL80211_ATTR_RECONNECT_REQUESTED = 299;
+export const NL80211_ATTR_SAR_SPEC = 300;
+export const NL80211_ATTR_DISABLE_HE = 301;
+export const NL80211_ATTR_OBSS_COLOR_BITMAP = 302;
+export const NL80211_ATTR_COLOR_CHANGE_COUNT = 303;
+export const NL80211_ATTR_COLOR_CHANGE_COLOR = 304;
+export const NL80211_ATTR_COLOR_CHANGE_ELEMS = 305;
+export const NL80211_ATTR_MBSSID_CONFIG = 306;
+export const NL80211_ATTR_MBSSID_ELEMS = 307;
+export const NL80211_ATTR_RADAR_BACKGROUND = 308;
+export const NL80211_ATTR_AP_SETTINGS_FLAGS = 309;
+export const NL80211_ATTR_EHT_CAPABILITY = 310;
+export const NL80211_ATTR_DISABLE_EHT = 311;
+export const NL80211_ATTR_MLO_LINKS = 312;
+export const NL80211_ATTR_MLO_LINK_ID = 313;
+export const NL80211_ATTR_MLD_ADDR = 314;
+export const NL80211_ATTR_MLO_SUPPORT = 315;
+export const NL80211_ATTR_MAX_NUM_AKM_SUITES = 316;
+export const NL80211_ATTR_EML_CAPABILITY = 317;
+export const NL80211_ATTR_MLD_CAPA_AND_OPS = 318;
+export const NL80211_ATTR_TX_HW_TIMESTAMP = 319;
+export const NL80211_ATTR_RX_HW_TIMESTAMP = 320;
+export const NL80211_ATTR_TD_BITMAP = 321;
+export const NL80211_ATTR_PUNCT_BITMAP = 322;
+export const NL80211_ATTR_MAX_HW_TIMESTAMP_PEERS = 323;
+export const NL80211_ATTR_HW_TIMESTAMP_ENABLED = 324;
+export const NL80211_ATTR_EMA_RNR_ELEMS = 325;
+export const NL80211_ATTR_MAX = 325;
+export const NUM_NL80211_ATTR = 326;
+
+// ---- nl80211_iftype (<linux/nl80211.h>) ----
+export const NL80211_IFTYPE_UNSPECIFIED = 0;
+export const NL80211_IFTYPE_ADHOC = 1;
+export const NL80211_IFTYPE_STATION = 2;
+export const NL80211_IFTYPE_AP = 3;
+export const NL80211_IFTYPE_AP_VLAN = 4;
+export const NL80211_IFTYPE_WDS = 5;
+export const NL80211_IFTYPE_MONITOR = 6;
+export const NL80211_IFTYPE_MESH_POINT = 7;
+export const NL80211_IFTYPE_P2P_CLIENT = 8;
+export const NL80211_IFTYPE_P2P_GO = 9;
+export const NL80211_IFTYPE_P2P_DEVICE = 10;
+export const NL80211_IFTYPE_OCB = 11;
+export const NL80211_IFTYPE_MAX = 12;
+export const NL80211_IFTYPE_NAN = 12;
+export const NUM_NL80211_IFTYPES = 13;
+
+// ---- nl80211_sta_flag (<linux/nl80211.h>) ----
+export const NL80211_STA_FLAG_AUTHORIZED = 1;
+export const NL80211_STA_FLAG_SHORT_PREAMBLE = 2;
+export const NL80211_STA_FLAG_WME = 3;
+export const NL80211_STA_FLAG_MFP = 4;
+export const NL80211_STA_FLAG_AUTHENTICATED = 5;
+export const NL80211_STA_FLAG_TDLS_PEER = 6;
+export const NL80211_STA_FLAG_ASSOCIATED = 7;
+export const NL80211_STA_FLAG_MAX = 7;
+
+// ---- nl80211_sta_info (<linux/nl80211.h>) ----
+export const NL80211_STA_INFO_INACTIVE_TIME = 1;
+export const NL80211_STA_INFO_RX_BYTES = 2;
+export const NL80211_STA_INFO_TX_BYTES = 3;
+export const NL80211_STA_INFO_LLID = 4;
+export const NL80211_STA_INFO_PLID = 5;
+export const NL80211_STA_INFO_PLINK_STATE = 6;
+export const NL80211_STA_INFO_SIGNAL = 7;
+export const NL80211_STA_INFO_TX_BITRATE = 8;
+export const NL80211_STA_INFO_RX_PACKETS = 9;
+export const NL80211_STA_INFO_TX_PACKETS = 10;
+export const NL80211_STA_INFO_TX_RETRIES = 11;
+export const NL80211_STA_INFO_TX_FAILED = 12;
+export const NL80211_STA_INFO_SIGNAL_AVG = 13;
+export const NL80211_STA_INFO_RX_BITRATE = 14;
+export const NL80211_STA_INFO_BSS_PARAM = 15;
+export const NL80211_STA_INFO_CONNECTED_TIME = 16;
+export const NL80211_STA_INFO_STA_FLAGS = 17;
+export const NL80211_STA_INFO_BEACON_LOSS = 18;
+export const NL80211_STA_INFO_T_OFFSET = 19;
+export const NL80211_STA_INFO_LOCAL_PM = 20;
+export const NL80211_STA_INFO_PEER_PM = 21;
+export const NL80211_STA_INFO_NONPEER_PM = 22;
+export const NL80211_STA_INFO_RX_BYTES64 = 23;
+export const NL80211_STA_INFO_TX_BYTES64 = 24;
+export const NL80211_STA_INFO_CHAIN_SIGNAL = 25;
+export const NL80211_STA_INFO_CHAIN_SIGNAL_AVG = 26;
+export const NL80211_STA_INFO_EXPECTED_THROUGHPUT = 27;
+export const NL80211_STA_INFO_RX_DROP_MISC = 28;
+export const NL80211_STA_INFO_BEACON_RX = 29;
+export const NL80211_STA_INFO_BEACON_SIGNAL_AVG = 30;
+export const NL80211_STA_INFO_TID_STATS = 31;
+export const NL80211_STA_INFO_RX_DURATION = 32;
+export const NL80211_STA_INFO_PAD = 33;
+export const NL80211_STA_INFO_ACK_SIGNAL = 34;
+export const NL80211_STA_INFO_ACK_SIGNAL_AVG = 35;
+export const NL80211_STA_INFO_RX_MPDUS = 36;
+export const NL80211_STA_INFO_FCS_ERROR_COUNT = 37;
+export const NL80211_STA_INFO_CONNECTED_TO_GATE = 38;
+export const NL80211_STA_INFO_TX_DURATION = 39;
+export const NL80211_STA_INFO_AIRTIME_WEIGHT = 40;
+export const NL80211_STA_INFO_AIRTIME_LINK_METRIC = 41;
+export const NL80211_STA_INFO_ASSOC_AT_BOOTTIME = 42;
+export const NL80211_STA_INFO_CONNECTED_TO_AS = 43;
+export const NL80211_STA_INFO_MAX = 43;
+
+// ---- nl80211_rate_info (<linux/nl80211.h>) ----
+export const NL80211_RATE_INFO_BITRATE = 1;
+export const NL80211_RATE_INFO_MCS = 2;
+export const NL80211_RATE_INFO_40_MHZ_WIDTH = 3;
+export const NL80211_RATE_INFO_SHORT_GI = 4;
+export const NL80211_RATE_INFO_BITRATE32 = 5;
+export const NL80211_RATE_INFO_VHT_MCS = 6;
+export const NL80211_RATE_INFO_VHT_NSS = 7;
+export const NL80211_RATE_INFO_80_MHZ_WIDTH = 8;
+export const NL80211_RATE_INFO_80P80_MHZ_WIDTH = 9;
+export const NL80211_RATE_INFO_160_MHZ_WIDTH = 10;
+export const NL80211_RATE_INFO_10_MHZ_WIDTH = 11;
+export const NL80211_RATE_INFO_5_MHZ_WIDTH = 12;
+export const NL80211_RATE_INFO_HE_MCS = 13;
+export const NL80211_RATE_INFO_HE_NSS = 14;
+export const NL80211_RATE_INFO_HE_GI = 15;
+export const NL80211_RATE_INFO_HE_DCM = 16;
+export const NL80211_RATE_INFO_HE_RU_ALLOC = 17;
+export const NL80211_RATE_INFO_320_MHZ_WIDTH = 18;
+export const NL80211_RATE_INFO_EHT_MCS = 19;
+export const NL80211_RATE_INFO_EHT_NSS = 20;
+export const NL80211_RATE_INFO_EHT_GI = 21;
+export const NL80211_RATE_INFO_EHT_RU_ALLOC = 22;
+export const NL80211_RATE_INFO_MAX = 22;
+
+// ---- nl80211_sta_bss_param (<linux/nl80211.h>) ----
+export const NL80211_STA_BSS_PARAM_CTS_PROT = 1;
+export const NL80211_STA_BSS_PARAM_SHORT_PREAMBLE = 2;
+export const NL80211_STA_BSS_PARAM_SHORT_SLOT_TIME = 3;
+export const NL80211_STA_BSS_PARAM_DTIM_PERIOD = 4;
+export const NL80211_STA_BSS_PARAM_BEACON_INTERVAL = 5;
+export const NL80211_STA_BSS_PARAM_MAX = 5;
+
+// ---- nl80211_band (<linux/nl80211.h>) ----
+export const NL80211_BAND_2GHZ = 0;
+export const NL80211_BAND_5GHZ = 1;
+export const NL80211_BAND_60GHZ = 2;
+export const NL80211_BAND_6GHZ = 3;
+export const NL80211_BAND_S1GHZ = 4;
+export const NL80211_BAND_LC = 5;
+export const NUM_NL80211_BANDS = 6;
+
+// ---- nl80211_band_attr (<linux/nl80211.h>) ----
+export const NL80211_BAND_ATTR_FREQS = 1;
+export const NL80211_BAND_ATTR_RATES = 2;
+export const NL80211_BAND_ATTR_HT_MCS_SET = 3;
+export const NL80211_BAND_ATTR_HT_CAPA = 4;
+export const NL80211_BAND_ATTR_HT_AMPDU_FACTOR = 5;
+export const NL80211_BAND_ATTR_HT_AMPDU_DENSITY = 6;
+export const NL80211_BAND_ATTR_VHT_MCS_SET = 7;
+export const NL80211_BAND_ATTR_VHT_CAPA = 8;
+export const NL80211_BAND_ATTR_IFTYPE_DATA = 9;
+export const NL80211_BAND_ATTR_EDMG_CHANNELS = 10;
+export const NL80211_BAND_ATTR_EDMG_BW_CONFIG = 11;
+export const NL80211_BAND_ATTR_MAX = 11;
+
+// ---- nl80211_frequency_attr (<linux/nl80211.h>) ----
+export const NL80211_FREQUENCY_ATTR_FREQ = 1;
+export const NL80211_FREQUENCY_ATTR_DISABLED = 2;
+export const NL80211_FREQUENCY_ATTR_NO_IR = 3;
+export const NL80211_FREQUENCY_ATTR_RADAR = 5;
+export const NL80211_FREQUENCY_ATTR_MAX_TX_POWER = 6;
+export const NL80211_FREQUENCY_ATTR_DFS_STATE = 7;
+export const NL80211_FREQUENCY_ATTR_DFS_TIME = 8;
+export const NL80211_FREQUENCY_ATTR_NO_HT40_MINUS = 9;
+export const NL80211_FREQUENCY_ATTR_NO_HT40_PLUS = 10;
+export const NL80211_FREQUENCY_ATTR_NO_80MHZ = 11;
+export const NL80211_FREQUENCY_ATTR_NO_160MHZ = 12;
+export const NL80211_FREQUENCY_ATTR_DFS_CAC_TIME = 13;
+export const NL80211_FREQUENCY_ATTR_INDOOR_ONLY = 14;
+export const NL80211_FREQUENCY_ATTR_IR_CONCURRENT = 15;
+export const NL80211_FREQUENCY_ATTR_NO_20MHZ = 16;
+export const NL80211_FREQUENCY_ATTR_NO_10MHZ = 17;
+export const NL80211_FREQUENCY_ATTR_WMM = 18;
+export const NL80211_FREQUENCY_ATTR_NO_HE = 19;
+export const NL80211_FREQUENCY_ATTR_OFFSET = 20;
+export const NL80211_FREQUENCY_ATTR_1MHZ = 21;
+export const NL80211_FREQUENCY_ATTR_2MHZ = 22;
+export const NL80211_FREQUENCY_ATTR_4MHZ = 23;
+export const NL80211_FREQUENCY_ATTR_8MHZ = 24;
+export const NL80211_FREQUENCY_ATTR_16MHZ = 25;
+export const NL80211_FREQUENCY_ATTR_NO_320MHZ = 26;
+export const NL80211_FREQUENCY_ATTR_MAX = 27;
+export const NL80211_FREQUENCY_ATTR_NO_EHT = 27;
+
+// ---- nl80211_chan_width (<linux/nl80211.h>) ----
+export const NL80211_CHAN_WIDTH_20_NOHT = 0;
+export const NL80211_CHAN_WIDTH_20 = 1;
+export const NL80211_CHAN_WIDTH_40 = 2;
+export const NL80211_CHAN_WIDTH_80 = 3;
+export const NL80211_CHAN_WIDTH_80P80 = 4;
+export const NL80211_CHAN_WIDTH_160 = 5;
+export const NL80211_CHAN_WIDTH_5 = 6;
+export const NL80211_CHAN_WIDTH_10 = 7;
+export const NL80211_CHAN_WIDTH_1 = 8;
+export const NL80211_CHAN_WIDTH_2 = 9;
+export const NL80211_CHAN_WIDTH_4 = 10;
+export const NL80211_CHAN_WIDTH_8 = 11;
+export const NL80211_CHAN_WIDTH_16 = 12;
+export const NL80211_CHAN_WIDTH_320 = 13;
+
+// ---- nl80211_channel_type (<linux/nl80211.h>) ----
+export const NL80211_CHAN_NO_HT = 0;
+export const NL80211_CHAN_HT20 = 1;
+export const NL80211_CHAN_HT40MINUS = 2;
+export const NL80211_CHAN_HT40PLUS = 3;
+
+// ---- nl80211_reg_initiator (<linux/nl80211.h>) ----
+export const NL80211_REGDOM_SET_BY_CORE = 0;
+export const NL80211_REGDOM_SET_BY_USER = 1;
+export const NL80211_REGDOM_SET_BY_DRIVER = 2;
+export const NL80211_REGDOM_SET_BY_COUNTRY_IE = 3;
+
+// ---- nl80211_reg_type (<linux/nl80211.h>) ----
+export const NL80211_REGDOM_TYPE_COUNTRY = 0;
+export const NL80211_REGDOM_TYPE_WORLD = 1;
+export const NL80211_REGDOM_TYPE_CUSTOM_WORLD = 2;
+export const NL80211_REGDOM_TYPE_INTERSECTION = 3;
+
+// ---- nl80211_attr_cqm (<linux/nl80211.h>) ----
+export const NL80211_ATTR_CQM_RSSI_THOLD = 1;
+export const NL80211_ATTR_CQM_RSSI_HYST = 2;
+export const NL80211_ATTR_CQM_RSSI_THRESHOLD_EVENT = 3;
+export const NL80211_ATTR_CQM_PKT_LOSS_EVENT = 4;
+export const NL80211_ATTR_CQM_TXE_RATE = 5;
+export const NL80211_ATTR_CQM_TXE_PKTS = 6;
+export const NL80211_ATTR_CQM_TXE_INTVL = 7;
+export const NL80211_ATTR_CQM_BEACON_LOSS_EVENT = 8;
+export const NL80211_ATTR_CQM_MAX = 9;
+export const NL80211_ATTR_CQM_RSSI_LEVEL = 9;
+
+// ---- nl80211_cqm_rssi_threshold_event (<linux/nl80211.h>) ----
+export const NL80211_CQM_RSSI_THRESHOLD_EVENT_LOW = 0;
+export const NL80211_CQM_RSSI_THRESHOLD_EVENT_HIGH = 1;
+export const NL80211_CQM_RSSI_BEACON_LOSS_EVENT = 2;
+
+// ---- nl80211_auth_type (<linux/nl80211.h>) ----
+export const NL80211_AUTHTYPE_OPEN_SYSTEM = 0;
+export const NL80211_AUTHTYPE_SHARED_KEY = 1;
+export const NL80211_AUTHTYPE_FT = 2;
+export const NL80211_AUTHTYPE_NETWORK_EAP = 3;
+export const NL80211_AUTHTYPE_SAE = 4;
+export const NL80211_AUTHTYPE_FILS_SK = 5;
+export const NL80211_AUTHTYPE_FILS_SK_PFS = 6;
+export const NL80211_AUTHTYPE_FILS_PK = 7;
+export const NL80211_AUTHTYPE_MAX = 7;
+export const NL80211_AUTHTYPE_AUTOMATIC = 8;
+
+// ---- nl80211_bss (<linux/nl80211.h>) ----
+export const NL80211_BSS_BSSID = 1;
+export const NL80211_BSS_FREQUENCY = 2;
+export const NL80211_BSS_TSF = 3;
+export const NL80211_BSS_BEACON_INTERVAL = 4;
+export const NL80211_BSS_CAPABILITY = 5;
+export const NL80211_BSS_INFORMATION_ELEMENTS = 6;
+export const NL80211_BSS_SIGNAL_MBM = 7;
+export const NL80211_BSS_SIGNAL_UNSPEC = 8;
+export const NL80211_BSS_STATUS = 9;
+export const NL80211_BSS_SEEN_MS_AGO = 10;
+export const NL80211_BSS_BEACON_IES = 11;
+export const NL80211_BSS_CHAN_WIDTH = 12;
+export const NL80211_BSS_BEACON_TSF = 13;
+export const NL80211_BSS_PRESP_DATA = 14;
+export const NL80211_BSS_LAST_SEEN_BOOTTIME = 15;
+export const NL80211_BSS_PAD = 16;
+export const NL80211_BSS_PARENT_TSF = 17;
+export const NL80211_BSS_PARENT_BSSID = 18;
+export const NL80211_BSS_CHAIN_SIGNAL = 19;
+export const NL80211_BSS_FREQUENCY_OFFSET = 20;
+export const NL80211_BSS_MLO_LINK_ID = 21;
+export const NL80211_BSS_MAX = 22;
+export const NL80211_BSS_MLD_ADDR = 22;
+
+// ---- nl80211_timeout_reason (<linux/nl80211.h>) ----
+export const NL80211_TIMEOUT_UNSPECIFIED = 0;
+export const NL80211_TIMEOUT_SCAN = 1;
+export const NL80211_TIMEOUT_AUTH = 2;
+export const NL80211_TIMEOUT_ASSOC = 3;
+
+// ---- taskstats_cmd (<linux/taskstats.h>) ----
+export const TASKSTATS_CMD_UNSPEC = 0;
+export const TASKSTATS_CMD_GET = 1;
+export const TASKSTATS_CMD_NEW = 2;
+
+// ---- taskstats_type (<linux/taskstats.h>) ----
+export const TASKSTATS_TYPE_UNSPEC = 0;
+export const TASKSTATS_TYPE_PID = 1;
+export const TASKSTATS_TYPE_TGID = 2;
+export const TASKSTATS_TYPE_STATS = 3;
+export const TASKSTATS_TYPE_AGGR_PID = 4;
+export const TASKSTATS_TYPE_AGGR_TGID = 5;
+export const TASKSTATS_TYPE_NULL = 6;
+
+// ---- taskstats_cmd_attr (<linux/taskstats.h>) ----
+export const TASKSTATS_CMD_ATTR_UNSPEC = 0;
+export const TASKSTATS_CMD_ATTR_PID = 1;
+export const TASKSTATS_CMD_ATTR_TGID = 2;
+export const TASKSTATS_CMD_ATTR_REGISTER_CPUMASK = 3;
+export const TASKSTATS_CMD_ATTR_DEREGISTER_CPUMASK = 4;
+
+// ---- taskstats_const (<linux/taskstats.h>) ----
+export const TASKSTATS_GENL_VERSION = 1;
+export const TASKSTATS_VERSION = 13;
+export const TS_COMM_LEN = 32;
+
 // ---- sk_meminfo (<linux/sock_diag.h>) ----
 export const SK_MEMINFO_RMEM_ALLOC = 0;
 export const SK_MEMINFO_RCVBUF = 1;
@@ -1015,6 +1827,31 @@ export type UapiGroup =
   | "ctrl_attr"
   | "ctrl_attr_mcast_grp"
   | "ctrl_attr_op"
+  | "ctrl_attr_policy"
+  | "nl_attr_type"
+  | "nl_policy_type_attr"
+  | "nl80211_cmd"
+  | "nl80211_attr"
+  | "nl80211_iftype"
+  | "nl80211_sta_flag"
+  | "nl80211_sta_info"
+  | "nl80211_rate_info"
+  | "nl80211_sta_bss_param"
+  | "nl80211_band"
+  | "nl80211_band_attr"
+  | "nl80211_frequency_attr"
+  | "nl80211_chan_width"
+  | "nl80211_channel_type"
+  | "nl80211_reg_initiator"
+  | "nl80211_reg_type"
+  | "nl80211_attr_cqm"
+  | "nl80211_cqm_rssi_threshold_event"
+  | "nl80211_auth_type"
+  | "nl80211_bss"
+  | "nl80211_timeout_reason"
+  | "taskstats_cmd"
+  | "taskstats_type"
+  | "taskstats_cmd_attr"
   | "sk_meminfo"
   | "af"
   | "errno";
@@ -1759,6 +2596,792 @@ export const NAMES: { readonly [G in UapiGroup]: Readonly<Record<number, string>
     1: "CTRL_ATTR_OP_ID",
     2: "CTRL_ATTR_OP_FLAGS",
   },
+  ctrl_attr_policy: {
+    0: "CTRL_ATTR_POLICY_UNSPEC",
+    1: "CTRL_ATTR_POLICY_DO",
+    2: "CTRL_ATTR_POLICY_DUMP",
+  },
+  nl_attr_type: {
+    0: "NL_ATTR_TYPE_INVALID",
+    1: "NL_ATTR_TYPE_FLAG",
+    2: "NL_ATTR_TYPE_U8",
+    3: "NL_ATTR_TYPE_U16",
+    4: "NL_ATTR_TYPE_U32",
+    5: "NL_ATTR_TYPE_U64",
+    6: "NL_ATTR_TYPE_S8",
+    7: "NL_ATTR_TYPE_S16",
+    8: "NL_ATTR_TYPE_S32",
+    9: "NL_ATTR_TYPE_S64",
+    10: "NL_ATTR_TYPE_BINARY",
+    11: "NL_ATTR_TYPE_STRING",
+    12: "NL_ATTR_TYPE_NUL_STRING",
+    13: "NL_ATTR_TYPE_NESTED",
+    14: "NL_ATTR_TYPE_NESTED_ARRAY",
+    15: "NL_ATTR_TYPE_BITFIELD32",
+  },
+  nl_policy_type_attr: {
+    0: "NL_POLICY_TYPE_ATTR_UNSPEC",
+    1: "NL_POLICY_TYPE_ATTR_TYPE",
+    2: "NL_POLICY_TYPE_ATTR_MIN_VALUE_S",
+    3: "NL_POLICY_TYPE_ATTR_MAX_VALUE_S",
+    4: "NL_POLICY_TYPE_ATTR_MIN_VALUE_U",
+    5: "NL_POLICY_TYPE_ATTR_MAX_VALUE_U",
+    6: "NL_POLICY_TYPE_ATTR_MIN_LENGTH",
+    7: "NL_POLICY_TYPE_ATTR_MAX_LENGTH",
+    8: "NL_POLICY_TYPE_ATTR_POLICY_IDX",
+    9: "NL_POLICY_TYPE_ATTR_POLICY_MAXTYPE",
+    10: "NL_POLICY_TYPE_ATTR_BITFIELD32_MASK",
+    11: "NL_POLICY_TYPE_ATTR_PAD",
+    12: "NL_POLICY_TYPE_ATTR_MASK",
+  },
+  nl80211_cmd: {
+    0: "NL80211_CMD_UNSPEC",
+    1: "NL80211_CMD_GET_WIPHY",
+    2: "NL80211_CMD_SET_WIPHY",
+    3: "NL80211_CMD_NEW_WIPHY",
+    4: "NL80211_CMD_DEL_WIPHY",
+    5: "NL80211_CMD_GET_INTERFACE",
+    6: "NL80211_CMD_SET_INTERFACE",
+    7: "NL80211_CMD_NEW_INTERFACE",
+    8: "NL80211_CMD_DEL_INTERFACE",
+    9: "NL80211_CMD_GET_KEY",
+    10: "NL80211_CMD_SET_KEY",
+    11: "NL80211_CMD_NEW_KEY",
+    12: "NL80211_CMD_DEL_KEY",
+    13: "NL80211_CMD_GET_BEACON",
+    14: "NL80211_CMD_SET_BEACON",
+    15: "NL80211_CMD_START_AP",
+    16: "NL80211_CMD_STOP_AP",
+    17: "NL80211_CMD_GET_STATION",
+    18: "NL80211_CMD_SET_STATION",
+    19: "NL80211_CMD_NEW_STATION",
+    20: "NL80211_CMD_DEL_STATION",
+    21: "NL80211_CMD_GET_MPATH",
+    22: "NL80211_CMD_SET_MPATH",
+    23: "NL80211_CMD_NEW_MPATH",
+    24: "NL80211_CMD_DEL_MPATH",
+    25: "NL80211_CMD_SET_BSS",
+    26: "NL80211_CMD_SET_REG",
+    27: "NL80211_CMD_REQ_SET_REG",
+    28: "NL80211_CMD_GET_MESH_CONFIG",
+    29: "NL80211_CMD_SET_MESH_CONFIG",
+    30: "NL80211_CMD_SET_MGMT_EXTRA_IE",
+    31: "NL80211_CMD_GET_REG",
+    32: "NL80211_CMD_GET_SCAN",
+    33: "NL80211_CMD_TRIGGER_SCAN",
+    34: "NL80211_CMD_NEW_SCAN_RESULTS",
+    35: "NL80211_CMD_SCAN_ABORTED",
+    36: "NL80211_CMD_REG_CHANGE",
+    37: "NL80211_CMD_AUTHENTICATE",
+    38: "NL80211_CMD_ASSOCIATE",
+    39: "NL80211_CMD_DEAUTHENTICATE",
+    40: "NL80211_CMD_DISASSOCIATE",
+    41: "NL80211_CMD_MICHAEL_MIC_FAILURE",
+    42: "NL80211_CMD_REG_BEACON_HINT",
+    43: "NL80211_CMD_JOIN_IBSS",
+    44: "NL80211_CMD_LEAVE_IBSS",
+    45: "NL80211_CMD_TESTMODE",
+    46: "NL80211_CMD_CONNECT",
+    47: "NL80211_CMD_ROAM",
+    48: "NL80211_CMD_DISCONNECT",
+    49: "NL80211_CMD_SET_WIPHY_NETNS",
+    50: "NL80211_CMD_GET_SURVEY",
+    51: "NL80211_CMD_NEW_SURVEY_RESULTS",
+    52: "NL80211_CMD_SET_PMKSA",
+    53: "NL80211_CMD_DEL_PMKSA",
+    54: "NL80211_CMD_FLUSH_PMKSA",
+    55: "NL80211_CMD_REMAIN_ON_CHANNEL",
+    56: "NL80211_CMD_CANCEL_REMAIN_ON_CHANNEL",
+    57: "NL80211_CMD_SET_TX_BITRATE_MASK",
+    58: "NL80211_CMD_REGISTER_FRAME",
+    59: "NL80211_CMD_FRAME",
+    60: "NL80211_CMD_FRAME_TX_STATUS",
+    61: "NL80211_CMD_SET_POWER_SAVE",
+    62: "NL80211_CMD_GET_POWER_SAVE",
+    63: "NL80211_CMD_SET_CQM",
+    64: "NL80211_CMD_NOTIFY_CQM",
+    65: "NL80211_CMD_SET_CHANNEL",
+    66: "NL80211_CMD_SET_WDS_PEER",
+    67: "NL80211_CMD_FRAME_WAIT_CANCEL",
+    68: "NL80211_CMD_JOIN_MESH",
+    69: "NL80211_CMD_LEAVE_MESH",
+    70: "NL80211_CMD_UNPROT_DEAUTHENTICATE",
+    71: "NL80211_CMD_UNPROT_DISASSOCIATE",
+    72: "NL80211_CMD_NEW_PEER_CANDIDATE",
+    73: "NL80211_CMD_GET_WOWLAN",
+    74: "NL80211_CMD_SET_WOWLAN",
+    75: "NL80211_CMD_START_SCHED_SCAN",
+    76: "NL80211_CMD_STOP_SCHED_SCAN",
+    77: "NL80211_CMD_SCHED_SCAN_RESULTS",
+    78: "NL80211_CMD_SCHED_SCAN_STOPPED",
+    79: "NL80211_CMD_SET_REKEY_OFFLOAD",
+    80: "NL80211_CMD_PMKSA_CANDIDATE",
+    81: "NL80211_CMD_TDLS_OPER",
+    82: "NL80211_CMD_TDLS_MGMT",
+    83: "NL80211_CMD_UNEXPECTED_FRAME",
+    84: "NL80211_CMD_PROBE_CLIENT",
+    85: "NL80211_CMD_REGISTER_BEACONS",
+    86: "NL80211_CMD_UNEXPECTED_4ADDR_FRAME",
+    87: "NL80211_CMD_SET_NOACK_MAP",
+    88: "NL80211_CMD_CH_SWITCH_NOTIFY",
+    89: "NL80211_CMD_START_P2P_DEVICE",
+    90: "NL80211_CMD_STOP_P2P_DEVICE",
+    91: "NL80211_CMD_CONN_FAILED",
+    92: "NL80211_CMD_SET_MCAST_RATE",
+    93: "NL80211_CMD_SET_MAC_ACL",
+    94: "NL80211_CMD_RADAR_DETECT",
+    95: "NL80211_CMD_GET_PROTOCOL_FEATURES",
+    96: "NL80211_CMD_UPDATE_FT_IES",
+    97: "NL80211_CMD_FT_EVENT",
+    98: "NL80211_CMD_CRIT_PROTOCOL_START",
+    99: "NL80211_CMD_CRIT_PROTOCOL_STOP",
+    100: "NL80211_CMD_GET_COALESCE",
+    101: "NL80211_CMD_SET_COALESCE",
+    102: "NL80211_CMD_CHANNEL_SWITCH",
+    103: "NL80211_CMD_VENDOR",
+    104: "NL80211_CMD_SET_QOS_MAP",
+    105: "NL80211_CMD_ADD_TX_TS",
+    106: "NL80211_CMD_DEL_TX_TS",
+    107: "NL80211_CMD_GET_MPP",
+    108: "NL80211_CMD_JOIN_OCB",
+    109: "NL80211_CMD_LEAVE_OCB",
+    110: "NL80211_CMD_CH_SWITCH_STARTED_NOTIFY",
+    111: "NL80211_CMD_TDLS_CHANNEL_SWITCH",
+    112: "NL80211_CMD_TDLS_CANCEL_CHANNEL_SWITCH",
+    113: "NL80211_CMD_WIPHY_REG_CHANGE",
+    114: "NL80211_CMD_ABORT_SCAN",
+    115: "NL80211_CMD_START_NAN",
+    116: "NL80211_CMD_STOP_NAN",
+    117: "NL80211_CMD_ADD_NAN_FUNCTION",
+    118: "NL80211_CMD_DEL_NAN_FUNCTION",
+    119: "NL80211_CMD_CHANGE_NAN_CONFIG",
+    120: "NL80211_CMD_NAN_MATCH",
+    121: "NL80211_CMD_SET_MULTICAST_TO_UNICAST",
+    122: "NL80211_CMD_UPDATE_CONNECT_PARAMS",
+    123: "NL80211_CMD_SET_PMK",
+    124: "NL80211_CMD_DEL_PMK",
+    125: "NL80211_CMD_PORT_AUTHORIZED",
+    126: "NL80211_CMD_RELOAD_REGDB",
+    127: "NL80211_CMD_EXTERNAL_AUTH",
+    128: "NL80211_CMD_STA_OPMODE_CHANGED",
+    129: "NL80211_CMD_CONTROL_PORT_FRAME",
+    130: "NL80211_CMD_GET_FTM_RESPONDER_STATS",
+    131: "NL80211_CMD_PEER_MEASUREMENT_START",
+    132: "NL80211_CMD_PEER_MEASUREMENT_RESULT",
+    133: "NL80211_CMD_PEER_MEASUREMENT_COMPLETE",
+    134: "NL80211_CMD_NOTIFY_RADAR",
+    135: "NL80211_CMD_UPDATE_OWE_INFO",
+    136: "NL80211_CMD_PROBE_MESH_LINK",
+    137: "NL80211_CMD_SET_TID_CONFIG",
+    138: "NL80211_CMD_UNPROT_BEACON",
+    139: "NL80211_CMD_CONTROL_PORT_FRAME_TX_STATUS",
+    140: "NL80211_CMD_SET_SAR_SPECS",
+    141: "NL80211_CMD_OBSS_COLOR_COLLISION",
+    142: "NL80211_CMD_COLOR_CHANGE_REQUEST",
+    143: "NL80211_CMD_COLOR_CHANGE_STARTED",
+    144: "NL80211_CMD_COLOR_CHANGE_ABORTED",
+    145: "NL80211_CMD_COLOR_CHANGE_COMPLETED",
+    146: "NL80211_CMD_SET_FILS_AAD",
+    147: "NL80211_CMD_ASSOC_COMEBACK",
+    148: "NL80211_CMD_ADD_LINK",
+    149: "NL80211_CMD_REMOVE_LINK",
+    150: "NL80211_CMD_ADD_LINK_STA",
+    151: "NL80211_CMD_MODIFY_LINK_STA",
+    152: "NL80211_CMD_REMOVE_LINK_STA",
+    153: "NL80211_CMD_SET_HW_TIMESTAMP",
+  },
+  nl80211_attr: {
+    0: "NL80211_ATTR_UNSPEC",
+    1: "NL80211_ATTR_WIPHY",
+    2: "NL80211_ATTR_WIPHY_NAME",
+    3: "NL80211_ATTR_IFINDEX",
+    4: "NL80211_ATTR_IFNAME",
+    5: "NL80211_ATTR_IFTYPE",
+    6: "NL80211_ATTR_MAC",
+    7: "NL80211_ATTR_KEY_DATA",
+    8: "NL80211_ATTR_KEY_IDX",
+    9: "NL80211_ATTR_KEY_CIPHER",
+    10: "NL80211_ATTR_KEY_SEQ",
+    11: "NL80211_ATTR_KEY_DEFAULT",
+    12: "NL80211_ATTR_BEACON_INTERVAL",
+    13: "NL80211_ATTR_DTIM_PERIOD",
+    14: "NL80211_ATTR_BEACON_HEAD",
+    15: "NL80211_ATTR_BEACON_TAIL",
+    16: "NL80211_ATTR_STA_AID",
+    17: "NL80211_ATTR_STA_FLAGS",
+    18: "NL80211_ATTR_STA_LISTEN_INTERVAL",
+    19: "NL80211_ATTR_STA_SUPPORTED_RATES",
+    20: "NL80211_ATTR_STA_VLAN",
+    21: "NL80211_ATTR_STA_INFO",
+    22: "NL80211_ATTR_WIPHY_BANDS",
+    23: "NL80211_ATTR_MNTR_FLAGS",
+    24: "NL80211_ATTR_MESH_ID",
+    25: "NL80211_ATTR_STA_PLINK_ACTION",
+    26: "NL80211_ATTR_MPATH_NEXT_HOP",
+    27: "NL80211_ATTR_MPATH_INFO",
+    28: "NL80211_ATTR_BSS_CTS_PROT",
+    29: "NL80211_ATTR_BSS_SHORT_PREAMBLE",
+    30: "NL80211_ATTR_BSS_SHORT_SLOT_TIME",
+    31: "NL80211_ATTR_HT_CAPABILITY",
+    32: "NL80211_ATTR_SUPPORTED_IFTYPES",
+    33: "NL80211_ATTR_REG_ALPHA2",
+    34: "NL80211_ATTR_REG_RULES",
+    35: "NL80211_ATTR_MESH_CONFIG",
+    36: "NL80211_ATTR_BSS_BASIC_RATES",
+    37: "NL80211_ATTR_WIPHY_TXQ_PARAMS",
+    38: "NL80211_ATTR_WIPHY_FREQ",
+    39: "NL80211_ATTR_WIPHY_CHANNEL_TYPE",
+    40: "NL80211_ATTR_KEY_DEFAULT_MGMT",
+    41: "NL80211_ATTR_MGMT_SUBTYPE",
+    42: "NL80211_ATTR_IE",
+    43: "NL80211_ATTR_MAX_NUM_SCAN_SSIDS",
+    44: "NL80211_ATTR_SCAN_FREQUENCIES",
+    45: "NL80211_ATTR_SCAN_SSIDS",
+    46: "NL80211_ATTR_GENERATION",
+    47: "NL80211_ATTR_BSS",
+    48: "NL80211_ATTR_REG_INITIATOR",
+    49: "NL80211_ATTR_REG_TYPE",
+    50: "NL80211_ATTR_SUPPORTED_COMMANDS",
+    51: "NL80211_ATTR_FRAME",
+    52: "NL80211_ATTR_SSID",
+    53: "NL80211_ATTR_AUTH_TYPE",
+    54: "NL80211_ATTR_REASON_CODE",
+    55: "NL80211_ATTR_KEY_TYPE",
+    56: "NL80211_ATTR_MAX_SCAN_IE_LEN",
+    57: "NL80211_ATTR_CIPHER_SUITES",
+    58: "NL80211_ATTR_FREQ_BEFORE",
+    59: "NL80211_ATTR_FREQ_AFTER",
+    60: "NL80211_ATTR_FREQ_FIXED",
+    61: "NL80211_ATTR_WIPHY_RETRY_SHORT",
+    62: "NL80211_ATTR_WIPHY_RETRY_LONG",
+    63: "NL80211_ATTR_WIPHY_FRAG_THRESHOLD",
+    64: "NL80211_ATTR_WIPHY_RTS_THRESHOLD",
+    65: "NL80211_ATTR_TIMED_OUT",
+    66: "NL80211_ATTR_USE_MFP",
+    67: "NL80211_ATTR_STA_FLAGS2",
+    68: "NL80211_ATTR_CONTROL_PORT",
+    69: "NL80211_ATTR_TESTDATA",
+    70: "NL80211_ATTR_PRIVACY",
+    71: "NL80211_ATTR_DISCONNECTED_BY_AP",
+    72: "NL80211_ATTR_STATUS_CODE",
+    73: "NL80211_ATTR_CIPHER_SUITES_PAIRWISE",
+    74: "NL80211_ATTR_CIPHER_SUITE_GROUP",
+    75: "NL80211_ATTR_WPA_VERSIONS",
+    76: "NL80211_ATTR_AKM_SUITES",
+    77: "NL80211_ATTR_REQ_IE",
+    78: "NL80211_ATTR_RESP_IE",
+    79: "NL80211_ATTR_PREV_BSSID",
+    80: "NL80211_ATTR_KEY",
+    81: "NL80211_ATTR_KEYS",
+    82: "NL80211_ATTR_PID",
+    83: "NL80211_ATTR_4ADDR",
+    84: "NL80211_ATTR_SURVEY_INFO",
+    85: "NL80211_ATTR_PMKID",
+    86: "NL80211_ATTR_MAX_NUM_PMKIDS",
+    87: "NL80211_ATTR_DURATION",
+    88: "NL80211_ATTR_COOKIE",
+    89: "NL80211_ATTR_WIPHY_COVERAGE_CLASS",
+    90: "NL80211_ATTR_TX_RATES",
+    91: "NL80211_ATTR_FRAME_MATCH",
+    92: "NL80211_ATTR_ACK",
+    93: "NL80211_ATTR_PS_STATE",
+    94: "NL80211_ATTR_CQM",
+    95: "NL80211_ATTR_LOCAL_STATE_CHANGE",
+    96: "NL80211_ATTR_AP_ISOLATE",
+    97: "NL80211_ATTR_WIPHY_TX_POWER_SETTING",
+    98: "NL80211_ATTR_WIPHY_TX_POWER_LEVEL",
+    99: "NL80211_ATTR_TX_FRAME_TYPES",
+    100: "NL80211_ATTR_RX_FRAME_TYPES",
+    101: "NL80211_ATTR_FRAME_TYPE",
+    102: "NL80211_ATTR_CONTROL_PORT_ETHERTYPE",
+    103: "NL80211_ATTR_CONTROL_PORT_NO_ENCRYPT",
+    104: "NL80211_ATTR_SUPPORT_IBSS_RSN",
+    105: "NL80211_ATTR_WIPHY_ANTENNA_TX",
+    106: "NL80211_ATTR_WIPHY_ANTENNA_RX",
+    107: "NL80211_ATTR_MCAST_RATE",
+    108: "NL80211_ATTR_OFFCHANNEL_TX_OK",
+    109: "NL80211_ATTR_BSS_HT_OPMODE",
+    110: "NL80211_ATTR_KEY_DEFAULT_TYPES",
+    111: "NL80211_ATTR_MAX_REMAIN_ON_CHANNEL_DURATION",
+    112: "NL80211_ATTR_MESH_SETUP",
+    113: "NL80211_ATTR_WIPHY_ANTENNA_AVAIL_TX",
+    114: "NL80211_ATTR_WIPHY_ANTENNA_AVAIL_RX",
+    115: "NL80211_ATTR_SUPPORT_MESH_AUTH",
+    116: "NL80211_ATTR_STA_PLINK_STATE",
+    117: "NL80211_ATTR_WOWLAN_TRIGGERS",
+    118: "NL80211_ATTR_WOWLAN_TRIGGERS_SUPPORTED",
+    119: "NL80211_ATTR_SCHED_SCAN_INTERVAL",
+    120: "NL80211_ATTR_INTERFACE_COMBINATIONS",
+    121: "NL80211_ATTR_SOFTWARE_IFTYPES",
+    122: "NL80211_ATTR_REKEY_DATA",
+    123: "NL80211_ATTR_MAX_NUM_SCHED_SCAN_SSIDS",
+    124: "NL80211_ATTR_MAX_SCHED_SCAN_IE_LEN",
+    125: "NL80211_ATTR_SCAN_SUPP_RATES",
+    126: "NL80211_ATTR_HIDDEN_SSID",
+    127: "NL80211_ATTR_IE_PROBE_RESP",
+    128: "NL80211_ATTR_IE_ASSOC_RESP",
+    129: "NL80211_ATTR_STA_WME",
+    130: "NL80211_ATTR_SUPPORT_AP_UAPSD",
+    131: "NL80211_ATTR_ROAM_SUPPORT",
+    132: "NL80211_ATTR_SCHED_SCAN_MATCH",
+    133: "NL80211_ATTR_MAX_MATCH_SETS",
+    134: "NL80211_ATTR_PMKSA_CANDIDATE",
+    135: "NL80211_ATTR_TX_NO_CCK_RATE",
+    136: "NL80211_ATTR_TDLS_ACTION",
+    137: "NL80211_ATTR_TDLS_DIALOG_TOKEN",
+    138: "NL80211_ATTR_TDLS_OPERATION",
+    139: "NL80211_ATTR_TDLS_SUPPORT",
+    140: "NL80211_ATTR_TDLS_EXTERNAL_SETUP",
+    141: "NL80211_ATTR_DEVICE_AP_SME",
+    142: "NL80211_ATTR_DONT_WAIT_FOR_ACK",
+    143: "NL80211_ATTR_FEATURE_FLAGS",
+    144: "NL80211_ATTR_PROBE_RESP_OFFLOAD",
+    145: "NL80211_ATTR_PROBE_RESP",
+    146: "NL80211_ATTR_DFS_REGION",
+    147: "NL80211_ATTR_DISABLE_HT",
+    148: "NL80211_ATTR_HT_CAPABILITY_MASK",
+    149: "NL80211_ATTR_NOACK_MAP",
+    150: "NL80211_ATTR_INACTIVITY_TIMEOUT",
+    151: "NL80211_ATTR_RX_SIGNAL_DBM",
+    152: "NL80211_ATTR_BG_SCAN_PERIOD",
+    153: "NL80211_ATTR_WDEV",
+    154: "NL80211_ATTR_USER_REG_HINT_TYPE",
+    155: "NL80211_ATTR_CONN_FAILED_REASON",
+    156: "NL80211_ATTR_AUTH_DATA",
+    157: "NL80211_ATTR_VHT_CAPABILITY",
+    158: "NL80211_ATTR_SCAN_FLAGS",
+    159: "NL80211_ATTR_CHANNEL_WIDTH",
+    160: "NL80211_ATTR_CENTER_FREQ1",
+    161: "NL80211_ATTR_CENTER_FREQ2",
+    162: "NL80211_ATTR_P2P_CTWINDOW",
+    163: "NL80211_ATTR_P2P_OPPPS",
+    164: "NL80211_ATTR_LOCAL_MESH_POWER_MODE",
+    165: "NL80211_ATTR_ACL_POLICY",
+    166: "NL80211_ATTR_MAC_ADDRS",
+    167: "NL80211_ATTR_MAC_ACL_MAX",
+    168: "NL80211_ATTR_RADAR_EVENT",
+    169: "NL80211_ATTR_EXT_CAPA",
+    170: "NL80211_ATTR_EXT_CAPA_MASK",
+    171: "NL80211_ATTR_STA_CAPABILITY",
+    172: "NL80211_ATTR_STA_EXT_CAPABILITY",
+    173: "NL80211_ATTR_PROTOCOL_FEATURES",
+    174: "NL80211_ATTR_SPLIT_WIPHY_DUMP",
+    175: "NL80211_ATTR_DISABLE_VHT",
+    176: "NL80211_ATTR_VHT_CAPABILITY_MASK",
+    177: "NL80211_ATTR_MDID",
+    178: "NL80211_ATTR_IE_RIC",
+    179: "NL80211_ATTR_CRIT_PROT_ID",
+    180: "NL80211_ATTR_MAX_CRIT_PROT_DURATION",
+    181: "NL80211_ATTR_PEER_AID",
+    182: "NL80211_ATTR_COALESCE_RULE",
+    183: "NL80211_ATTR_CH_SWITCH_COUNT",
+    184: "NL80211_ATTR_CH_SWITCH_BLOCK_TX",
+    185: "NL80211_ATTR_CSA_IES",
+    186: "NL80211_ATTR_CNTDWN_OFFS_BEACON",
+    187: "NL80211_ATTR_CNTDWN_OFFS_PRESP",
+    188: "NL80211_ATTR_RXMGMT_FLAGS",
+    189: "NL80211_ATTR_STA_SUPPORTED_CHANNELS",
+    190: "NL80211_ATTR_STA_SUPPORTED_OPER_CLASSES",
+    191: "NL80211_ATTR_HANDLE_DFS",
+    192: "NL80211_ATTR_SUPPORT_5_MHZ",
+    193: "NL80211_ATTR_SUPPORT_10_MHZ",
+    194: "NL80211_ATTR_OPMODE_NOTIF",
+    195: "NL80211_ATTR_VENDOR_ID",
+    196: "NL80211_ATTR_VENDOR_SUBCMD",
+    197: "NL80211_ATTR_VENDOR_DATA",
+    198: "NL80211_ATTR_VENDOR_EVENTS",
+    199: "NL80211_ATTR_QOS_MAP",
+    200: "NL80211_ATTR_MAC_HINT",
+    201: "NL80211_ATTR_WIPHY_FREQ_HINT",
+    202: "NL80211_ATTR_MAX_AP_ASSOC_STA",
+    203: "NL80211_ATTR_TDLS_PEER_CAPABILITY",
+    204: "NL80211_ATTR_SOCKET_OWNER",
+    205: "NL80211_ATTR_CSA_C_OFFSETS_TX",
+    206: "NL80211_ATTR_MAX_CSA_COUNTERS",
+    207: "NL80211_ATTR_TDLS_INITIATOR",
+    208: "NL80211_ATTR_USE_RRM",
+    209: "NL80211_ATTR_WIPHY_DYN_ACK",
+    210: "NL80211_ATTR_TSID",
+    211: "NL80211_ATTR_USER_PRIO",
+    212: "NL80211_ATTR_ADMITTED_TIME",
+    213: "NL80211_ATTR_SMPS_MODE",
+    214: "NL80211_ATTR_OPER_CLASS",
+    215: "NL80211_ATTR_MAC_MASK",
+    216: "NL80211_ATTR_WIPHY_SELF_MANAGED_REG",
+    217: "NL80211_ATTR_EXT_FEATURES",
+    218: "NL80211_ATTR_SURVEY_RADIO_STATS",
+    219: "NL80211_ATTR_NETNS_FD",
+    220: "NL80211_ATTR_SCHED_SCAN_DELAY",
+    221: "NL80211_ATTR_REG_INDOOR",
+    222: "NL80211_ATTR_MAX_NUM_SCHED_SCAN_PLANS",
+    223: "NL80211_ATTR_MAX_SCAN_PLAN_INTERVAL",
+    224: "NL80211_ATTR_MAX_SCAN_PLAN_ITERATIONS",
+    225: "NL80211_ATTR_SCHED_SCAN_PLANS",
+    226: "NL80211_ATTR_PBSS",
+    227: "NL80211_ATTR_BSS_SELECT",
+    228: "NL80211_ATTR_STA_SUPPORT_P2P_PS",
+    229: "NL80211_ATTR_PAD",
+    230: "NL80211_ATTR_IFTYPE_EXT_CAPA",
+    231: "NL80211_ATTR_MU_MIMO_GROUP_DATA",
+    232: "NL80211_ATTR_MU_MIMO_FOLLOW_MAC_ADDR",
+    233: "NL80211_ATTR_SCAN_START_TIME_TSF",
+    234: "NL80211_ATTR_SCAN_START_TIME_TSF_BSSID",
+    235: "NL80211_ATTR_MEASUREMENT_DURATION",
+    236: "NL80211_ATTR_MEASUREMENT_DURATION_MANDATORY",
+    237: "NL80211_ATTR_MESH_PEER_AID",
+    238: "NL80211_ATTR_NAN_MASTER_PREF",
+    239: "NL80211_ATTR_BANDS",
+    240: "NL80211_ATTR_NAN_FUNC",
+    241: "NL80211_ATTR_NAN_MATCH",
+    242: "NL80211_ATTR_FILS_KEK",
+    243: "NL80211_ATTR_FILS_NONCES",
+    244: "NL80211_ATTR_MULTICAST_TO_UNICAST_ENABLED",
+    245: "NL80211_ATTR_BSSID",
+    246: "NL80211_ATTR_SCHED_SCAN_RELATIVE_RSSI",
+    247: "NL80211_ATTR_SCHED_SCAN_RSSI_ADJUST",
+    248: "NL80211_ATTR_TIMEOUT_REASON",
+    249: "NL80211_ATTR_FILS_ERP_USERNAME",
+    250: "NL80211_ATTR_FILS_ERP_REALM",
+    251: "NL80211_ATTR_FILS_ERP_NEXT_SEQ_NUM",
+    252: "NL80211_ATTR_FILS_ERP_RRK",
+    253: "NL80211_ATTR_FILS_CACHE_ID",
+    254: "NL80211_ATTR_PMK",
+    255: "NL80211_ATTR_SCHED_SCAN_MULTI",
+    256: "NL80211_ATTR_SCHED_SCAN_MAX_REQS",
+    257: "NL80211_ATTR_WANT_1X_4WAY_HS",
+    258: "NL80211_ATTR_PMKR0_NAME",
+    259: "NL80211_ATTR_PORT_AUTHORIZED",
+    260: "NL80211_ATTR_EXTERNAL_AUTH_ACTION",
+    261: "NL80211_ATTR_EXTERNAL_AUTH_SUPPORT",
+    262: "NL80211_ATTR_NSS",
+    263: "NL80211_ATTR_ACK_SIGNAL",
+    264: "NL80211_ATTR_CONTROL_PORT_OVER_NL80211",
+    265: "NL80211_ATTR_TXQ_STATS",
+    266: "NL80211_ATTR_TXQ_LIMIT",
+    267: "NL80211_ATTR_TXQ_MEMORY_LIMIT",
+    268: "NL80211_ATTR_TXQ_QUANTUM",
+    269: "NL80211_ATTR_HE_CAPABILITY",
+    270: "NL80211_ATTR_FTM_RESPONDER",
+    271: "NL80211_ATTR_FTM_RESPONDER_STATS",
+    272: "NL80211_ATTR_TIMEOUT",
+    273: "NL80211_ATTR_PEER_MEASUREMENTS",
+    274: "NL80211_ATTR_AIRTIME_WEIGHT",
+    275: "NL80211_ATTR_STA_TX_POWER_SETTING",
+    276: "NL80211_ATTR_STA_TX_POWER",
+    277: "NL80211_ATTR_SAE_PASSWORD",
+    278: "NL80211_ATTR_TWT_RESPONDER",
+    279: "NL80211_ATTR_HE_OBSS_PD",
+    280: "NL80211_ATTR_WIPHY_EDMG_CHANNELS",
+    281: "NL80211_ATTR_WIPHY_EDMG_BW_CONFIG",
+    282: "NL80211_ATTR_VLAN_ID",
+    283: "NL80211_ATTR_HE_BSS_COLOR",
+    284: "NL80211_ATTR_IFTYPE_AKM_SUITES",
+    285: "NL80211_ATTR_TID_CONFIG",
+    286: "NL80211_ATTR_CONTROL_PORT_NO_PREAUTH",
+    287: "NL80211_ATTR_PMK_LIFETIME",
+    288: "NL80211_ATTR_PMK_REAUTH_THRESHOLD",
+    289: "NL80211_ATTR_RECEIVE_MULTICAST",
+    290: "NL80211_ATTR_WIPHY_FREQ_OFFSET",
+    291: "NL80211_ATTR_CENTER_FREQ1_OFFSET",
+    292: "NL80211_ATTR_SCAN_FREQ_KHZ",
+    293: "NL80211_ATTR_HE_6GHZ_CAPABILITY",
+    294: "NL80211_ATTR_FILS_DISCOVERY",
+    295: "NL80211_ATTR_UNSOL_BCAST_PROBE_RESP",
+    296: "NL80211_ATTR_S1G_CAPABILITY",
+    297: "NL80211_ATTR_S1G_CAPABILITY_MASK",
+    298: "NL80211_ATTR_SAE_PWE",
+    299: "NL80211_ATTR_RECONNECT_REQUESTED",
+    300: "NL80211_ATTR_SAR_SPEC",
+    301: "NL80211_ATTR_DISABLE_HE",
+    302: "NL80211_ATTR_OBSS_COLOR_BITMAP",
+    303: "NL80211_ATTR_COLOR_CHANGE_COUNT",
+    304: "NL80211_ATTR_COLOR_CHANGE_COLOR",
+    305: "NL80211_ATTR_COLOR_CHANGE_ELEMS",
+    306: "NL80211_ATTR_MBSSID_CONFIG",
+    307: "NL80211_ATTR_MBSSID_ELEMS",
+    308: "NL80211_ATTR_RADAR_BACKGROUND",
+    309: "NL80211_ATTR_AP_SETTINGS_FLAGS",
+    310: "NL80211_ATTR_EHT_CAPABILITY",
+    311: "NL80211_ATTR_DISABLE_EHT",
+    312: "NL80211_ATTR_MLO_LINKS",
+    313: "NL80211_ATTR_MLO_LINK_ID",
+    314: "NL80211_ATTR_MLD_ADDR",
+    315: "NL80211_ATTR_MLO_SUPPORT",
+    316: "NL80211_ATTR_MAX_NUM_AKM_SUITES",
+    317: "NL80211_ATTR_EML_CAPABILITY",
+    318: "NL80211_ATTR_MLD_CAPA_AND_OPS",
+    319: "NL80211_ATTR_TX_HW_TIMESTAMP",
+    320: "NL80211_ATTR_RX_HW_TIMESTAMP",
+    321: "NL80211_ATTR_TD_BITMAP",
+    322: "NL80211_ATTR_PUNCT_BITMAP",
+    323: "NL80211_ATTR_MAX_HW_TIMESTAMP_PEERS",
+    324: "NL80211_ATTR_HW_TIMESTAMP_ENABLED",
+    325: "NL80211_ATTR_EMA_RNR_ELEMS",
+    326: "NUM_NL80211_ATTR",
+  },
+  nl80211_iftype: {
+    0: "NL80211_IFTYPE_UNSPECIFIED",
+    1: "NL80211_IFTYPE_ADHOC",
+    2: "NL80211_IFTYPE_STATION",
+    3: "NL80211_IFTYPE_AP",
+    4: "NL80211_IFTYPE_AP_VLAN",
+    5: "NL80211_IFTYPE_WDS",
+    6: "NL80211_IFTYPE_MONITOR",
+    7: "NL80211_IFTYPE_MESH_POINT",
+    8: "NL80211_IFTYPE_P2P_CLIENT",
+    9: "NL80211_IFTYPE_P2P_GO",
+    10: "NL80211_IFTYPE_P2P_DEVICE",
+    11: "NL80211_IFTYPE_OCB",
+    12: "NL80211_IFTYPE_NAN",
+    13: "NUM_NL80211_IFTYPES",
+  },
+  nl80211_sta_flag: {
+    1: "NL80211_STA_FLAG_AUTHORIZED",
+    2: "NL80211_STA_FLAG_SHORT_PREAMBLE",
+    3: "NL80211_STA_FLAG_WME",
+    4: "NL80211_STA_FLAG_MFP",
+    5: "NL80211_STA_FLAG_AUTHENTICATED",
+    6: "NL80211_STA_FLAG_TDLS_PEER",
+    7: "NL80211_STA_FLAG_ASSOCIATED",
+  },
+  nl80211_sta_info: {
+    1: "NL80211_STA_INFO_INACTIVE_TIME",
+    2: "NL80211_STA_INFO_RX_BYTES",
+    3: "NL80211_STA_INFO_TX_BYTES",
+    4: "NL80211_STA_INFO_LLID",
+    5: "NL80211_STA_INFO_PLID",
+    6: "NL80211_STA_INFO_PLINK_STATE",
+    7: "NL80211_STA_INFO_SIGNAL",
+    8: "NL80211_STA_INFO_TX_BITRATE",
+    9: "NL80211_STA_INFO_RX_PACKETS",
+    10: "NL80211_STA_INFO_TX_PACKETS",
+    11: "NL80211_STA_INFO_TX_RETRIES",
+    12: "NL80211_STA_INFO_TX_FAILED",
+    13: "NL80211_STA_INFO_SIGNAL_AVG",
+    14: "NL80211_STA_INFO_RX_BITRATE",
+    15: "NL80211_STA_INFO_BSS_PARAM",
+    16: "NL80211_STA_INFO_CONNECTED_TIME",
+    17: "NL80211_STA_INFO_STA_FLAGS",
+    18: "NL80211_STA_INFO_BEACON_LOSS",
+    19: "NL80211_STA_INFO_T_OFFSET",
+    20: "NL80211_STA_INFO_LOCAL_PM",
+    21: "NL80211_STA_INFO_PEER_PM",
+    22: "NL80211_STA_INFO_NONPEER_PM",
+    23: "NL80211_STA_INFO_RX_BYTES64",
+    24: "NL80211_STA_INFO_TX_BYTES64",
+    25: "NL80211_STA_INFO_CHAIN_SIGNAL",
+    26: "NL80211_STA_INFO_CHAIN_SIGNAL_AVG",
+    27: "NL80211_STA_INFO_EXPECTED_THROUGHPUT",
+    28: "NL80211_STA_INFO_RX_DROP_MISC",
+    29: "NL80211_STA_INFO_BEACON_RX",
+    30: "NL80211_STA_INFO_BEACON_SIGNAL_AVG",
+    31: "NL80211_STA_INFO_TID_STATS",
+    32: "NL80211_STA_INFO_RX_DURATION",
+    33: "NL80211_STA_INFO_PAD",
+    34: "NL80211_STA_INFO_ACK_SIGNAL",
+    35: "NL80211_STA_INFO_ACK_SIGNAL_AVG",
+    36: "NL80211_STA_INFO_RX_MPDUS",
+    37: "NL80211_STA_INFO_FCS_ERROR_COUNT",
+    38: "NL80211_STA_INFO_CONNECTED_TO_GATE",
+    39: "NL80211_STA_INFO_TX_DURATION",
+    40: "NL80211_STA_INFO_AIRTIME_WEIGHT",
+    41: "NL80211_STA_INFO_AIRTIME_LINK_METRIC",
+    42: "NL80211_STA_INFO_ASSOC_AT_BOOTTIME",
+    43: "NL80211_STA_INFO_CONNECTED_TO_AS",
+  },
+  nl80211_rate_info: {
+    1: "NL80211_RATE_INFO_BITRATE",
+    2: "NL80211_RATE_INFO_MCS",
+    3: "NL80211_RATE_INFO_40_MHZ_WIDTH",
+    4: "NL80211_RATE_INFO_SHORT_GI",
+    5: "NL80211_RATE_INFO_BITRATE32",
+    6: "NL80211_RATE_INFO_VHT_MCS",
+    7: "NL80211_RATE_INFO_VHT_NSS",
+    8: "NL80211_RATE_INFO_80_MHZ_WIDTH",
+    9: "NL80211_RATE_INFO_80P80_MHZ_WIDTH",
+    10: "NL80211_RATE_INFO_160_MHZ_WIDTH",
+    11: "NL80211_RATE_INFO_10_MHZ_WIDTH",
+    12: "NL80211_RATE_INFO_5_MHZ_WIDTH",
+    13: "NL80211_RATE_INFO_HE_MCS",
+    14: "NL80211_RATE_INFO_HE_NSS",
+    15: "NL80211_RATE_INFO_HE_GI",
+    16: "NL80211_RATE_INFO_HE_DCM",
+    17: "NL80211_RATE_INFO_HE_RU_ALLOC",
+    18: "NL80211_RATE_INFO_320_MHZ_WIDTH",
+    19: "NL80211_RATE_INFO_EHT_MCS",
+    20: "NL80211_RATE_INFO_EHT_NSS",
+    21: "NL80211_RATE_INFO_EHT_GI",
+    22: "NL80211_RATE_INFO_EHT_RU_ALLOC",
+  },
+  nl80211_sta_bss_param: {
+    1: "NL80211_STA_BSS_PARAM_CTS_PROT",
+    2: "NL80211_STA_BSS_PARAM_SHORT_PREAMBLE",
+    3: "NL80211_STA_BSS_PARAM_SHORT_SLOT_TIME",
+    4: "NL80211_STA_BSS_PARAM_DTIM_PERIOD",
+    5: "NL80211_STA_BSS_PARAM_BEACON_INTERVAL",
+  },
+  nl80211_band: {
+    0: "NL80211_BAND_2GHZ",
+    1: "NL80211_BAND_5GHZ",
+    2: "NL80211_BAND_60GHZ",
+    3: "NL80211_BAND_6GHZ",
+    4: "NL80211_BAND_S1GHZ",
+    5: "NL80211_BAND_LC",
+    6: "NUM_NL80211_BANDS",
+  },
+  nl80211_band_attr: {
+    1: "NL80211_BAND_ATTR_FREQS",
+    2: "NL80211_BAND_ATTR_RATES",
+    3: "NL80211_BAND_ATTR_HT_MCS_SET",
+    4: "NL80211_BAND_ATTR_HT_CAPA",
+    5: "NL80211_BAND_ATTR_HT_AMPDU_FACTOR",
+    6: "NL80211_BAND_ATTR_HT_AMPDU_DENSITY",
+    7: "NL80211_BAND_ATTR_VHT_MCS_SET",
+    8: "NL80211_BAND_ATTR_VHT_CAPA",
+    9: "NL80211_BAND_ATTR_IFTYPE_DATA",
+    10: "NL80211_BAND_ATTR_EDMG_CHANNELS",
+    11: "NL80211_BAND_ATTR_EDMG_BW_CONFIG",
+  },
+  nl80211_frequency_attr: {
+    1: "NL80211_FREQUENCY_ATTR_FREQ",
+    2: "NL80211_FREQUENCY_ATTR_DISABLED",
+    3: "NL80211_FREQUENCY_ATTR_NO_IR",
+    5: "NL80211_FREQUENCY_ATTR_RADAR",
+    6: "NL80211_FREQUENCY_ATTR_MAX_TX_POWER",
+    7: "NL80211_FREQUENCY_ATTR_DFS_STATE",
+    8: "NL80211_FREQUENCY_ATTR_DFS_TIME",
+    9: "NL80211_FREQUENCY_ATTR_NO_HT40_MINUS",
+    10: "NL80211_FREQUENCY_ATTR_NO_HT40_PLUS",
+    11: "NL80211_FREQUENCY_ATTR_NO_80MHZ",
+    12: "NL80211_FREQUENCY_ATTR_NO_160MHZ",
+    13: "NL80211_FREQUENCY_ATTR_DFS_CAC_TIME",
+    14: "NL80211_FREQUENCY_ATTR_INDOOR_ONLY",
+    15: "NL80211_FREQUENCY_ATTR_IR_CONCURRENT",
+    16: "NL80211_FREQUENCY_ATTR_NO_20MHZ",
+    17: "NL80211_FREQUENCY_ATTR_NO_10MHZ",
+    18: "NL80211_FREQUENCY_ATTR_WMM",
+    19: "NL80211_FREQUENCY_ATTR_NO_HE",
+    20: "NL80211_FREQUENCY_ATTR_OFFSET",
+    21: "NL80211_FREQUENCY_ATTR_1MHZ",
+    22: "NL80211_FREQUENCY_ATTR_2MHZ",
+    23: "NL80211_FREQUENCY_ATTR_4MHZ",
+    24: "NL80211_FREQUENCY_ATTR_8MHZ",
+    25: "NL80211_FREQUENCY_ATTR_16MHZ",
+    26: "NL80211_FREQUENCY_ATTR_NO_320MHZ",
+    27: "NL80211_FREQUENCY_ATTR_NO_EHT",
+  },
+  nl80211_chan_width: {
+    0: "NL80211_CHAN_WIDTH_20_NOHT",
+    1: "NL80211_CHAN_WIDTH_20",
+    2: "NL80211_CHAN_WIDTH_40",
+    3: "NL80211_CHAN_WIDTH_80",
+    4: "NL80211_CHAN_WIDTH_80P80",
+    5: "NL80211_CHAN_WIDTH_160",
+    6: "NL80211_CHAN_WIDTH_5",
+    7: "NL80211_CHAN_WIDTH_10",
+    8: "NL80211_CHAN_WIDTH_1",
+    9: "NL80211_CHAN_WIDTH_2",
+    10: "NL80211_CHAN_WIDTH_4",
+    11: "NL80211_CHAN_WIDTH_8",
+    12: "NL80211_CHAN_WIDTH_16",
+    13: "NL80211_CHAN_WIDTH_320",
+  },
+  nl80211_channel_type: {
+    0: "NL80211_CHAN_NO_HT",
+    1: "NL80211_CHAN_HT20",
+    2: "NL80211_CHAN_HT40MINUS",
+    3: "NL80211_CHAN_HT40PLUS",
+  },
+  nl80211_reg_initiator: {
+    0: "NL80211_REGDOM_SET_BY_CORE",
+    1: "NL80211_REGDOM_SET_BY_USER",
+    2: "NL80211_REGDOM_SET_BY_DRIVER",
+    3: "NL80211_REGDOM_SET_BY_COUNTRY_IE",
+  },
+  nl80211_reg_type: {
+    0: "NL80211_REGDOM_TYPE_COUNTRY",
+    1: "NL80211_REGDOM_TYPE_WORLD",
+    2: "NL80211_REGDOM_TYPE_CUSTOM_WORLD",
+    3: "NL80211_REGDOM_TYPE_INTERSECTION",
+  },
+  nl80211_attr_cqm: {
+    1: "NL80211_ATTR_CQM_RSSI_THOLD",
+    2: "NL80211_ATTR_CQM_RSSI_HYST",
+    3: "NL80211_ATTR_CQM_RSSI_THRESHOLD_EVENT",
+    4: "NL80211_ATTR_CQM_PKT_LOSS_EVENT",
+    5: "NL80211_ATTR_CQM_TXE_RATE",
+    6: "NL80211_ATTR_CQM_TXE_PKTS",
+    7: "NL80211_ATTR_CQM_TXE_INTVL",
+    8: "NL80211_ATTR_CQM_BEACON_LOSS_EVENT",
+    9: "NL80211_ATTR_CQM_RSSI_LEVEL",
+  },
+  nl80211_cqm_rssi_threshold_event: {
+    0: "NL80211_CQM_RSSI_THRESHOLD_EVENT_LOW",
+    1: "NL80211_CQM_RSSI_THRESHOLD_EVENT_HIGH",
+    2: "NL80211_CQM_RSSI_BEACON_LOSS_EVENT",
+  },
+  nl80211_auth_type: {
+    0: "NL80211_AUTHTYPE_OPEN_SYSTEM",
+    1: "NL80211_AUTHTYPE_SHARED_KEY",
+    2: "NL80211_AUTHTYPE_FT",
+    3: "NL80211_AUTHTYPE_NETWORK_EAP",
+    4: "NL80211_AUTHTYPE_SAE",
+    5: "NL80211_AUTHTYPE_FILS_SK",
+    6: "NL80211_AUTHTYPE_FILS_SK_PFS",
+    7: "NL80211_AUTHTYPE_FILS_PK",
+    8: "NL80211_AUTHTYPE_AUTOMATIC",
+  },
+  nl80211_bss: {
+    1: "NL80211_BSS_BSSID",
+    2: "NL80211_BSS_FREQUENCY",
+    3: "NL80211_BSS_TSF",
+    4: "NL80211_BSS_BEACON_INTERVAL",
+    5: "NL80211_BSS_CAPABILITY",
+    6: "NL80211_BSS_INFORMATION_ELEMENTS",
+    7: "NL80211_BSS_SIGNAL_MBM",
+    8: "NL80211_BSS_SIGNAL_UNSPEC",
+    9: "NL80211_BSS_STATUS",
+    10: "NL80211_BSS_SEEN_MS_AGO",
+    11: "NL80211_BSS_BEACON_IES",
+    12: "NL80211_BSS_CHAN_WIDTH",
+    13: "NL80211_BSS_BEACON_TSF",
+    14: "NL80211_BSS_PRESP_DATA",
+    15: "NL80211_BSS_LAST_SEEN_BOOTTIME",
+    16: "NL80211_BSS_PAD",
+    17: "NL80211_BSS_PARENT_TSF",
+    18: "NL80211_BSS_PARENT_BSSID",
+    19: "NL80211_BSS_CHAIN_SIGNAL",
+    20: "NL80211_BSS_FREQUENCY_OFFSET",
+    21: "NL80211_BSS_MLO_LINK_ID",
+    22: "NL80211_BSS_MLD_ADDR",
+  },
+  nl80211_timeout_reason: {
+    0: "NL80211_TIMEOUT_UNSPECIFIED",
+    1: "NL80211_TIMEOUT_SCAN",
+    2: "NL80211_TIMEOUT_AUTH",
+    3: "NL80211_TIMEOUT_ASSOC",
+  },
+  taskstats_cmd: {
+    0: "TASKSTATS_CMD_UNSPEC",
+    1: "TASKSTATS_CMD_GET",
+    2: "TASKSTATS_CMD_NEW",
+  },
+  taskstats_type: {
+    0: "TASKSTATS_TYPE_UNSPEC",
+    1: "TASKSTATS_TYPE_PID",
+    2: "TASKSTATS_TYPE_TGID",
+    3: "TASKSTATS_TYPE_STATS",
+    4: "TASKSTATS_TYPE_AGGR_PID",
+    5: "TASKSTATS_TYPE_AGGR_TGID",
+    6: "TASKSTATS_TYPE_NULL",
+  },
+  taskstats_cmd_attr: {
+    0: "TASKSTATS_CMD_ATTR_UNSPEC",
+    1: "TASKSTATS_CMD_ATTR_PID",
+    2: "TASKSTATS_CMD_ATTR_TGID",
+    3: "TASKSTATS_CMD_ATTR_REGISTER_CPUMASK",
+    4: "TASKSTATS_CMD_ATTR_DEREGISTER_CPUMASK",
+  },
   sk_meminfo: {
     0: "SK_MEMINFO_RMEM_ALLOC",
     1: "SK_MEMINFO_RCVBUF",
@@ -2084,6 +3707,8 @@ export const SIZEOF = {
   genlmsghdr: 4,
   prefixmsg: 12,
   prefix_cacheinfo: 8,
+  taskstats: 416,
+  nl80211_sta_flag_update: 8,
   iovec: 16,
   msghdr: 56,
   mmsghdr: 64,
@@ -2191,6 +3816,62 @@ export const OFFSETOF = {
   "prefixmsg.prefix_pad3": 11,
   "prefix_cacheinfo.preferred_time": 0,
   "prefix_cacheinfo.valid_time": 4,
+  "taskstats.version": 0,
+  "taskstats.ac_exitcode": 4,
+  "taskstats.ac_flag": 8,
+  "taskstats.ac_nice": 9,
+  "taskstats.cpu_count": 16,
+  "taskstats.cpu_delay_total": 24,
+  "taskstats.blkio_count": 32,
+  "taskstats.blkio_delay_total": 40,
+  "taskstats.swapin_count": 48,
+  "taskstats.swapin_delay_total": 56,
+  "taskstats.cpu_run_real_total": 64,
+  "taskstats.cpu_run_virtual_total": 72,
+  "taskstats.ac_comm": 80,
+  "taskstats.ac_sched": 112,
+  "taskstats.ac_pad": 113,
+  "taskstats.ac_uid": 120,
+  "taskstats.ac_gid": 124,
+  "taskstats.ac_pid": 128,
+  "taskstats.ac_ppid": 132,
+  "taskstats.ac_btime": 136,
+  "taskstats.ac_etime": 144,
+  "taskstats.ac_utime": 152,
+  "taskstats.ac_stime": 160,
+  "taskstats.ac_minflt": 168,
+  "taskstats.ac_majflt": 176,
+  "taskstats.coremem": 184,
+  "taskstats.virtmem": 192,
+  "taskstats.hiwater_rss": 200,
+  "taskstats.hiwater_vm": 208,
+  "taskstats.read_char": 216,
+  "taskstats.write_char": 224,
+  "taskstats.read_syscalls": 232,
+  "taskstats.write_syscalls": 240,
+  "taskstats.read_bytes": 248,
+  "taskstats.write_bytes": 256,
+  "taskstats.cancelled_write_bytes": 264,
+  "taskstats.nvcsw": 272,
+  "taskstats.nivcsw": 280,
+  "taskstats.ac_utimescaled": 288,
+  "taskstats.ac_stimescaled": 296,
+  "taskstats.cpu_scaled_run_real_total": 304,
+  "taskstats.freepages_count": 312,
+  "taskstats.freepages_delay_total": 320,
+  "taskstats.thrashing_count": 328,
+  "taskstats.thrashing_delay_total": 336,
+  "taskstats.ac_btime64": 344,
+  "taskstats.compact_count": 352,
+  "taskstats.compact_delay_total": 360,
+  "taskstats.ac_tgid": 368,
+  "taskstats.ac_tgetime": 376,
+  "taskstats.ac_exe_dev": 384,
+  "taskstats.ac_exe_inode": 392,
+  "taskstats.wpcopy_count": 400,
+  "taskstats.wpcopy_delay_total": 408,
+  "nl80211_sta_flag_update.mask": 0,
+  "nl80211_sta_flag_update.set": 4,
   "iovec.iov_base": 0,
   "iovec.iov_len": 8,
   "msghdr.msg_name": 0,
@@ -2205,4 +3886,62 @@ export const OFFSETOF = {
   "pollfd.fd": 0,
   "pollfd.events": 4,
   "pollfd.revents": 6,
+} as const;
+
+/** sizeof(struct X.field), keyed "X.field", for the structs in FIELD_SIZES. */
+export const FIELDSIZE = {
+  "taskstats.version": 2,
+  "taskstats.ac_exitcode": 4,
+  "taskstats.ac_flag": 1,
+  "taskstats.ac_nice": 1,
+  "taskstats.cpu_count": 8,
+  "taskstats.cpu_delay_total": 8,
+  "taskstats.blkio_count": 8,
+  "taskstats.blkio_delay_total": 8,
+  "taskstats.swapin_count": 8,
+  "taskstats.swapin_delay_total": 8,
+  "taskstats.cpu_run_real_total": 8,
+  "taskstats.cpu_run_virtual_total": 8,
+  "taskstats.ac_comm": 32,
+  "taskstats.ac_sched": 1,
+  "taskstats.ac_pad": 3,
+  "taskstats.ac_uid": 4,
+  "taskstats.ac_gid": 4,
+  "taskstats.ac_pid": 4,
+  "taskstats.ac_ppid": 4,
+  "taskstats.ac_btime": 4,
+  "taskstats.ac_etime": 8,
+  "taskstats.ac_utime": 8,
+  "taskstats.ac_stime": 8,
+  "taskstats.ac_minflt": 8,
+  "taskstats.ac_majflt": 8,
+  "taskstats.coremem": 8,
+  "taskstats.virtmem": 8,
+  "taskstats.hiwater_rss": 8,
+  "taskstats.hiwater_vm": 8,
+  "taskstats.read_char": 8,
+  "taskstats.write_char": 8,
+  "taskstats.read_syscalls": 8,
+  "taskstats.write_syscalls": 8,
+  "taskstats.read_bytes": 8,
+  "taskstats.write_bytes": 8,
+  "taskstats.cancelled_write_bytes": 8,
+  "taskstats.nvcsw": 8,
+  "taskstats.nivcsw": 8,
+  "taskstats.ac_utimescaled": 8,
+  "taskstats.ac_stimescaled": 8,
+  "taskstats.cpu_scaled_run_real_total": 8,
+  "taskstats.freepages_count": 8,
+  "taskstats.freepages_delay_total": 8,
+  "taskstats.thrashing_count": 8,
+  "taskstats.thrashing_delay_total": 8,
+  "taskstats.ac_btime64": 8,
+  "taskstats.compact_count": 8,
+  "taskstats.compact_delay_total": 8,
+  "taskstats.ac_tgid": 4,
+  "taskstats.ac_tgetime": 8,
+  "taskstats.ac_exe_dev": 8,
+  "taskstats.ac_exe_inode": 8,
+  "taskstats.wpcopy_count": 8,
+  "taskstats.wpcopy_delay_total": 8,
 } as const;
