@@ -15,6 +15,11 @@ export interface RecvSocket {
   recvInto(buf: Uint8Array): number;
   /** join more multicast groups while receiving (a generic netlink family that appeared later) */
   join(groups: readonly number[]): void;
+  /**
+   * Send a request on this socket, so that the kernel answers here: taskstats sends its records
+   * to the socket that registered for them. Any error reply arrives among the notifications.
+   */
+  send(msg: Uint8Array): void;
   close(): void;
 }
 

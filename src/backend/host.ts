@@ -182,6 +182,15 @@ export class WorkerBackend implements Backend {
     });
   }
 
+  async send(protocol: number, msg: Uint8Array): Promise<void> {
+    if (!this.worker) throw new BackendError("backend not running");
+    const id = this.nextId++;
+    return new Promise<void>((resolve, reject) => {
+      this.acks.set(id, { resolve, reject });
+      this.worker!.postMessage({ cmd: "send", id, protocol, msg } satisfies ToWorker);
+    });
+  }
+
   /**
    * Resolves once everything the receive thread posted before now has been delivered here: what
    * this thread has seen is then what the receive thread had seen.

@@ -76,6 +76,11 @@ export interface Backend {
   dumpSession?(protocol: number): DumpSession;
   /** join more multicast groups on the open monitoring socket of `protocol`; a restart opens only the groups its options list */
   join(protocol: number, groups: number[]): Promise<void>;
+  /**
+   * Send a request on the open monitoring socket of `protocol`, so the kernel answers (or sends
+   * what the request registers for) on it; an error reply arrives as a notification.
+   */
+  send?(protocol: number, msg: Uint8Array): Promise<void>;
   /** resolves once every event the receiving side produced before the call has been delivered */
   sync(): Promise<void>;
   /** things are quiet: the receiving side may hand back memory it no longer uses */

@@ -22,6 +22,8 @@ export type ToWorker =
   | { cmd: "dump"; id: number; protocol: number; requests: Uint8Array[]; rcvbuf: number }
   /** join more groups on the monitoring socket of `protocol` */
   | { cmd: "join"; id: number; protocol: number; groups: number[] }
+  /** send a request on the monitoring socket of `protocol` (answers come back as notifications) */
+  | { cmd: "send"; id: number; protocol: number; msg: Uint8Array }
   /** answered in order, after everything the thread posted before */
   | { cmd: "sync"; id: number }
   | { cmd: "quiet" }
@@ -335,6 +337,15 @@ self.onmessage = (e: MessageEvent<ToWorker>) => {
       // joining a group again is harmless, and after a family was unregistered (the kernel then
       // dropped the membership) a group id nlmon joined before may need joining again
       entry.sock.join(m.groups);
+      post({ kind: "joined", id: m.id });
+    } catch (err) {
+      post({ kind: "joined", id: m.id, error: (err as Error).message });
+    }
+  } else if (m.cmd === "send") {
+    const entry = sockets.find((s) => s.opts.protocol === m.protocol && !s.dead);
+    try {
+      if (!entry) throw new Error(`no open socket for protocol ${m.protocol}`);
+      entry.sock.send(m.msg);
       post({ kind: "joined", id: m.id });
     } catch (err) {
       post({ kind: "joined", id: m.id, error: (err as Error).message });

@@ -8,7 +8,7 @@
 
 export type EventType =
   | "link" | "addr" | "route" | "neigh" | "rule" | "nexthop" | "netconf"
-  | "prefix" | "nsid" | "genl" | "error" | "unknown";
+  | "prefix" | "nsid" | "genl" | "nl80211" | "taskstats" | "error" | "unknown";
 
 export interface LinkBody {
   ifindex: number;
@@ -215,8 +215,180 @@ export interface GenlBody {
   cmd_name?: string;
   /** nlctrl messages: the family they describe */
   family?: { id?: number; name?: string; version?: number; mcast_groups?: Record<string, number> };
-  /** other families: attribute numbers and sizes, until the family has a decoder table */
-  attrs?: { type: number; len: number; nested: boolean }[];
+  /**
+   * families without a table of their own: every attribute with its number and size, typed by the
+   * kernel's policy for the command where the bytes fit it (`kind` says the policy's type), else by
+   * shape (a nest's attributes, or the bytes in hex, and no `kind`)
+   */
+  attrs?: GenlAttrModel[];
+}
+
+/**
+ * One attribute of a family typed by policy or shape: its value is a number, a string (text, or
+ * the bytes in hex), true for a flag, {value, selector} for a bitfield32, or for a nest the list
+ * of the attributes inside. The model spells out four levels of nesting (what the filter language
+ * can name); decoders go deeper where the kernel does.
+ */
+export interface GenlAttrModel extends GenlAttrHead {
+  value?: GenlScalar | GenlAttr2[];
+}
+interface GenlAttrHead {
+  type: number;
+  len: number;
+  nested: boolean;
+  kind?: string;
+}
+type GenlScalar = number | string | boolean | { value: number; selector: number };
+interface GenlAttr2 extends GenlAttrHead {
+  value?: GenlScalar | GenlAttr3[];
+}
+interface GenlAttr3 extends GenlAttrHead {
+  value?: GenlScalar | GenlAttr4[];
+}
+interface GenlAttr4 extends GenlAttrHead {
+  value?: GenlScalar;
+}
+
+/** IEEE 802.11 management frame carried by an MLME event */
+export interface Nl80211Frame {
+  subtype: string | number;
+  da: string;
+  sa: string;
+  bssid: string;
+  status_code?: number;
+  status?: string;
+  reason_code?: number;
+  reason?: string;
+  ssid?: string;
+}
+
+export interface Nl80211RateInfo {
+  bitrate?: number;
+  bitrate32?: number;
+  mcs?: number;
+  width_40?: boolean;
+  width_80?: boolean;
+  width_80p80?: boolean;
+  width_160?: boolean;
+  short_gi?: boolean;
+  vht_mcs?: number;
+  vht_nss?: number;
+  he_mcs?: number;
+  he_nss?: number;
+  he_gi?: number;
+}
+
+export interface Nl80211StaInfo {
+  inactive_time?: number;
+  rx_bytes?: number;
+  tx_bytes?: number;
+  rx_bytes64?: number | string;
+  tx_bytes64?: number | string;
+  signal?: number;
+  signal_avg?: number;
+  beacon_signal_avg?: number;
+  ack_signal?: number;
+  tx_bitrate?: Nl80211RateInfo;
+  rx_bitrate?: Nl80211RateInfo;
+  rx_packets?: number;
+  tx_packets?: number;
+  tx_retries?: number;
+  tx_failed?: number;
+  bss_param?: { cts_prot?: boolean; short_preamble?: boolean; short_slot_time?: boolean; dtim_period?: number; beacon_interval?: number };
+  connected_time?: number;
+  sta_flags?: { mask: string[]; set: string[] };
+  beacon_loss?: number;
+  beacon_rx?: number | string;
+  rx_drop_misc?: number | string;
+  expected_throughput?: number;
+  rx_duration?: number | string;
+  tx_duration?: number | string;
+  assoc_at_boottime?: number | string;
+}
+
+export interface Nl80211Freq {
+  freq?: number;
+  disabled?: boolean;
+  no_ir?: boolean;
+  radar?: boolean;
+}
+
+export interface VendorInfoModel {
+  oui: number;
+  oui_hex: string;
+  vendor?: string;
+  subcmd: number;
+  subcmd_name?: string;
+  /** the subcommand's attributes, decoded (the model spells out two levels of nesting) */
+  data?: Record<string, VendorValue | VendorValue[] | Record<string, VendorValue | VendorValue[]> | Record<string, VendorValue | VendorValue[]>[]>;
+  data_hex?: string;
+}
+type VendorValue = number | string | boolean;
+
+/** taskstats: one exit record (struct taskstats) of a task (pid) or a whole thread group (tgid) */
+export interface TaskstatsBody {
+  cmd: number;
+  version: number;
+  cmd_name?: string;
+  pid?: number;
+  tgid?: number;
+  /** the struct's fields (named as linux/taskstats.h names them) that the received version holds */
+  stats?: Record<string, number | string>;
+  /** the whole thread group's record, sent beside the last task's when a process ends */
+  tgid_stats?: Record<string, number | string>;
+  /** bytes of a newer struct version than the header nlmon was built with */
+  unknown_tail_bytes?: number;
+}
+
+/** nl80211 (cfg80211): the attributes its events carry, named as nl80211.h names them */
+export interface Nl80211Body {
+  cmd: number;
+  version: number;
+  cmd_name?: string;
+  wiphy?: number;
+  wiphy_name?: string;
+  ifindex?: number;
+  ifname?: string;
+  iftype?: string | number;
+  wdev?: number | string;
+  mac?: string;
+  generation?: number;
+  wiphy_freq?: number;
+  wiphy_freq_offset?: number;
+  channel_type?: string | number;
+  channel_width?: string | number;
+  center_freq1?: number;
+  center_freq2?: number;
+  ch_switch_count?: number;
+  ssid?: string;
+  sta_info?: Nl80211StaInfo;
+  reason_code?: number;
+  reason?: string;
+  status_code?: number;
+  status?: string;
+  disconnected_by_ap?: boolean;
+  timed_out?: boolean;
+  timeout_reason?: string | number;
+  auth_type?: string | number;
+  reg_initiator?: string | number;
+  reg_type?: string | number;
+  reg_alpha2?: string;
+  user_reg_hint_type?: number;
+  scan_frequencies?: number[];
+  scan_ssids?: string[];
+  cookie?: number | string;
+  ack?: boolean;
+  cqm?: { rssi_thold?: number; rssi_hyst?: number; rssi_threshold_event?: string | number; pkt_loss_event?: number; txe_rate?: number; txe_pkts?: number; txe_intvl?: number; beacon_loss_event?: boolean; rssi_level?: number };
+  key_type?: number;
+  key_idx?: number;
+  key_seq?: string;
+  port_authorized?: boolean;
+  mlo_link_id?: number;
+  rx_signal_dbm?: number;
+  frame?: Nl80211Frame;
+  freq_before?: Nl80211Freq;
+  freq_after?: Nl80211Freq;
+  vendor?: VendorInfoModel;
 }
 
 /** The guide's `netlink` block. Optional ids (seq, pid) are absent in deterministic dumps. */
@@ -243,6 +415,8 @@ export interface NetlinkInfo {
   prefix?: PrefixBody;
   error?: ErrorBody;
   genl?: GenlBody;
+  nl80211?: Nl80211Body;
+  taskstats?: TaskstatsBody;
   raw?: string;
 }
 

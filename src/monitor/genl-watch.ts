@@ -14,6 +14,7 @@ import type { NlEvent } from "../event/model.ts";
 import type { Log } from "../log.ts";
 import { CTRL_CMD_DELFAMILY, CTRL_CMD_DELMCAST_GRP, CTRL_CMD_NEWFAMILY, CTRL_CMD_NEWMCAST_GRP, GENL_ID_CTRL } from "../uapi/linux.gen.ts";
 import { sameFamily } from "./genl.ts";
+import { genlPolicies } from "../families/genl/policy.ts";
 
 export class GenlWatch {
   /** group ids joined or being joined on the generic socket */
@@ -31,6 +32,8 @@ export class GenlWatch {
     private readonly socket: BackendOptions,
     private readonly join: (groups: number[]) => Promise<void>,
     private readonly log: Log,
+    /** a configured family appeared: what to learn of it (its attribute policy) before joining its groups */
+    private readonly appeared: (f: GenlFamily) => Promise<void> = async () => {},
   ) {
     this.joined = new Set(socket.groups);
     this.missing = new Set(missing);
@@ -45,10 +48,12 @@ export class GenlWatch {
     if (wanted === undefined) return;
     const groups = f.mcast_groups ?? {};
     switch (g.cmd) {
-      case CTRL_CMD_NEWFAMILY:
+      case CTRL_CMD_NEWFAMILY: {
         this.missing.delete(wanted);
-        this.joinGroups(f.name, groups, `generic netlink family '${f.name}' appeared (id ${f.id})`);
+        const fam: GenlFamily = { id: f.id, name: f.name, version: f.version, groups: { ...groups } };
+        void this.appeared(fam).catch(() => {}).then(() => this.joinGroups(f.name!, groups, `generic netlink family '${f.name}' appeared (id ${f.id})`));
         break;
+      }
       case CTRL_CMD_NEWMCAST_GRP:
         this.joinGroups(f.name, groups, `generic netlink family '${f.name}' has a new group`);
         break;
@@ -57,6 +62,7 @@ export class GenlWatch {
         break;
       case CTRL_CMD_DELFAMILY:
         this.missing.add(wanted);
+        genlPolicies.remove(f.id);
         this.forget(Object.values(groups));
         this.log.warn("genl", `generic netlink family '${f.name}' was unregistered (its module unloaded?); nlmon joins it again if it comes back`);
         break;
@@ -69,7 +75,7 @@ export class GenlWatch {
       const f = [...now.values()].find((x) => sameFamily(w, x.name));
       if (!f) continue;
       this.missing.delete(w);
-      this.joinGroups(f.name, f.groups, `generic netlink family '${f.name}' appeared while nlmon started (id ${f.id})`);
+      void this.appeared(f).catch(() => {}).then(() => this.joinGroups(f.name, f.groups, `generic netlink family '${f.name}' appeared while nlmon started (id ${f.id})`));
     }
   }
 

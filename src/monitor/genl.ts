@@ -13,7 +13,9 @@ import { BasicContext } from "../decode/context.ts";
 import { type GenlFamily, getFamilyDump, genlRegistry } from "../families/genl/index.ts";
 import { Names } from "../decode/names.ts";
 import { decodeDump } from "../decode/dump.ts";
-import { NETLINK_GENERIC } from "../uapi/linux.gen.ts";
+import { GENL_ID_CTRL, NETLINK_GENERIC } from "../uapi/linux.gen.ts";
+import { genlPolicies, getPolicyDump, parsePolicyDump } from "../families/genl/policy.ts";
+import { subfamily } from "../families/genl/subfamilies.ts";
 
 export class GenlResolveError extends Error {
   override name = "GenlResolveError";
@@ -117,4 +119,24 @@ function crossCheckWithLibnl(families: GenlFamily[], library?: string) {
   } finally {
     sock.close();
   }
+}
+
+/**
+ * The kernel's attribute policies of each family nlmon has no table for, so its events are typed
+ * (families/genl/policy.ts). A kernel without CTRL_CMD_GETPOLICY (before 5.10), or a family that
+ * went away meanwhile, leaves the family decoded by shape; the returned lines say which.
+ */
+export async function loadPolicies(backend: Pick<Backend, "dump">, families: readonly GenlFamily[]): Promise<string[]> {
+  const problems: string[] = [];
+  for (const f of families) {
+    if (f.id === GENL_ID_CTRL || subfamily(f.name)) continue;
+    try {
+      const p = parsePolicyDump(await backend.dump(NETLINK_GENERIC, [getPolicyDump(f.id)]));
+      genlPolicies.set(f.id, p);
+      if (p.policies.size === 0) problems.push(`generic netlink family '${f.name}': the kernel gave no attribute policy; its attributes are shown by shape`);
+    } catch (e) {
+      problems.push(`generic netlink family '${f.name}': its attribute policy could not be read (${(e as Error).message}); its attributes are shown by shape`);
+    }
+  }
+  return problems;
 }

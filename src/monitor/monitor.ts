@@ -108,7 +108,11 @@ export class Monitor {
     });
     const reconnect = new Reconnect({
       backend, log, opened: () => this.session.opened, listener: (ev) => this.events.listener(ev),
-      repair: () => this.sync.resync("resync"), stopped,
+      repair: async () => {
+        await this.session.registerListeners();
+        return this.sync.resync("resync");
+      },
+      stopped,
     });
     this.events = new BackendEvents({
       log, metrics: this.metrics, batches: this.batches, overrunReports: this.overrunReports, schedule: this.schedule,
@@ -124,9 +128,13 @@ export class Monitor {
     });
     // resync events (what overrun reports count) are always objects; nlctrl's are generic netlink's
     this.pipeline.observe((pe) => {
+      if (pe.event.type === "error") {
+        this.session.taskstats.observe(pe.event);
+        return;
+      }
       this.overrunReports.observe(pe.event);
       this.session.genlWatch?.observe(pe.event);
-    }, (t) => t === "genl");
+    }, (t) => t === "genl" || t === "error");
     this.metrics.registry.beforeCollect(() => own.collect());
   }
 

@@ -13,8 +13,10 @@ import { STATE_FAMILY } from "../families/index.ts";
 import type { Log } from "../log.ts";
 import type { NlmonMetrics } from "../metrics/registry.ts";
 import { NETLINK_GENERIC } from "../uapi/linux.gen.ts";
-import { loadGenlFamilies, resolveAvailable } from "./genl.ts";
+import { loadGenlFamilies, loadPolicies, resolveAvailable } from "./genl.ts";
 import { GenlWatch } from "./genl-watch.ts";
+import { TaskstatsRegistration } from "./taskstats.ts";
+import { taskstatsFamily } from "../families/taskstats/index.ts";
 import { rtnlGroups } from "./groups.ts";
 import type { OverrunReports } from "./overrun-report.ts";
 import { socketReport } from "./report.ts";
@@ -41,8 +43,22 @@ export class Session {
   opened: BackendOptions[] = [];
   genlFamilies: GenlFamily[] = [];
   genlWatch: GenlWatch | undefined;
+  readonly taskstats: TaskstatsRegistration;
 
-  constructor(private readonly d: SessionDeps) {}
+  constructor(private readonly d: SessionDeps) {
+    this.taskstats = new TaskstatsRegistration(d.log);
+  }
+
+  /**
+   * What a monitoring socket must ask for itself once open (again after a reconnect): taskstats'
+   * exit records go only to sockets registered for them.
+   */
+  async registerListeners(): Promise<void> {
+    const ts = this.genlFamilies.find((f) => f.name === taskstatsFamily.name);
+    if (ts && this.opened.some((o) => o.protocol === NETLINK_GENERIC)) {
+      await this.taskstats.register(this.d.backend.send?.bind(this.d.backend), NETLINK_GENERIC, ts.id);
+    }
+  }
 
   private socketOptions(protocol: number, groups: number[]): BackendOptions {
     const n = this.d.cfg.netlink;
@@ -67,6 +83,7 @@ export class Session {
     this.opened = opts;
     for (const o of opts) this.d.metrics.protocolOpened(protocolName(o.protocol));
     this.d.overrunReports.open(opts.map((o) => o.protocol));
+    await this.registerListeners();
     await this.genlRecheck();
     this.reportSockets(backend.sockets);
   }
@@ -81,10 +98,13 @@ export class Session {
     for (const w of r.warnings) log.warn("genl", w);
     const fams = r.found;
     this.genlFamilies = fams;
+    for (const w of await loadPolicies(backend, fams)) log.warn("genl", w);
     const groups = [...new Set(fams.flatMap((f) => Object.values(f.groups)))].sort((a, b) => a - b);
     log.info("genl", `families: ${fams.map((f) => `${f.name}=${f.id}${Object.keys(f.groups).length ? ` (${Object.keys(f.groups).join(",")})` : ""}`).join(" ")}`);
     const opts = this.socketOptions(NETLINK_GENERIC, groups);
-    this.genlWatch = new GenlWatch(wanted, r.missing, opts, (g) => backend.join(NETLINK_GENERIC, g), log);
+    this.genlWatch = new GenlWatch(wanted, r.missing, opts, (g) => backend.join(NETLINK_GENERIC, g), log, async (f) => {
+      for (const w of await loadPolicies(backend, [f])) log.warn("genl", w);
+    });
     return opts;
   }
 
@@ -103,6 +123,7 @@ export class Session {
     this.d.metrics.protocolOpened(protocolName(o.protocol));
     this.reportSockets(backend.sockets.filter((s) => s.protocol === o.protocol));
     this.d.overrunReports.open([NETLINK_GENERIC]);
+    await this.registerListeners();
     await this.genlRecheck();
   }
 

@@ -75,6 +75,9 @@ class RawSocket implements RecvSocket, DumpSocket {
     check("send", libc().writev(this.fd, msg));
     return nlmsgSeq(msg);
   }
+  send(msg: Uint8Array): void {
+    this.request(msg);
+  }
   close(): void {
     libc().close(this.fd);
   }

@@ -63,6 +63,9 @@ class LibnlRecv implements RecvSocket, DumpSocket {
     this.s.sendSimple(h.type, h.flags, msg.subarray(NLMSG_HDRLEN, h.len));
     return undefined;
   }
+  send(msg: Uint8Array): void {
+    this.request(msg);
+  }
   close(): void {
     this.s.close();
   }

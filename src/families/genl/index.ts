@@ -15,6 +15,8 @@ import type { DecodeContext } from "../../decode/context.ts";
 import type { Family } from "../../decode/family.ts";
 import { knownSet } from "../../decode/attrset.ts";
 import { compileSet } from "../../decode/compile.ts";
+import { genlPolicies, policyAttrs } from "./policy.ts";
+import { subfamily } from "./subfamilies.ts";
 
 export interface GenlFamily {
   id: number;
@@ -136,10 +138,14 @@ export function genlFamilyDecoder(registry: GenlRegistry): Family {
           registry.update(cmd, { id: a.family_id, name: a.family_name, version: a.version as number | undefined, groups: { ...(a.mcast_groups as Record<string, number> | undefined) } });
         }
       } else {
-        const attrs: GenlBody["attrs"] = [];
-        const bad = walkAttrs(dv, aoff, end, (type, _o, len, nested) => attrs.push({ type, len, nested }));
-        if (bad >= 0) ctx.error("bad_attr_len", `genl: malformed attribute at byte ${bad - off}`);
-        body.attrs = attrs;
+        const fam = registry.byId.get(hdr.type);
+        const sub = subfamily(fam?.name);
+        if (sub) return { type: sub.type, body: sub.decode(cmd, version, dv, aoff, end, ctx) };
+        const attrs = policyAttrs(dv, aoff, end, genlPolicies.get(hdr.type), cmd);
+        if (attrs === undefined) {
+          const bad = walkAttrs(dv, aoff, end, () => {});
+          ctx.error("bad_attr_len", `genl: ${fam?.name ?? hdr.type}: malformed attribute at byte ${bad - off}`);
+        } else body.attrs = attrs;
       }
       return { type: "genl", body };
     },
