@@ -62,14 +62,50 @@ export function markSnapshots(pipeline: Pipeline): void {
 }
 
 /**
- * Every message of a capture through the pipeline, in order, counted in `fed`. Yields every 1024
- * messages, so the caller may let exports drain. Throws CaptureFormatError where the file's own
+ * Every message of a capture through the pipeline, in order, counted in `fed`; with `onceEach`,
+ * copies of one broadcast (BroadcastCopies) go through once. Yields every 1024 messages, so the
+ * caller may let exports drain. Throws CaptureFormatError where the file's own
  * framing breaks, after ingesting everything before it.
  */
-export function* feedCapture(buf: Uint8Array, pipeline: Pipeline, stats: CaptureStats, fed = { messages: 0 }): Generator<void> {
+export function* feedCapture(buf: Uint8Array, pipeline: Pipeline, stats: CaptureStats, fed: Fed = { messages: 0, copies: 0 }, onceEach = false): Generator<void> {
+  const copies = onceEach ? new BroadcastCopies() : undefined;
   for (const m of readCapture(buf, stats)) {
+    if (copies?.seen(m.protocol, m.tsNs, m.message)) {
+      fed.copies++;
+      continue;
+    }
     pipeline.ingestDatagram(m.protocol, new DataView(m.message.buffer, m.message.byteOffset, m.message.byteLength), 0, m.message.byteLength, m.tsNs);
     if ((++fed.messages & 1023) === 0) yield;
+  }
+}
+
+export interface Fed {
+  messages: number;
+  /** copies of one broadcast, one per listening socket, replayed once */
+  copies: number;
+}
+
+/**
+ * An nlmon device captures a multicast notification once per socket it is delivered to (the tap
+ * runs per delivery), so a capture holds one copy for each listener: `iw event`, hostapd, each
+ * monitor. Live, a monitor receives it once. A message whose bytes equal one of the last 64 of its
+ * protocol, captured within 50 ms of it, is such a copy and is replayed once (and counted). The
+ * copies are not captured at once: in the Wi-Fi VM (qemu without KVM) they were 3-7 ms apart.
+ */
+class BroadcastCopies {
+  private readonly recent: { protocol: number; tsNs: bigint; bytes: Uint8Array }[] = [];
+  seen(protocol: number, tsNs: bigint, bytes: Uint8Array): boolean {
+    for (const r of this.recent) {
+      if (r.protocol !== protocol || r.bytes.length !== bytes.length) continue;
+      const d = tsNs - r.tsNs;
+      if (d < -50_000_000n || d > 50_000_000n) continue;
+      let same = true;
+      for (let i = 0; i < bytes.length && same; i++) same = bytes[i] === r.bytes[i];
+      if (same) return true;
+    }
+    this.recent.push({ protocol, tsNs, bytes });
+    if (this.recent.length > 64) this.recent.shift();
+    return false;
   }
 }
 
@@ -110,10 +146,10 @@ export async function runReplay(cfg: NlmonConfig, file: string, log: Log): Promi
   for (const ex of exporters) await ex.start();
   const bad = reportMalformed(file, log, metrics);
   const stats: CaptureStats = newCaptureStats((m) => bad.on(m, stats.malformed));
-  const fed = { messages: 0 };
+  const fed: Fed = { messages: 0, copies: 0 };
   let rc = 0;
   try {
-    for (const _ of feedCapture(buf, pipeline, stats, fed)) {
+    for (const _ of feedCapture(buf, pipeline, stats, fed, true)) {
       await drainExports(exporters);
       if (readerGone) break;
     }
@@ -145,6 +181,7 @@ export async function runReplay(cfg: NlmonConfig, file: string, log: Log): Promi
     rc = 1;
   }
   for (const ex of exporters) await ex.close();
+  if (fed.copies) log.info("replay", `${file}: ${fed.copies} copies of notifications delivered to several sockets were replayed once each`);
   log.debug("replay", `${fed.messages} messages replayed from ${file}`);
   return rc;
 }

@@ -386,6 +386,8 @@ export interface Nl80211Body {
   mlo_link_id?: number;
   rx_signal_dbm?: number;
   frame?: Nl80211Frame;
+  /** size of a control port (EAPOL) frame, whose content is key material */
+  frame_len?: number;
   freq_before?: Nl80211Freq;
   freq_after?: Nl80211Freq;
   vendor?: VendorInfoModel;

@@ -94,11 +94,19 @@ function malformed(at: RecordAt, offset: number, what: string, protocol?: number
   at.stats.onMalformed?.({ record: at.record, offset, protocol, what });
 }
 
+function zeros(u: Uint8Array, from: number): boolean {
+  for (let i = from; i < u.length; i++) if (u[i] !== 0) return false;
+  return true;
+}
+
 /** Splits a record's netlink payload (after the pseudo-header) into messages. */
 function* messages(payload: Uint8Array, protocol: number, at: RecordAt, payloadOff: number): Generator<CapturedMessage> {
   const v = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
   let o = 0;
   while (o < payload.length) {
+    // a request sent from a larger zeroed buffer is captured with its zeros (iproute2 does this);
+    // the kernel stops at them without complaint, and so does the replay
+    if (zeros(payload, o)) return;
     // nothing after a bad length can be trusted to be aligned: the rest of the record is skipped
     if (payload.length - o < NLMSG_HDRLEN)
       return malformed(at, payloadOff + o, `netlink header truncated (${payload.length - o} bytes)`, protocol);

@@ -362,6 +362,7 @@ export const FIELD_TYPES: Readonly<Record<string, string>> = {
   "netlink.nl80211.frame.reason_code": "number",
   "netlink.nl80211.frame.reason": "string",
   "netlink.nl80211.frame.ssid": "string",
+  "netlink.nl80211.frame_len": "number",
   "netlink.nl80211.freq_before": "object",
   "netlink.nl80211.freq_before.freq": "number",
   "netlink.nl80211.freq_before.disabled": "boolean",

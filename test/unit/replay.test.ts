@@ -59,7 +59,8 @@ async function replay(name: string, buf: Uint8Array) {
 describe("malformed records", () => {
   // 1: link; 2: bad nlmsg_len; 3: a route then a header cut short; 4: shorter than the pseudo-header; 5: a route
   const badLen = withLen(ROUTES[0]!, 3);
-  const cutTail = cat(ROUTES[1]!, new Uint8Array(8));
+  // not zeros: a zeroed tail is a request's padding, which the kernel ignores (tested below)
+  const cutTail = cat(ROUTES[1]!, new Uint8Array(8).fill(1));
   const { buf: base, offsets } = capture([LINK, badLen, cutTail, ROUTES[2]!, ROUTES[3]!]);
   // record 4 shortened to 10 bytes of data in place: the file's own framing stays intact
   const rec4 = base.slice(offsets[3]!, offsets[3]! + 16 + 10);
@@ -67,6 +68,15 @@ describe("malformed records", () => {
   new DataView(rec4.buffer).setUint32(12, 10, true);
   const buf = cat(base.subarray(0, offsets[3]!), rec4, base.subarray(offsets[4]!));
   const off5 = offsets[3]! + rec4.length;
+
+  test("zeros after a record's last message are padding, as the kernel reads them, not a malformed message", () => {
+    // iproute2 sends `ip route show` from a zeroed 172-byte buffer holding a 36-byte request
+    const padded = capture([cat(ROUTES[0]!, new Uint8Array(136)), ROUTES[1]!]);
+    const seen: MalformedRecord[] = [];
+    const got = [...readCapture(padded.buf, newCaptureStats((m) => seen.push(m)))];
+    expect(got.map((g) => g.message)).toEqual([ROUTES[0]!, ROUTES[1]!]);
+    expect(seen).toEqual([]);
+  });
 
   test("the reader reports each by record number and offset, and goes on", () => {
     const seen: MalformedRecord[] = [];

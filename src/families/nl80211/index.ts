@@ -8,6 +8,7 @@
 import type { Nl80211Body, Nl80211Frame, VendorInfoModel } from "../../event/model.ts";
 import type { DecodeContext } from "../../decode/context.ts";
 import { compileSet } from "../../decode/compile.ts";
+import * as U from "../../uapi/linux.gen.ts";
 import type { GenlSubfamily } from "../genl/subfamily.ts";
 import { NL80211_ATTRS } from "./attrs.ts";
 import { parseMgmtFrame, ssidFromIes } from "./frame.ts";
@@ -16,6 +17,9 @@ import { CMD } from "./names.ts";
 import { decodeVendor } from "./vendor.ts";
 
 const decodeAttrs = compileSet(NL80211_ATTRS);
+
+/** commands whose NL80211_ATTR_FRAME is a control port (EAPOL) frame */
+const CONTROL_PORT = new Set([U.NL80211_CMD_CONTROL_PORT_FRAME, U.NL80211_CMD_CONTROL_PORT_FRAME_TX_STATUS]);
 
 interface Span {
   off: number;
@@ -55,7 +59,11 @@ export function decodeNl80211(cmd: number, version: number, dv: DataView, off: n
   if (body.reason_code !== undefined && REASON_CODES[body.reason_code]) body.reason = REASON_CODES[body.reason_code];
   if (body.status_code !== undefined && STATUS_CODES[body.status_code]) body.status = STATUS_CODES[body.status_code];
   const frame = a.frame as Span | undefined;
-  if (frame) {
+  if (frame && CONTROL_PORT.has(cmd)) {
+    // an EAPOL frame (the 4-way handshake) over the control port, not a management frame: its
+    // keys stay out of the event, its size says it passed
+    body.frame_len = frame.len;
+  } else if (frame) {
     const f = frameOf(dv, frame);
     if (f) body.frame = f;
     else ctx.error("bad_attr_len", `nl80211: ${CMD[cmd] ?? cmd}: NL80211_ATTR_FRAME (${frame.len} bytes) is not a management frame`);
