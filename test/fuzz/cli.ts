@@ -97,7 +97,11 @@ function main(argv: string[]): number {
   const crashes = reports.reduce((n, r) => n + r.crashes, 0);
   const seconds = (performance.now() - started) / 1000;
   if (a.json) process.stdout.write(JSON.stringify({ seed: a.seed, count, seconds, crashes, families: reports }) + "\n");
-  else process.stdout.write(table(reports) + `${crashes} crash${crashes === 1 ? "" : "es"}; ${seconds.toFixed(1)} s\n`);
+  else {
+    // which decoders the inputs reached: a family's sub-decoders (nl80211, taskstats) show here
+    const reached = reports.map((r) => `${r.family}: ${Object.entries(r.event_types).sort((x, y) => y[1] - x[1]).map(([t, n]) => `${t} ${n}`).join(", ")}`).join("\n");
+    process.stdout.write(table(reports) + `events by type\n${reached}\n${crashes} crash${crashes === 1 ? "" : "es"}; ${seconds.toFixed(1)} s\n`);
+  }
   return crashes ? 1 : 0;
 }
 

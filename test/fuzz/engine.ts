@@ -37,6 +37,8 @@ export interface FamilyReport {
   inputs: number;
   messages: number;
   events: number;
+  /** events by type (which decoders the inputs reached) */
+  event_types: Record<string, number>;
   decode_errors: number;
   unknown_attrs: number;
   mutations: Record<MutationKind, number>;
@@ -85,10 +87,13 @@ export function inputAt(f: FuzzFamily, seed: number, index: number) {
 class Sink implements Exporter {
   readonly name = "fuzz";
   lines = 0;
+  /** events by type: which decoders the inputs reached */
+  readonly types = new Map<string, number>();
   async start() {}
-  push(_ev: PipelineEvent, line: string) {
+  push(ev: PipelineEvent, line: string) {
     if (typeof line !== "string") throw new Error("pipeline handed an export something that is not a line");
     this.lines++;
+    this.types.set(ev.event.type, (this.types.get(ev.event.type) ?? 0) + 1);
   }
   async close() {}
 }
@@ -203,7 +208,7 @@ class LineCheck {
 
 export function fuzzFamily(f: FuzzFamily, o: FuzzOptions): FamilyReport {
   const rep: FamilyReport = {
-    family: f.name, protocol: f.protocol, inputs: 0, messages: 0, events: 0, decode_errors: 0, unknown_attrs: 0,
+    family: f.name, protocol: f.protocol, inputs: 0, messages: 0, events: 0, event_types: {}, decode_errors: 0, unknown_attrs: 0,
     mutations: { framing: 0, lengths: 0, types: 0, nesting: 0, bytes: 0 },
     captures: 0, replay_messages: 0, replay_decode_errors: 0, records: 0, malformed_records: 0, capture_errors: 0, crashes: 0, fast_lines: 0, live_lines: 0, max_input_ms: 0, max_input_index: -1,
   };
@@ -221,6 +226,7 @@ export function fuzzFamily(f: FuzzFamily, o: FuzzOptions): FamilyReport {
     }
     rep.messages += l.pipeline.decodedMessages;
     rep.events += l.sink.lines;
+    for (const [t, n] of l.sink.types) rep.event_types[t] = (rep.event_types[t] ?? 0) + n;
     rep.decode_errors += errors;
     rep.unknown_attrs += l.metrics.errors.get({ protocol: label, kind: "unknown_attr" });
   };
