@@ -102,6 +102,7 @@ export function loadConfig(opts: LoadConfigOptions = {}): NlmonConfig {
   const validate = getValidator();
   if (!validate(data)) fail(schemaProblems(validate.errors ?? [], doc, data));
   const cfg = data as NlmonConfig;
+  splitFamilyGroups(cfg);
 
   if (overrides.useLibnl !== undefined) cfg.netlink.use_libnl = overrides.useLibnl;
   if (overrides.libnlPath !== undefined) cfg.netlink.libnl.library = overrides.libnlPath;
@@ -113,6 +114,21 @@ export function loadConfig(opts: LoadConfigOptions = {}): NlmonConfig {
     addConfigNote(cfg, `${label}:${line}:${col}: ${l.key} at the top level is read as netlink.${l.key}`);
   }
   return cfg;
+}
+
+/**
+ * `generic_families` entries written `{name, groups}` become the name, with the groups kept in
+ * generic_groups: everything past loading reads the families as names.
+ */
+function splitFamilyGroups(cfg: NlmonConfig): void {
+  const entries = cfg.netlink.generic_families as (string | { name: string; groups?: string[] })[];
+  const groups: Record<string, string[]> = {};
+  cfg.netlink.generic_families = entries.map((e) => {
+    if (typeof e === "string") return e;
+    if (e.groups) groups[e.name] = e.groups;
+    return e.name;
+  });
+  if (Object.keys(groups).length) cfg.netlink.generic_groups = groups;
 }
 
 /** Longest value or key quoted in a message, in characters: a junk file must not be echoed whole. */
@@ -255,7 +271,38 @@ function getValidator(): ValidateFunction {
   return validator;
 }
 
-function schemaProblems(errors: ErrorObject[], doc: Document, data: unknown): Problem[] {
+/**
+ * A value checked against alternatives (anyOf: a family as a name or as {name, groups}) fails
+ * every alternative; what it was meant to be is the alternative whose type it has, so only that
+ * one's problems are told. A value of none of the types gets one message naming them.
+ */
+function pickAlternatives(errors: ErrorObject[]): ErrorObject[] {
+  const branch = (e: ErrorObject) => /^(.*\/anyOf)\/(\d+)\//.exec(e.schemaPath);
+  const typeMiss = new Set<string>();
+  for (const e of errors) {
+    const b = branch(e);
+    if (b && e.keyword === "type" && e.schemaPath === `${b[1]}/${b[2]}/type`) typeMiss.add(`${e.instancePath}\0${b[1]}/${b[2]}`);
+  }
+  return errors.filter((e) => {
+    if (e.keyword === "anyOf") {
+      // kept only when no alternative had the value's type: the message names them all
+      const branches = errors.filter((x) => branch(x)?.[1] === e.schemaPath && x.instancePath.startsWith(e.instancePath));
+      const none = branches.length > 0 && branches.every((x) => x.keyword === "type" && typeMiss.has(`${x.instancePath}\0${branch(x)![1]}/${branch(x)![2]}`));
+      // describeError words it from the types the alternatives take
+      if (none) (e.params as Record<string, unknown>).types = branches.map((x) => (x.params as { type: string }).type);
+      return none;
+    }
+    const b = branch(e);
+    if (!b) return true;
+    // the problems of an alternative the value does not even have the type of are noise
+    const root = e.instancePath.split("/").slice(0, 4).join("/");
+    for (const k of typeMiss) if (k.endsWith(`\0${b[1]}/${b[2]}`) && (k.startsWith(`${e.instancePath}\0`) || k.startsWith(`${root}\0`))) return false;
+    return true;
+  });
+}
+
+function schemaProblems(all: ErrorObject[], doc: Document, data: unknown): Problem[] {
+  const errors = pickAlternatives(all);
   const out: Problem[] = [];
   const seen = new Set<string>();
   // A value of the wrong type also fails its range, length and pattern checks; only the type
@@ -301,6 +348,10 @@ function describeError(e: ErrorObject, doc: Document, data: unknown): Problem | 
     }
     case "type":
       return { offset: locate(doc, segs, "value"), text: `${here}: must be ${typeName(String(params.type))}, ${got}` };
+    case "anyOf": {
+      const types = (params.types as string[] | undefined) ?? [];
+      return { offset: locate(doc, segs, "value"), text: `${here}: must be ${types.map((t) => typeName(t)).join(" or ")}, ${got}` };
+    }
     case "enum": {
       const allowed = (params.allowedValues as unknown[]).map(String);
       let text = `${here}: must be one of ${allowed.join(", ")}, ${got}`;
@@ -492,6 +543,12 @@ function crossChecks(cfg: NlmonConfig, doc: Document, src: string): Problem[] {
       out.push({ offset: inner === undefined ? start : start + inner, text: e.message });
     }
   }
+
+  // a family written twice (once as a name, once with groups) would be joined by both rules
+  nl.generic_families.forEach((f, i) => {
+    const first = nl.generic_families.indexOf(f);
+    if (first !== i) at(["netlink", "generic_families", i], `'${f}' is already listed (item ${first + 1}); write it once`);
+  });
 
   if (!nl.protocols.route && !nl.protocols.generic && !nl.protocols.sock_diag && !nl.protocols.netfilter) {
     at(["netlink", "protocols"], "at least one protocol must be enabled");

@@ -36,7 +36,10 @@ export interface NetlinkConfig {
   /** library: path to the shared object, "" = bundled */
   libnl: { library: string; fallback: LibnlFallback };
   caching: { enabled: boolean; link_cache: boolean; addr_cache: boolean; route_cache: boolean };
+  /** family names; load.ts turns each `{name, groups}` entry into its name and an entry of generic_groups */
   generic_families: string[];
+  /** per family (as configured), the multicast groups to join; a family not listed joins all of its groups */
+  generic_groups?: Record<string, string[]>;
   /** informational: the groups joined follow protocols (src/monitor/groups.ts) */
   multicast_groups: RtnlGroupName[];
   limits: { max_message_size: number; message_pool_size: number };

@@ -34,6 +34,8 @@ export class GenlWatch {
     private readonly log: Log,
     /** a configured family appeared: what to learn of it (its attribute policy) before joining its groups */
     private readonly appeared: (f: GenlFamily) => Promise<void> = async () => {},
+    /** which of a family's groups to join (the config may list some) */
+    private readonly pick: (family: string, groups: Record<string, number>) => Record<string, number> = (_f, g) => g,
   ) {
     this.joined = new Set(socket.groups);
     this.missing = new Set(missing);
@@ -79,7 +81,8 @@ export class GenlWatch {
     }
   }
 
-  private joinGroups(family: string, groups: Record<string, number>, what: string) {
+  private joinGroups(family: string, all: Record<string, number>, what: string) {
+    const groups = this.pick(family, all);
     const fresh = Object.entries(groups).filter(([, id]) => !this.joined.has(id));
     if (!fresh.length) {
       this.log.info("genl", `${what}; no multicast group to join`);

@@ -13,7 +13,7 @@ import { STATE_FAMILY } from "../families/index.ts";
 import type { Log } from "../log.ts";
 import type { NlmonMetrics } from "../metrics/registry.ts";
 import { NETLINK_GENERIC } from "../uapi/linux.gen.ts";
-import { loadGenlFamilies, loadPolicies, resolveAvailable } from "./genl.ts";
+import { loadGenlFamilies, loadPolicies, resolveAvailable, sameFamily } from "./genl.ts";
 import { GenlWatch } from "./genl-watch.ts";
 import { TaskstatsRegistration } from "./taskstats.ts";
 import { taskstatsFamily } from "../families/taskstats/index.ts";
@@ -99,13 +99,30 @@ export class Session {
     const fams = r.found;
     this.genlFamilies = fams;
     for (const w of await loadPolicies(backend, fams)) log.warn("genl", w);
-    const groups = [...new Set(fams.flatMap((f) => Object.values(f.groups)))].sort((a, b) => a - b);
-    log.info("genl", `families: ${fams.map((f) => `${f.name}=${f.id}${Object.keys(f.groups).length ? ` (${Object.keys(f.groups).join(",")})` : ""}`).join(" ")}`);
+    const picked = new Map(fams.map((f) => [f, this.pickGroups(f.name, f.groups)]));
+    const pick = (f: GenlFamily) => picked.get(f)!;
+    const groups = [...new Set(fams.flatMap((f) => Object.values(pick(f))))].sort((a, b) => a - b);
+    log.info("genl", `families: ${fams.map((f) => `${f.name}=${f.id}${Object.keys(pick(f)).length ? ` (${Object.keys(pick(f)).join(",")})` : ""}`).join(" ")}`);
     const opts = this.socketOptions(NETLINK_GENERIC, groups);
     this.genlWatch = new GenlWatch(wanted, r.missing, opts, (g) => backend.join(NETLINK_GENERIC, g), log, async (f) => {
       for (const w of await loadPolicies(backend, [f])) log.warn("genl", w);
-    });
+    }, (name, g) => this.pickGroups(name, g, false));
     return opts;
+  }
+
+  /**
+   * The groups of a family to join: all of them, or those its `{name, groups}` entry lists. A
+   * listed group the family lacks is said once at start (it may still be added later).
+   */
+  private pickGroups(name: string, groups: Record<string, number>, report = true): Record<string, number> {
+    const want = Object.entries(this.d.cfg.netlink.generic_groups ?? {}).find(([n]) => sameFamily(n, name))?.[1];
+    if (!want) return groups;
+    const out: Record<string, number> = {};
+    for (const g of want) {
+      if (groups[g] !== undefined) out[g] = groups[g]!;
+      else if (report) this.d.log.warn("genl", `generic netlink family '${name}' has no multicast group '${g}' (it has: ${Object.keys(groups).sort().join(", ") || "none"})`);
+    }
+    return out;
   }
 
   /** a family registered between the start-up dump and the socket joining nlctrl's notify group */

@@ -41,6 +41,17 @@ function* walk(attrs: readonly GenlAttrModel[] | undefined): Generator<GenlAttrM
   }
 }
 
+/** one MPTCP connection on loopback in `ns`, opened and closed (IPPROTO_MPTCP is 262) */
+function mptcpConnection(ns: string) {
+  must(["ip", "netns", "exec", ns, "python3", "-c", [
+    "import socket,threading",
+    "s=socket.socket(socket.AF_INET,socket.SOCK_STREAM,262); s.bind(('127.0.0.1',5555)); s.listen()",
+    "def srv():\n  c,_=s.accept(); c.recv(10); c.close()",
+    "t=threading.Thread(target=srv); t.start()",
+    "c=socket.socket(socket.AF_INET,socket.SOCK_STREAM,262); c.connect(('127.0.0.1',5555)); c.send(b'hi'); t.join(); c.close(); s.close()",
+  ].join("\n")]);
+}
+
 describe("generic netlink families", () => {
   for (const b of BACKENDS) {
     test(`${b.name}: ethtool's monitor group, typed by the kernel's policy`, async () => {
@@ -97,6 +108,34 @@ describe("generic netlink families", () => {
       }
     }, 60_000);
 
+    test(`${b.name}: {name, groups} joins only the groups listed`, async () => {
+      const ns = nsName(`gr${b.name}`);
+      made.push(ns);
+      must(["ip", "netns", "add", ns]);
+      ip(ns, "link", "set", "lo", "up");
+      ip(ns, "link", "add", "v0", "type", "veth", "peer", "name", "v1");
+      ip(ns, "link", "set", "v0", "up");
+      must(["ip", "netns", "exec", ns, "sysctl", "-qw", "net.mptcp.enabled=1"]);
+      const cfg = join(dir, `gr-${b.name}.yaml`);
+      // mptcp_pm's command group only: its connection events go to the other group
+      writeFileSync(cfg, "netlink:\n  protocols: { route: false, generic: true }\n  generic_families:\n    - { name: mptcp_pm, groups: [mptcp_pm_cmds] }\n    - ethtool\n");
+      const mon = startNlmon({ ns, args: ["--config", cfg], env: b.env });
+      const ev = new EventStream(mon);
+      try {
+        expect(await mon.err.waitLine((l) => l.includes("receive buffer"), 15_000)).toBeGreaterThanOrEqual(0);
+        expect(mon.err.lines.join("\n")).toContain("mptcp_pm=");
+        expect(mon.err.lines.join("\n")).toContain("(mptcp_pm_cmds)");
+        const from = ev.cursor();
+        mptcpConnection(ns);
+        // ethtool's event after the connection: once it is here, anything mptcp_pm sent is too
+        must(["ip", "netns", "exec", ns, "ethtool", "-K", "v0", "tx", "off"]);
+        await ev.waitFor("an ethtool notification", (x) => x.netlink.genl_family_name === "ethtool", from, 5_000);
+        expect(ev.since(from, (x) => x.netlink.genl_family_name === "mptcp_pm")).toEqual([]);
+      } finally {
+        expect(await mon.stop()).toBe(0);
+      }
+    }, 60_000);
+
     test(`${b.name}: mptcp_pm events, attributes read by shape`, async () => {
       const ns = nsName(`mp${b.name}`);
       made.push(ns);
@@ -108,14 +147,7 @@ describe("generic netlink families", () => {
       try {
         expect(await mon.err.waitLine((l) => l.includes("receive buffer"), 15_000)).toBeGreaterThanOrEqual(0);
         const from = ev.cursor();
-        // one MPTCP connection on loopback, opened and closed (IPPROTO_MPTCP is 262)
-        must(["ip", "netns", "exec", ns, "python3", "-c", [
-          "import socket,threading",
-          "s=socket.socket(socket.AF_INET,socket.SOCK_STREAM,262); s.bind(('127.0.0.1',5555)); s.listen()",
-          "def srv():\n  c,_=s.accept(); c.recv(10); c.close()",
-          "t=threading.Thread(target=srv); t.start()",
-          "c=socket.socket(socket.AF_INET,socket.SOCK_STREAM,262); c.connect(('127.0.0.1',5555)); c.send(b'hi'); t.join(); c.close(); s.close()",
-        ].join("\n")]);
+        mptcpConnection(ns);
         await ev.waitFor("an mptcp_pm event", (x) => x.netlink.genl_family_name === "mptcp_pm", from, 5_000);
         await Bun.sleep(300);
         const evs = ev.since(from, (x) => x.netlink.genl_family_name === "mptcp_pm");

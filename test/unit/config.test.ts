@@ -417,3 +417,30 @@ describe("hostile and odd input", () => {
     );
   });
 });
+
+describe("generic_families with groups", () => {
+  const text = (items: string) => `netlink:\n  protocols: { generic: true }\n  generic_families:\n${items}`;
+  test("a name joins every group; {name, groups} keeps its groups aside and the family as a name", () => {
+    const cfg = loadConfig({ text: text("    - nl80211\n    - { name: ethtool, groups: [monitor] }\n    - name: mptcp_pm\n"), env: {} });
+    expect(cfg.netlink.generic_families).toEqual(["nl80211", "ethtool", "mptcp_pm"]);
+    expect(cfg.netlink.generic_groups).toEqual({ ethtool: ["monitor"] });
+  });
+
+  test("without any groups listed there is no generic_groups", () => {
+    expect(loadConfig({ text: text("    - nl80211\n"), env: {} }).netlink.generic_groups).toBeUndefined();
+  });
+
+  test("mistakes are located: a stray key, a number, a group that is not a name", () => {
+    const bad = text("    - nl80211\n    - { name: nl80211, groups: [mlme] }\n    - { name: ethtool, grups: [monitor] }\n    - 42\n    - { name: x, groups: [1] }\n");
+    expect(errorOf({ text: bad, path: "f.yaml", env: {} }).split("\n")).toEqual([
+      "f.yaml:6:24: netlink.generic_families[2].grups: unknown key; did you mean 'groups'?",
+      "f.yaml:7:7: netlink.generic_families[3]: must be string or a mapping, got 42",
+      "f.yaml:8:27: netlink.generic_families[4].groups[0]: must be string, got 1",
+    ]);
+  });
+
+  test("a family listed twice (a name and a {name, groups}) is an error at the second", () => {
+    const twice = text("    - nl80211\n    - { name: nl80211, groups: [mlme] }\n");
+    expect(errorOf({ text: twice, path: "f.yaml", env: {} })).toBe("f.yaml:5:7: netlink.generic_families[1]: 'nl80211' is already listed (item 1); write it once");
+  });
+});
