@@ -18,6 +18,9 @@ import { oneShot } from "./one-shot.ts";
 import { HOT as SORT_HOT } from "./line-keys.ts";
 import { put, putAscii, putIPv4 } from "../event/json-bytes.ts";
 import { walkMessages } from "../codec/nlmsg.ts";
+import { loadGenlFamilies, matchFamily } from "../monitor/genl.ts";
+import { nl80211Snapshot } from "../families/nl80211/snapshot.ts";
+import { NETLINK_GENERIC, NLM_F_MULTI } from "../uapi/linux.gen.ts";
 
 /**
  * Whether the snapshot caught the kernel mid-way through IPv6 duplicate address detection on a
@@ -168,7 +171,12 @@ export async function snapshotInto(backend: Backend, sorter: LineSorter, names =
   }
 }
 
-export async function runDumpEvents(backend: Backend, out: (s: string | Uint8Array) => Promise<unknown>, warn: (s: string) => void): Promise<number> {
+export interface DumpScope {
+  /** generic netlink families to include the state of (those with a snapshot: nl80211) */
+  genericFamilies?: readonly string[];
+}
+
+export async function runDumpEvents(backend: Backend, out: (s: string | Uint8Array) => Promise<unknown>, warn: (s: string) => void, scope: DumpScope = {}): Promise<number> {
   const S = LineSorter.prototype;
   oneShot(put, putIPv4, putAscii, walkMessages, decodeDump, S.commit, S.reserve, S.output, ...SORT_HOT);
   const sorter = new LineSorter(TYPE_ORDER.length);
@@ -181,7 +189,41 @@ export async function runDumpEvents(backend: Backend, out: (s: string | Uint8Arr
   } finally {
     sorter.close();
   }
+  if (scope.genericFamilies?.length) {
+    const lines = await genericSnapshot(backend, scope.genericFamilies, warn);
+    if (lines.length) await out(lines.join("\n") + "\n");
+  }
   return 0;
+}
+
+/**
+ * The state of the generic netlink families asked for that keep any (nl80211's wiphys, interfaces
+ * and stations), after the routing state, as events in the deterministic form.
+ */
+async function genericSnapshot(backend: Backend, families: readonly string[], warn: (s: string) => void): Promise<string[]> {
+  const all = await loadGenlFamilies(backend);
+  const lines: string[] = [];
+  for (const wanted of families) {
+    const m = matchFamily(all, wanted);
+    if (!m.found) {
+      warn(m.problem);
+      continue;
+    }
+    const f = m.found;
+    if (f.name !== "nl80211") continue;
+    const bodies = await nl80211Snapshot(f.id, (req) => backend.dump(NETLINK_GENERIC, [req]), new BasicContext(new Names()));
+    for (const body of bodies) {
+      const ev: NlEvent = {
+        type: "nl80211", protocol: NETLINK_GENERIC, msg_type: f.id,
+        netlink: {
+          protocol: NETLINK_GENERIC, protocol_name: "NETLINK_GENERIC", msg_type: f.id, msg_type_name: f.name, msg_flags: NLM_F_MULTI,
+          genl_cmd: body.cmd, genl_version: body.version, genl_family_id: f.id, genl_family_name: f.name, nl80211: body,
+        },
+      };
+      lines.push(JSON.stringify(ev));
+    }
+  }
+  return lines;
 }
 
 /** In pieces, so a full table is never one string of tens of megabytes (and a copy of it). */

@@ -85,7 +85,8 @@ export async function main(argv: string[]): Promise<number> {
   try {
     if (args.dumpEvents) {
       const { runDumpEvents } = await import("./dump.ts");
-      const rc = await runDumpEvents(backend, async (b) => writeStdout(b), (m) => log.warn("dump", m));
+      const generic = cfg.netlink.protocols.generic ? cfg.netlink.generic_families : [];
+      const rc = await runDumpEvents(backend, async (b) => writeStdout(b), (m) => log.warn("dump", m), { genericFamilies: generic });
       await backend.stop();
       return rc;
     }

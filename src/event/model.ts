@@ -347,6 +347,8 @@ export interface Nl80211Body {
   cmd_name?: string;
   wiphy?: number;
   wiphy_name?: string;
+  /** --dump-events: each band's usable frequencies (MHz) */
+  bands?: Record<string, number[]>;
   ifindex?: number;
   ifname?: string;
   iftype?: string | number;

@@ -247,6 +247,8 @@ export const FIELD_TYPES: Readonly<Record<string, string>> = {
   "netlink.nl80211.cmd_name": "string",
   "netlink.nl80211.wiphy": "number",
   "netlink.nl80211.wiphy_name": "string",
+  "netlink.nl80211.bands": "object",
+  "netlink.nl80211.bands.*": "number[]",
   "netlink.nl80211.ifindex": "number",
   "netlink.nl80211.ifname": "string",
   "netlink.nl80211.iftype": "string|number",
