@@ -149,6 +149,14 @@ const GROUPS: GroupSpec[] = [
   { name: "nl80211_bss", headers: ["linux/nl80211.h"], enumTag: "nl80211_bss" },
   { name: "nl80211_timeout_reason", headers: ["linux/nl80211.h"], enumTag: "nl80211_timeout_reason" },
 
+  // names for families typed by the kernel's policies (src/families/genl/names.ts): what their
+  // notifications' commands and attributes are called where the header says
+  { name: "ethtool_msg_kernel", headers: ["linux/ethtool_netlink.h"], enumFirst: "ETHTOOL_MSG_KERNEL_NONE" },
+  // (linux/mptcp.h cannot be compiled beside glibc's netinet/in.h, which the C program includes:
+  // mptcp_pm's events keep their numbers)
+  { name: "thermal_genl_event", headers: ["linux/thermal.h"], enumTag: "thermal_genl_event" },
+  { name: "thermal_genl_attr", headers: ["linux/thermal.h"], enumTag: "thermal_genl_attr" },
+
   // taskstats: per-task and per-process exit records
   { name: "taskstats_cmd", headers: ["linux/taskstats.h"], enumFirst: "TASKSTATS_CMD_UNSPEC" },
   { name: "taskstats_type", headers: ["linux/taskstats.h"], enumFirst: "TASKSTATS_TYPE_UNSPEC" },

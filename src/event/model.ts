@@ -234,6 +234,8 @@ export interface GenlAttrModel extends GenlAttrHead {
 }
 interface GenlAttrHead {
   type: number;
+  /** the UAPI header's name for it, where the family's header names its notifications' attributes */
+  name?: string;
   len: number;
   nested: boolean;
   kind?: string;

@@ -82,16 +82,20 @@ async function inner(): Promise<number> {
   }
   const fam = messages(await backend.dump(NETLINK_GENERIC, [ctrlDump(CTRL_CMD_GETFAMILY)]));
   const pol = messages(await backend.dump(NETLINK_GENERIC, ["nlctrl", "ethtool"].map(policyDump)));
+  const ethtoolPolicy = messages(await backend.dump(NETLINK_GENERIC, [policyDump("ethtool")]));
   await backend.stop();
 
   mkdirSync(OUT, { recursive: true });
-  for (const f of readdirSync(OUT)) if (f.endsWith(".hex")) rmSync(join(OUT, f));
+  // only what this script writes: the folder also holds nl80211 and taskstats captures
+  for (const f of readdirSync(OUT)) if (/^(ctrl-newfamily-|ctrl-policy-|ethtool-ntf-|ethtool-policy-dump)/.test(f)) rmSync(join(OUT, f));
   const write = (name: string, m: Uint8Array) => writeFileSync(join(OUT, `${name}.hex`), hex(m) + "\n");
   // a dozen of each is variety enough; the fuzzer mutates them a million times
   fam.slice(0, 12).forEach((m, i) => write(`ctrl-newfamily-${String(i).padStart(2, "0")}`, m));
   pol.filter((_, i) => i % Math.max(1, Math.floor(pol.length / 12)) === 0).slice(0, 12)
     .forEach((m, i) => write(`ctrl-policy-${String(i).padStart(2, "0")}`, m));
   messages(seen).slice(0, 8).forEach((m, i) => write(`ethtool-ntf-${i}`, m));
+  // ethtool's whole policy dump, one message per line, for the policy-typed decoder's tests
+  writeFileSync(join(OUT, "ethtool-policy-dump.hex"), ethtoolPolicy.map((m) => hex(m, Infinity)).join("\n") + "\n");
   console.log(`capture-genl: ${readdirSync(OUT).filter((f) => f.endsWith(".hex")).length} messages in ${OUT} (${genlRegistry.byId.size} families known)`);
   return 0;
 }

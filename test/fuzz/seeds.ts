@@ -32,17 +32,21 @@ function hexBytes(text: string): Uint8Array {
   return out;
 }
 
-/** every message of every .hex file (multi-message datagrams split) */
+/** every message of every .hex file (each line a datagram; multi-message datagrams split) */
 function corpus(protocol: number): Uint8Array[] {
   const dir = CORPORA.get(protocol);
   if (!dir || !existsSync(join(FIXTURES, dir))) return [];
   const out: Uint8Array[] = [];
   for (const f of readdirSync(join(FIXTURES, dir)).filter((x) => x.endsWith(".hex") && !x.endsWith(".request.hex")).sort()) {
-    const b = hexBytes(readFileSync(join(FIXTURES, dir, f), "utf8"));
-    walkMessages(new DataView(b.buffer), 0, b.length, {
-      message: (hdr, _dv, _s, _e, off) => { out.push(b.slice(off, off + hdr.len)); },
-      framingError: () => {},
-    });
+    // a file holds one datagram per line (dumps are several)
+    for (const line of readFileSync(join(FIXTURES, dir, f), "utf8").split("\n")) {
+      if (!line.trim()) continue;
+      const b = hexBytes(line);
+      walkMessages(new DataView(b.buffer), 0, b.length, {
+        message: (hdr, _dv, _s, _e, off) => { out.push(b.slice(off, off + hdr.len)); },
+        framingError: () => {},
+      });
+    }
   }
   return out;
 }

@@ -17,6 +17,7 @@ import { knownSet } from "../../decode/attrset.ts";
 import { compileSet } from "../../decode/compile.ts";
 import { genlPolicies, policyAttrs } from "./policy.ts";
 import { subfamily } from "./subfamilies.ts";
+import { familyNames } from "./names.ts";
 
 export interface GenlFamily {
   id: number;
@@ -142,6 +143,15 @@ export function genlFamilyDecoder(registry: GenlRegistry): Family {
         const sub = subfamily(fam?.name);
         if (sub) return { type: sub.type, body: sub.decode(cmd, version, dv, aoff, end, ctx) };
         const attrs = policyAttrs(dv, aoff, end, genlPolicies.get(hdr.type), cmd);
+        const names = familyNames(fam?.name);
+        const cmdName = names?.cmds[cmd];
+        if (cmdName) body.cmd_name = cmdName;
+        if (attrs && names?.attrs) {
+          for (const a of attrs) {
+            const n = names.attrs[a.type];
+            if (n) a.name = n;
+          }
+        }
         if (attrs === undefined) {
           const bad = walkAttrs(dv, aoff, end, () => {});
           ctx.error("bad_attr_len", `genl: ${fam?.name ?? hdr.type}: malformed attribute at byte ${bad - off}`);

@@ -107,6 +107,8 @@ function readOps(dv: DataView, start: number, end: number, fp: FamilyPolicy) {
 /** One attribute as the event shows it; `kind` only when a policy typed it. */
 export interface GenlAttr {
   type: number;
+  /** the header's name for it, where one enum names a family's attributes (names.ts) */
+  name?: string;
   len: number;
   nested: boolean;
   kind?: string;

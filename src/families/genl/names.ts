@@ -1,0 +1,29 @@
+/**
+ * Names for families typed by the kernel's policies, where their UAPI header gives them: what the
+ * commands of their notifications are called and, where one enum holds every notification's
+ * top-level attributes, those too. Numbers and names come from the headers through gen-uapi.
+ */
+import { NAMES, type UapiGroup } from "../../uapi/linux.gen.ts";
+
+function short(group: UapiGroup, prefix: string): Readonly<Record<number, string>> {
+  const out: Record<number, string> = {};
+  for (const [v, n] of Object.entries(NAMES[group])) if (n.startsWith(prefix)) out[Number(v)] = n.slice(prefix.length).toLowerCase();
+  return out;
+}
+
+export interface FamilyNames {
+  /** kernel-to-user commands (notifications) */
+  cmds: Readonly<Record<number, string>>;
+  /** top-level attributes of every notification, when one enum holds them */
+  attrs?: Readonly<Record<number, string>>;
+}
+
+const BY_FAMILY: Readonly<Record<string, FamilyNames>> = {
+  // ethtool's replies and notifications have an enum of their own; each message its own attributes
+  ethtool: { cmds: short("ethtool_msg_kernel", "ETHTOOL_MSG_") },
+  thermal: { cmds: short("thermal_genl_event", "THERMAL_GENL_EVENT_"), attrs: short("thermal_genl_attr", "THERMAL_GENL_ATTR_") },
+};
+
+export function familyNames(name: string | undefined): FamilyNames | undefined {
+  return name === undefined ? undefined : BY_FAMILY[name];
+}
