@@ -10,7 +10,7 @@ SOURCES  := $(shell find src config -type f 2>/dev/null) package.json
 TEST_DEBS := iproute2 jq curl gcc libc6-dev binutils libnl-3-200 libnl-genl-3-200 libnl-3-dev rsyslog prometheus tshark xz-utils qemu-user-static systemd gdb linux-doc-6.12
 export DEBIAN_FRONTEND := noninteractive
 
-.PHONY: all build run test deps debs release footprint bench clean typecheck
+.PHONY: all build run test deps debs release footprint bench clean typecheck test-vm
 
 all: build
 
@@ -42,6 +42,10 @@ typecheck: deps
 
 test: deps debs build
 	bash scripts/test.sh
+
+# nl80211 end to end: Debian's kernel under qemu with mac80211_hwsim, nlmon beside `iw event` (scripts/vm/)
+test-vm: build
+	bash scripts/vm/test.sh
 
 bench: build
 	dist/nlmon --benchmark --compare

@@ -52,7 +52,7 @@ export class TaskstatsRegistration {
     const cpus = onlineCpus();
     try {
       await send(protocol, registerRequest(familyId, cpus));
-      this.log.info("genl", `taskstats: registered for exit records of CPUs ${cpus}`);
+      this.log.info("genl", `taskstats: registering for exit records of CPUs ${cpus} (the kernel answers only a refusal)`);
     } catch (e) {
       this.log.warn("genl", `taskstats: registering for exit records failed: ${(e as Error).message}`);
     }

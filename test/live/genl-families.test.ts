@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { GenlAttrModel, NlEvent } from "../../src/event/model.ts";
-import { BACKENDS, delNs, ensureBinary, ensureLibnl, ensureTool, EventStream, ip, must, nsName, startNlmon, tempDir } from "./lib.ts";
+import { BACKENDS, BIN, delNs, run, ensureBinary, ensureLibnl, ensureTool, EventStream, ip, must, nsName, startNlmon, tempDir } from "./lib.ts";
 
 const dir = tempDir("genlfam");
 const made: string[] = [];
@@ -88,7 +88,7 @@ describe("generic netlink families", () => {
       const mon = startNlmon({ args: ["--config", config(`ts-${b.name}`, ["TASKSTATS"])], env: b.env });
       const ev = new EventStream(mon);
       try {
-        expect(await mon.err.waitLine((l) => l.includes("taskstats: registered"), 15_000)).toBeGreaterThanOrEqual(0);
+        expect(await mon.err.waitLine((l) => l.includes("taskstats: registering"), 15_000)).toBeGreaterThanOrEqual(0);
         const from = ev.cursor();
         const p = Bun.spawn(["sh", "-c", "exec sleep 0.2"]);
         await p.exited;
@@ -104,6 +104,21 @@ describe("generic netlink families", () => {
         // its elapsed time (µs) is at least the 0.2 s it slept
         expect(Number(s.ac_etime)).toBeGreaterThanOrEqual(200_000);
       } finally {
+        expect(await mon.stop()).toBe(0);
+      }
+    }, 60_000);
+
+    test(`${b.name}: taskstats refused outside the initial pid namespace, and nlmon says why`, async () => {
+      const mon = startNlmon({ bin: "unshare", args: ["--pid", "--fork", "--mount-proc", BIN, "--config", config(`tsr-${b.name}`, ["TASKSTATS"])], env: b.env });
+      try {
+        const at = await mon.err.waitLine((l) => l.includes("refused the registration"), 15_000);
+        expect(at).toBeGreaterThanOrEqual(0);
+        expect(mon.err.lines[at]).toContain("initial user and pid namespaces");
+        expect(mon.proc.exitCode).toBeNull();
+      } finally {
+        // unshare waits for its child and passes no signal on: stop nlmon itself, then unshare ends with its status
+        const child = run(["pgrep", "-P", String(mon.proc.pid)]).out.trim();
+        if (child) process.kill(Number(child), "SIGTERM");
         expect(await mon.stop()).toBe(0);
       }
     }, 60_000);

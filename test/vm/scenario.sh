@@ -124,6 +124,10 @@ wpa=2
 wpa_key_mgmt=WPA-PSK
 rsn_pairwise=CCMP
 wpa_passphrase=nlmon-secret
+# EAPOL-Key retries (default 4, about 1 s apart): under TCG, with two nlmons starting, the 4-way
+# handshake once timed out (reason 15) and the station connected twice
+wpa_pairwise_update_count=8
+wpa_group_update_count=8
 EOF
 cat > /tmp/wpa.conf <<'EOF'
 ctrl_interface=/run/wpa_supplicant
@@ -232,8 +236,9 @@ sleep 1
 step "stop observers"
 stop $NL_LIBNL INT 15 || fail "nlmon (libnl) did not stop on SIGINT"
 stop $NL_LEGACY INT 15 || fail "nlmon (legacy) did not stop on SIGINT"
-stop $IWEV INT 5
-stop $IPMON INT 5
+# a shell without job control starts background commands with SIGINT ignored: iw and ip need TERM
+stop $IWEV TERM 5
+stop $IPMON TERM 5
 stop $TCPDUMP INT 5
 
 # ---------------------------------------------------------------- optional: the release builds
@@ -242,11 +247,12 @@ for b in $SHARE/release/*; do
   name=$(basename "$b")
   step "release build $name"
   "$b" --version > $OUT/release-$name.txt 2>&1
-  echo "exit status $?" >> $OUT/release-$name.txt
+  rc=$?
+  if [ $rc -ne 0 ]; then echo "--version exit status $rc: does not start" >> $OUT/release-$name.txt; continue; fi
   "$b" --config /tmp/nlmon.yaml > /dev/null 2> $OUT/release-$name.stderr &
   p=$!
-  if wait_for $OUT/release-$name.stderr "backend" 60; then echo "started" >> $OUT/release-$name.txt
-  else echo "did not start" >> $OUT/release-$name.txt; fi
+  if why=$(wait_start $p $OUT/release-$name.stderr 60); then echo "monitor started" >> $OUT/release-$name.txt
+  else echo "monitor did not start: $why" >> $OUT/release-$name.txt; fi
   stop $p INT 10
 done
 
