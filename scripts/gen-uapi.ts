@@ -18,7 +18,7 @@
 
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 
 const INCLUDE_DIR = "/usr/include";
 
@@ -51,6 +51,12 @@ interface GroupSpec {
   from?: string;
   /** Only names declared strictly before this name, in the same header. */
   before?: string;
+  /**
+   * The generated module it goes to: src/uapi/MODULE.gen.ts (default "linux"). A family whose
+   * numbers only it uses gets a module of its own, loaded with the family: every module's tables
+   * are built when it loads, and nl80211's alone cost an idle monitor of routes 1 MiB.
+   */
+  module?: string;
 }
 
 const GROUPS: GroupSpec[] = [
@@ -129,39 +135,39 @@ const GROUPS: GroupSpec[] = [
   { name: "nl_policy_type_attr", headers: ["linux/netlink.h"], enumTag: "netlink_policy_type_attr" },
 
   // nl80211 (cfg80211's generic netlink family)
-  { name: "nl80211_cmd", headers: ["linux/nl80211.h"], enumTag: "nl80211_commands" },
-  { name: "nl80211_attr", headers: ["linux/nl80211.h"], enumTag: "nl80211_attrs" },
-  { name: "nl80211_iftype", headers: ["linux/nl80211.h"], enumTag: "nl80211_iftype" },
-  { name: "nl80211_sta_flag", headers: ["linux/nl80211.h"], enumTag: "nl80211_sta_flags" },
-  { name: "nl80211_sta_info", headers: ["linux/nl80211.h"], enumTag: "nl80211_sta_info" },
-  { name: "nl80211_rate_info", headers: ["linux/nl80211.h"], enumTag: "nl80211_rate_info" },
-  { name: "nl80211_sta_bss_param", headers: ["linux/nl80211.h"], enumTag: "nl80211_sta_bss_param" },
-  { name: "nl80211_band", headers: ["linux/nl80211.h"], enumTag: "nl80211_band" },
-  { name: "nl80211_band_attr", headers: ["linux/nl80211.h"], enumTag: "nl80211_band_attr" },
-  { name: "nl80211_frequency_attr", headers: ["linux/nl80211.h"], enumTag: "nl80211_frequency_attr" },
-  { name: "nl80211_chan_width", headers: ["linux/nl80211.h"], enumTag: "nl80211_chan_width" },
-  { name: "nl80211_channel_type", headers: ["linux/nl80211.h"], enumTag: "nl80211_channel_type" },
-  { name: "nl80211_reg_initiator", headers: ["linux/nl80211.h"], enumTag: "nl80211_reg_initiator" },
-  { name: "nl80211_reg_type", headers: ["linux/nl80211.h"], enumTag: "nl80211_reg_type" },
-  { name: "nl80211_attr_cqm", headers: ["linux/nl80211.h"], enumTag: "nl80211_attr_cqm" },
-  { name: "nl80211_cqm_rssi_threshold_event", headers: ["linux/nl80211.h"], enumTag: "nl80211_cqm_rssi_threshold_event" },
-  { name: "nl80211_auth_type", headers: ["linux/nl80211.h"], enumTag: "nl80211_auth_type" },
-  { name: "nl80211_bss", headers: ["linux/nl80211.h"], enumTag: "nl80211_bss" },
-  { name: "nl80211_timeout_reason", headers: ["linux/nl80211.h"], enumTag: "nl80211_timeout_reason" },
+  { name: "nl80211_cmd", module: "nl80211", headers: ["linux/nl80211.h"], enumTag: "nl80211_commands" },
+  { name: "nl80211_attr", module: "nl80211", headers: ["linux/nl80211.h"], enumTag: "nl80211_attrs" },
+  { name: "nl80211_iftype", module: "nl80211", headers: ["linux/nl80211.h"], enumTag: "nl80211_iftype" },
+  { name: "nl80211_sta_flag", module: "nl80211", headers: ["linux/nl80211.h"], enumTag: "nl80211_sta_flags" },
+  { name: "nl80211_sta_info", module: "nl80211", headers: ["linux/nl80211.h"], enumTag: "nl80211_sta_info" },
+  { name: "nl80211_rate_info", module: "nl80211", headers: ["linux/nl80211.h"], enumTag: "nl80211_rate_info" },
+  { name: "nl80211_sta_bss_param", module: "nl80211", headers: ["linux/nl80211.h"], enumTag: "nl80211_sta_bss_param" },
+  { name: "nl80211_band", module: "nl80211", headers: ["linux/nl80211.h"], enumTag: "nl80211_band" },
+  { name: "nl80211_band_attr", module: "nl80211", headers: ["linux/nl80211.h"], enumTag: "nl80211_band_attr" },
+  { name: "nl80211_frequency_attr", module: "nl80211", headers: ["linux/nl80211.h"], enumTag: "nl80211_frequency_attr" },
+  { name: "nl80211_chan_width", module: "nl80211", headers: ["linux/nl80211.h"], enumTag: "nl80211_chan_width" },
+  { name: "nl80211_channel_type", module: "nl80211", headers: ["linux/nl80211.h"], enumTag: "nl80211_channel_type" },
+  { name: "nl80211_reg_initiator", module: "nl80211", headers: ["linux/nl80211.h"], enumTag: "nl80211_reg_initiator" },
+  { name: "nl80211_reg_type", module: "nl80211", headers: ["linux/nl80211.h"], enumTag: "nl80211_reg_type" },
+  { name: "nl80211_attr_cqm", module: "nl80211", headers: ["linux/nl80211.h"], enumTag: "nl80211_attr_cqm" },
+  { name: "nl80211_cqm_rssi_threshold_event", module: "nl80211", headers: ["linux/nl80211.h"], enumTag: "nl80211_cqm_rssi_threshold_event" },
+  { name: "nl80211_auth_type", module: "nl80211", headers: ["linux/nl80211.h"], enumTag: "nl80211_auth_type" },
+  { name: "nl80211_bss", module: "nl80211", headers: ["linux/nl80211.h"], enumTag: "nl80211_bss" },
+  { name: "nl80211_timeout_reason", module: "nl80211", headers: ["linux/nl80211.h"], enumTag: "nl80211_timeout_reason" },
 
   // names for families typed by the kernel's policies (src/families/genl/names.ts): what their
   // notifications' commands and attributes are called where the header says
-  { name: "ethtool_msg_kernel", headers: ["linux/ethtool_netlink.h"], enumFirst: "ETHTOOL_MSG_KERNEL_NONE" },
+  { name: "ethtool_msg_kernel", module: "genl-names", headers: ["linux/ethtool_netlink.h"], enumFirst: "ETHTOOL_MSG_KERNEL_NONE" },
   // (linux/mptcp.h cannot be compiled beside glibc's netinet/in.h, which the C program includes:
   // mptcp_pm's events keep their numbers)
-  { name: "thermal_genl_event", headers: ["linux/thermal.h"], enumTag: "thermal_genl_event" },
-  { name: "thermal_genl_attr", headers: ["linux/thermal.h"], enumTag: "thermal_genl_attr" },
+  { name: "thermal_genl_event", module: "genl-names", headers: ["linux/thermal.h"], enumTag: "thermal_genl_event" },
+  { name: "thermal_genl_attr", module: "genl-names", headers: ["linux/thermal.h"], enumTag: "thermal_genl_attr" },
 
   // taskstats: per-task and per-process exit records
-  { name: "taskstats_cmd", headers: ["linux/taskstats.h"], enumFirst: "TASKSTATS_CMD_UNSPEC" },
-  { name: "taskstats_type", headers: ["linux/taskstats.h"], enumFirst: "TASKSTATS_TYPE_UNSPEC" },
-  { name: "taskstats_cmd_attr", headers: ["linux/taskstats.h"], enumFirst: "TASKSTATS_CMD_ATTR_UNSPEC" },
-  { name: "taskstats_const", headers: ["linux/taskstats.h"], names: ["TASKSTATS_VERSION", "TS_COMM_LEN", "TASKSTATS_GENL_VERSION"], reverse: false },
+  { name: "taskstats_cmd", module: "taskstats", headers: ["linux/taskstats.h"], enumFirst: "TASKSTATS_CMD_UNSPEC" },
+  { name: "taskstats_type", module: "taskstats", headers: ["linux/taskstats.h"], enumFirst: "TASKSTATS_TYPE_UNSPEC" },
+  { name: "taskstats_cmd_attr", module: "taskstats", headers: ["linux/taskstats.h"], enumFirst: "TASKSTATS_CMD_ATTR_UNSPEC" },
+  { name: "taskstats_const", module: "taskstats", headers: ["linux/taskstats.h"], names: ["TASKSTATS_VERSION", "TS_COMM_LEN", "TASKSTATS_GENL_VERSION"], reverse: false },
 
   // a socket's memory counters (SO_MEMINFO), among them the notifications the kernel dropped
   { name: "sk_meminfo", headers: ["linux/sock_diag.h"], enumFirst: "SK_MEMINFO_RMEM_ALLOC" },
@@ -212,6 +218,9 @@ const LIBC_STRUCTS: [name: string, fields: string[]][] = [
  * grow by version (struct taskstats), where a field is decoded only if the received record holds it.
  */
 const FIELD_SIZES = new Set(["taskstats"]);
+
+/** structs that belong to a module of their own (see GroupSpec.module) */
+const STRUCT_MODULE: Record<string, string> = { taskstats: "taskstats", nl80211_sta_flag_update: "nl80211" };
 
 /** Structs for SIZEOF / OFFSETOF; located by scanning the group headers for `struct NAME {`. */
 const STRUCTS = [
@@ -483,92 +492,108 @@ function main(): void {
   };
 
   const machine = Bun.spawnSync([cc, "-dumpmachine"], { stdout: "pipe" }).stdout.toString().trim();
-  const out: string[] = [];
-  out.push(
-    "// GENERATED FILE — DO NOT EDIT.",
-    "// Generated by scripts/gen-uapi.ts from these headers in /usr/include:",
-    ...allHeaders.map((h) => `//   <${h}>`),
-    `// (compiled together with ${EXTRA_INCLUDES.map((h) => `<${h}>`).join(", ")}).`,
-    `// Values were printed by a C program compiled for ${machine}.`,
-    "// Regenerate with: node_modules/.bin/bun scripts/gen-uapi.ts",
-    "",
-    "/* eslint-disable */",
-    "",
-  );
-
-  const groupConsts: { g: GroupSpec; consts: Const[] }[] = [];
+  const modules = [...new Set(["linux", ...GROUPS.map((g) => g.module ?? "linux")])];
   const exported = new Set<string>();
-  for (const { g, cands } of selected) {
-    const consts: Const[] = [];
-    for (const c of cands) {
-      const v = values.get(c.name);
-      if (v === undefined) continue;
-      consts.push({ name: c.name, value: toNum(v), order: c.order, ...(c.aliasOf ? { aliasOf: c.aliasOf } : {}) });
-    }
-    if (consts.length === 0) console.error(`gen-uapi: group ${g.name} is empty on this machine`);
-    groupConsts.push({ g, consts });
-    const sorted = consts.slice().sort((a, b) => a.value - b.value || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    out.push(`// ---- ${g.name} (${g.headers.map((h) => `<${h}>`).join(", ")}) ----`);
-    for (const c of sorted) {
-      if (exported.has(c.name)) continue;
-      exported.add(c.name);
-      out.push(`export const ${c.name} = ${g.flags ? hex(c.value) : c.value};`);
-    }
-    out.push("");
-  }
+  for (const mod of modules) {
+    const groups = selected.filter(({ g }) => (g.module ?? "linux") === mod);
+    const structs = [...structFields].filter(([st]) => (STRUCT_MODULE[st] ?? "linux") === mod);
+    const headers = [...new Set(groups.flatMap(({ g }) => g.headers))];
+    const out: string[] = [];
+    out.push(
+      "// GENERATED FILE — DO NOT EDIT.",
+      "// Generated by scripts/gen-uapi.ts from these headers in /usr/include:",
+      ...headers.map((h) => `//   <${h}>`),
+      `// (compiled together with ${EXTRA_INCLUDES.map((h) => `<${h}>`).join(", ")}).`,
+      `// Values were printed by a C program compiled for ${machine}.`,
+      "// Regenerate with: node_modules/.bin/bun scripts/gen-uapi.ts",
+      "",
+      "/* eslint-disable */",
+      "",
+    );
 
-  const reverseGroups = groupConsts.filter(({ g }) => g.reverse !== false);
-  out.push(
-    `export type UapiGroup =\n${reverseGroups.map(({ g }) => `  | ${JSON.stringify(g.name)}`).join("\n")};`,
-    "",
-    "/** value -> canonical kernel name, per group. */",
-    "export const NAMES: { readonly [G in UapiGroup]: Readonly<Record<number, string>> } = {",
-  );
-  for (const { g, consts } of reverseGroups) {
-    const canon = [...canonical(consts)].sort((a, b) => a[0] - b[0]);
-    out.push(`  ${g.name}: {`, ...canon.map(([v, n]) => `    ${key(v)}: ${JSON.stringify(n)},`), "  },");
-  }
-  out.push("};", "");
-
-  const flagGroups = groupConsts.filter(({ g }) => g.flags);
-  out.push(
-    `export type UapiFlagGroup =\n${flagGroups.map(({ g }) => `  | ${JSON.stringify(g.name)}`).join("\n")};`,
-    "",
-    "/** single-bit flags, ascending, canonical name per bit. */",
-    "export const FLAGS: { readonly [G in UapiFlagGroup]: ReadonlyArray<readonly [number, string]> } = {",
-  );
-  for (const { g, consts } of flagGroups) {
-    const flagRe = g.flags instanceof RegExp ? g.flags : undefined;
-    const bits = consts.filter((c) => isSingleBit(c.value) && (!flagRe || flagRe.test(c.name)));
-    const canon = [...canonical(bits)].sort((a, b) => a[0] - b[0]);
-    out.push(`  ${g.name}: [`, ...canon.map(([v, n]) => `    [${hex(v)}, ${JSON.stringify(n)}],`), "  ],");
-  }
-  out.push("};", "");
-
-  out.push("/** sizeof(struct X) (flexible array members contribute nothing). */", "export const SIZEOF = {");
-  for (const s of structFields.keys()) {
-    const v = values.get(`sizeof:${s}`);
-    if (v !== undefined) out.push(`  ${s}: ${toNum(v)},`);
-  }
-  out.push("} as const;", "", "/** offsetof(struct X, field), keyed \"X.field\". */", "export const OFFSETOF = {");
-  for (const [s, fields] of structFields) {
-    for (const f of fields) {
-      const v = values.get(`offsetof:${s}.${f}`);
-      if (v !== undefined) out.push(`  ${JSON.stringify(`${s}.${f}`)}: ${toNum(v)},`);
+    const groupConsts: { g: GroupSpec; consts: Const[] }[] = [];
+    for (const { g, cands } of groups) {
+      const consts: Const[] = [];
+      for (const c of cands) {
+        const v = values.get(c.name);
+        if (v === undefined) continue;
+        consts.push({ name: c.name, value: toNum(v), order: c.order, ...(c.aliasOf ? { aliasOf: c.aliasOf } : {}) });
+      }
+      if (consts.length === 0) console.error(`gen-uapi: group ${g.name} is empty on this machine`);
+      groupConsts.push({ g, consts });
+      const sorted = consts.slice().sort((a, b) => a.value - b.value || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+      out.push(`// ---- ${g.name} (${g.headers.map((h) => `<${h}>`).join(", ")}) ----`);
+      for (const c of sorted) {
+        if (exported.has(c.name)) continue;
+        exported.add(c.name);
+        out.push(`export const ${c.name} = ${g.flags ? hex(c.value) : c.value};`);
+      }
+      out.push("");
     }
-  }
-  out.push("} as const;", "", "/** sizeof(struct X.field), keyed \"X.field\", for the structs in FIELD_SIZES. */", "export const FIELDSIZE = {");
-  for (const [s, fields] of structFields) {
-    if (!FIELD_SIZES.has(s)) continue;
-    for (const f of fields) {
-      const v = values.get(`fieldsize:${s}.${f}`);
-      if (v !== undefined) out.push(`  ${JSON.stringify(`${s}.${f}`)}: ${toNum(v)},`);
-    }
-  }
-  out.push("} as const;", "");
 
-  writeFileSync(outfile, out.join("\n"));
-  console.error(`gen-uapi: wrote ${outfile} (${exported.size} constants, ${groupConsts.length} groups, ${structFields.size} structs)`);
+    const reverseGroups = groupConsts.filter(({ g }) => g.reverse !== false);
+    if (reverseGroups.length) {
+      out.push(
+        `export type UapiGroup =\n${reverseGroups.map(({ g }) => `  | ${JSON.stringify(g.name)}`).join("\n")};`,
+        "",
+        "/** value -> canonical kernel name, per group. */",
+        "export const NAMES: { readonly [G in UapiGroup]: Readonly<Record<number, string>> } = {",
+      );
+      for (const { g, consts } of reverseGroups) {
+        const canon = [...canonical(consts)].sort((a, b) => a[0] - b[0]);
+        out.push(`  ${g.name}: {`, ...canon.map(([v, n]) => `    ${key(v)}: ${JSON.stringify(n)},`), "  },");
+      }
+      out.push("};", "");
+    }
+
+    const flagGroups = groupConsts.filter(({ g }) => g.flags);
+    if (flagGroups.length) {
+      out.push(
+        `export type UapiFlagGroup =\n${flagGroups.map(({ g }) => `  | ${JSON.stringify(g.name)}`).join("\n")};`,
+        "",
+        "/** single-bit flags, ascending, canonical name per bit. */",
+        "export const FLAGS: { readonly [G in UapiFlagGroup]: ReadonlyArray<readonly [number, string]> } = {",
+      );
+      for (const { g, consts } of flagGroups) {
+        const flagRe = g.flags instanceof RegExp ? g.flags : undefined;
+        const bits = consts.filter((c) => isSingleBit(c.value) && (!flagRe || flagRe.test(c.name)));
+        const canon = [...canonical(bits)].sort((a, b) => a[0] - b[0]);
+        out.push(`  ${g.name}: [`, ...canon.map(([v, n]) => `    [${hex(v)}, ${JSON.stringify(n)}],`), "  ],");
+      }
+      out.push("};", "");
+    }
+
+    if (structs.length) {
+      out.push("/** sizeof(struct X) (flexible array members contribute nothing). */", "export const SIZEOF = {");
+      for (const [st] of structs) {
+        const v = values.get(`sizeof:${st}`);
+        if (v !== undefined) out.push(`  ${st}: ${toNum(v)},`);
+      }
+      out.push("} as const;", "", "/** offsetof(struct X, field), keyed \"X.field\". */", "export const OFFSETOF = {");
+      for (const [st, fields] of structs) {
+        for (const f of fields) {
+          const v = values.get(`offsetof:${st}.${f}`);
+          if (v !== undefined) out.push(`  ${JSON.stringify(`${st}.${f}`)}: ${toNum(v)},`);
+        }
+      }
+      out.push("} as const;", "");
+      const sized = structs.filter(([st]) => FIELD_SIZES.has(st));
+      if (sized.length) {
+        out.push("/** sizeof(struct X.field), keyed \"X.field\", for the structs in FIELD_SIZES. */", "export const FIELDSIZE = {");
+        for (const [st, fields] of sized) {
+          for (const f of fields) {
+            const v = values.get(`fieldsize:${st}.${f}`);
+            if (v !== undefined) out.push(`  ${JSON.stringify(`${st}.${f}`)}: ${toNum(v)},`);
+          }
+        }
+        out.push("} as const;", "");
+      }
+    }
+
+    const file = mod === "linux" ? outfile : join(dirname(outfile), `${mod}.gen.ts`);
+    writeFileSync(file, out.join("\n"));
+    console.error(`gen-uapi: wrote ${file} (${groupConsts.reduce((n, x) => n + x.consts.length, 0)} constants, ${groupConsts.length} groups, ${structs.length} structs)`);
+  }
 }
 
 main();

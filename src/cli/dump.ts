@@ -19,7 +19,6 @@ import { HOT as SORT_HOT } from "./line-keys.ts";
 import { put, putAscii, putIPv4 } from "../event/json-bytes.ts";
 import { walkMessages } from "../codec/nlmsg.ts";
 import { loadGenlFamilies, matchFamily } from "../monitor/genl.ts";
-import { nl80211Snapshot } from "../families/nl80211/snapshot.ts";
 import { NETLINK_GENERIC, NLM_F_MULTI } from "../uapi/linux.gen.ts";
 
 /**
@@ -211,6 +210,8 @@ async function genericSnapshot(backend: Backend, families: readonly string[], wa
     }
     const f = m.found;
     if (f.name !== "nl80211") continue;
+    // loaded only here: the daemon reaches this file for writeLines, and nl80211's tables are large
+    const { nl80211Snapshot } = await import("../families/nl80211/snapshot.ts");
     const bodies = await nl80211Snapshot(f.id, (req) => backend.dump(NETLINK_GENERIC, [req]), new BasicContext(new Names()));
     for (const body of bodies) {
       const ev: NlEvent = {

@@ -3,7 +3,7 @@
  * field holds. Anything else would silently match nothing, so it is reported where it is written.
  */
 import * as K from "../uapi/linux.gen.ts";
-import { childFields, FIELD_PATHS, type FieldType, lookupField } from "./fields.ts";
+import { childFields, fieldPaths, type FieldType, lookupField } from "./fields.ts";
 import { closest } from "./near.ts";
 
 export type Value = string | number | boolean;
@@ -36,11 +36,11 @@ export function checkField(path: string): { segs: string[]; type: FieldType } {
 function fieldHint(segs: string[], at: number, known: string[]): string {
   const path = segs.join(".");
   // `route.protocol` for `netlink.route.protocol`: the rest of the path is right
-  const longer = FIELD_PATHS.filter((p) => p.endsWith(`.${path}`));
+  const longer = fieldPaths().filter((p) => p.endsWith(`.${path}`));
   if (longer.length > 0 && longer.length <= 3) return `; did you mean ${longer.map((p) => `'${p}'`).join(" or ")}?`;
   // `netlink.link.protocol`: a field of other event bodies, not this one
   const rest = segs.slice(at).join(".");
-  const owners = FIELD_PATHS.filter((p) => p.endsWith(`.${rest}`)).map((p) => p.slice(0, -rest.length - 1));
+  const owners = fieldPaths().filter((p) => p.endsWith(`.${rest}`)).map((p) => p.slice(0, -rest.length - 1));
   const prefix = segs.slice(0, at).join(".");
   if (owners.length && at === segs.length - 1) return `; '${rest}' is a field of ${list(owners)}${prefix ? `, not of ${prefix}` : ""}`;
   const near = closest(segs[at]!, known);

@@ -38,15 +38,25 @@ function parseType(text: string): FieldType {
   return t;
 }
 
-const ROOT: Node = { children: new Map() };
-for (const [path, text] of Object.entries(FIELD_TYPES)) {
-  let n = ROOT;
-  for (const seg of path.split(".")) {
-    let c = n.children.get(seg);
-    if (!c) n.children.set(seg, (c = { children: new Map() }));
-    n = c;
+let root: Node | undefined;
+
+/**
+ * The tree of paths, built when a filter is first read: most monitors have none, and the tree
+ * (a node per path of every family's events) would be theirs for good.
+ */
+function tree(): Node {
+  if (root) return root;
+  root = { children: new Map() };
+  for (const [path, text] of Object.entries(FIELD_TYPES)) {
+    let n = root;
+    for (const seg of path.split(".")) {
+      let c = n.children.get(seg);
+      if (!c) n.children.set(seg, (c = { children: new Map() }));
+      n = c;
+    }
+    n.type = parseType(text);
   }
-  n.type = parseType(text);
+  return root;
 }
 
 export type Lookup =
@@ -55,7 +65,7 @@ export type Lookup =
   | { ok: false; at: number; known: string[] };
 
 export function lookupField(segs: readonly string[]): Lookup {
-  let n = ROOT;
+  let n = tree();
   for (let i = 0; i < segs.length; i++) {
     const c = n.children.get(segs[i]!) ?? n.children.get("*");
     if (!c) return { ok: false, at: i, known: [...n.children.keys()].filter((k) => k !== "*") };
@@ -65,11 +75,13 @@ export function lookupField(segs: readonly string[]): Lookup {
 }
 
 /** Every full path in the table (wildcards as "*"), for suggestions. */
-export const FIELD_PATHS: readonly string[] = Object.keys(FIELD_TYPES);
+export function fieldPaths(): readonly string[] {
+  return Object.keys(FIELD_TYPES);
+}
 
 /** Field names one level below `segs` (without wildcards), for "compare one of its fields". */
 export function childFields(segs: readonly string[]): string[] {
-  let n: Node | undefined = ROOT;
+  let n: Node | undefined = tree();
   for (const s of segs) n = n?.children.get(s) ?? n?.children.get("*");
   return n ? [...n.children.keys()].filter((k) => k !== "*") : [];
 }

@@ -15,8 +15,7 @@ import type { NlmonMetrics } from "../metrics/registry.ts";
 import { NETLINK_GENERIC } from "../uapi/linux.gen.ts";
 import { loadGenlFamilies, loadPolicies, resolveAvailable, sameFamily } from "./genl.ts";
 import { GenlWatch } from "./genl-watch.ts";
-import { TaskstatsRegistration } from "./taskstats.ts";
-import { taskstatsFamily } from "../families/taskstats/index.ts";
+import { TASKSTATS_NAME, TaskstatsRegistration } from "./taskstats.ts";
 import { rtnlGroups } from "./groups.ts";
 import type { OverrunReports } from "./overrun-report.ts";
 import { socketReport } from "./report.ts";
@@ -54,7 +53,7 @@ export class Session {
    * exit records go only to sockets registered for them.
    */
   async registerListeners(): Promise<void> {
-    const ts = this.genlFamilies.find((f) => f.name === taskstatsFamily.name);
+    const ts = this.genlFamilies.find((f) => f.name === TASKSTATS_NAME);
     if (ts && this.opened.some((o) => o.protocol === NETLINK_GENERIC)) {
       await this.taskstats.register(this.d.backend.send?.bind(this.d.backend), NETLINK_GENERIC, ts.id);
     }

@@ -10,9 +10,11 @@ import { AttrWriter } from "../codec/attr.ts";
 import { buildMessage } from "../codec/nlmsg.ts";
 import type { NlEvent } from "../event/model.ts";
 import type { Log } from "../log.ts";
-import {
-  EINVAL, EPERM, NLM_F_REQUEST, OFFSETOF, SIZEOF, TASKSTATS_CMD_ATTR_REGISTER_CPUMASK, TASKSTATS_CMD_GET, TASKSTATS_GENL_VERSION,
-} from "../uapi/linux.gen.ts";
+import { EINVAL, EPERM, NLM_F_REQUEST, OFFSETOF, SIZEOF } from "../uapi/linux.gen.ts";
+import { TASKSTATS_CMD_ATTR_REGISTER_CPUMASK, TASKSTATS_CMD_GET, TASKSTATS_GENL_VERSION } from "../uapi/taskstats.gen.ts";
+
+/** the family's name as the kernel registers it (TASKSTATS_GENL_NAME, a string gen-uapi cannot carry) */
+export const TASKSTATS_NAME = "TASKSTATS";
 
 /** the kernel's own list of online CPUs, already in the cpulist form the attribute takes ("0-1") */
 export function onlineCpus(): string {

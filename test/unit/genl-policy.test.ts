@@ -1,7 +1,7 @@
 // Any generic netlink family typed by the kernel's own policies (src/families/genl/policy.ts), on
 // messages this kernel sent: nlctrl's policy dumps for nlctrl and ethtool and an ethtool
 // notification for a veth whose offloads changed (test/fixtures/genl/, test/fuzz/capture-genl.ts).
-import { beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { genlRegistry } from "../../src/families/genl/index.ts";
@@ -11,6 +11,13 @@ import { eventOf, familyRecords } from "../fixtures/genl.ts";
 
 const DIR = join(import.meta.dir, "../fixtures/genl");
 const bytes = (name: string) => Uint8Array.from(Buffer.from(readFileSync(join(DIR, name), "utf8").trim(), "hex"));
+
+// the registry is the process's: what these tests teach it is taken back, for the files after
+const before = new Map(genlRegistry.byId);
+afterAll(() => {
+  for (const id of [...genlRegistry.byId.keys()]) genlRegistry.remove(id);
+  for (const f of before.values()) genlRegistry.add(f);
+});
 
 beforeAll(() => {
   for (const rec of familyRecords()) eventOf(rec);

@@ -7,7 +7,7 @@
 //   wlan0 (phy #0): vendor event 001374:1  (data 08 00 08 00 7c 00 00 00)
 //   wlan1 (phy #1): scan finished: 2412, ""
 //   phy #0: regulatory domain change: set to world roaming by the wireless core upon initialization request
-import { beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Nl80211Body } from "../../src/event/model.ts";
@@ -24,6 +24,13 @@ function body(cmd: string): Nl80211Body {
   expect(ev.netlink.genl_family_name).toBe("nl80211");
   return ev.netlink.nl80211!;
 }
+
+// the registry is the process's: what these tests teach it is taken back, for the files after
+const before = new Map(genlRegistry.byId);
+afterAll(() => {
+  for (const id of [...genlRegistry.byId.keys()]) genlRegistry.remove(id);
+  for (const f of before.values()) genlRegistry.add(f);
+});
 
 beforeAll(() => {
   // the VM kernel's nlctrl reply naming nl80211's id, as a monitor learns it

@@ -3,7 +3,7 @@
  * commands of their notifications are called and, where one enum holds every notification's
  * top-level attributes, those too. Numbers and names come from the headers through gen-uapi.
  */
-import { NAMES, type UapiGroup } from "../../uapi/linux.gen.ts";
+import { NAMES, type UapiGroup } from "../../uapi/genl-names.gen.ts";
 
 function short(group: UapiGroup, prefix: string): Readonly<Record<number, string>> {
   const out: Record<number, string> = {};

@@ -6,7 +6,7 @@
  */
 import type { AttrDef, AttrSet } from "../../decode/attrset.ts";
 import { knownSet } from "../../decode/attrset.ts";
-import * as U from "../../uapi/linux.gen.ts";
+import * as U from "../../uapi/nl80211.gen.ts";
 import { AUTH_TYPE, CHAN_WIDTH, CHANNEL_TYPE, CQM_RSSI_EVENT, IFTYPE, REG_INITIATOR, REG_TYPE, STA_FLAG, TIMEOUT_REASON } from "./names.ts";
 import { ssidText } from "./frame.ts";
 

@@ -8,7 +8,7 @@
 import type { Nl80211Body, Nl80211Frame, VendorInfoModel } from "../../event/model.ts";
 import type { DecodeContext } from "../../decode/context.ts";
 import { compileSet } from "../../decode/compile.ts";
-import * as U from "../../uapi/linux.gen.ts";
+import * as U from "../../uapi/nl80211.gen.ts";
 import type { GenlSubfamily } from "../genl/subfamily.ts";
 import { NL80211_ATTRS } from "./attrs.ts";
 import { parseMgmtFrame, ssidFromIes } from "./frame.ts";

@@ -2,7 +2,7 @@
  * nl80211's value names as events show them: the header's enum names without their prefix,
  * lowercased (NL80211_IFTYPE_AP -> "ap", NL80211_CMD_NEW_STATION -> "new_station").
  */
-import { NAMES, type UapiGroup } from "../../uapi/linux.gen.ts";
+import { NAMES, type UapiGroup } from "../../uapi/nl80211.gen.ts";
 
 export function shortNames(group: UapiGroup, prefix: string): Readonly<Record<number, string>> {
   const out: Record<number, string> = {};

@@ -10,20 +10,21 @@ import { AttrWriter } from "../../codec/attr.ts";
 import { buildMessage, walkMessages } from "../../codec/nlmsg.ts";
 import type { DecodeContext } from "../../decode/context.ts";
 import type { Nl80211Body } from "../../event/model.ts";
-import * as U from "../../uapi/linux.gen.ts";
+import { NLM_F_DUMP, NLM_F_REQUEST, OFFSETOF, SIZEOF } from "../../uapi/linux.gen.ts";
+import * as U from "../../uapi/nl80211.gen.ts";
 import { decodeNl80211 } from "./index.ts";
 import { BAND } from "./names.ts";
 
 type Dump = (request: Uint8Array) => Promise<Uint8Array[]>;
 
 function request(familyId: number, cmd: number, attrs: AttrWriter): Uint8Array {
-  const h = new Uint8Array(U.SIZEOF.genlmsghdr);
-  h[U.OFFSETOF["genlmsghdr.cmd"]] = cmd;
+  const h = new Uint8Array(SIZEOF.genlmsghdr);
+  h[OFFSETOF["genlmsghdr.cmd"]] = cmd;
   const a = attrs.finish();
   const body = new Uint8Array(h.length + a.length);
   body.set(h);
   body.set(a, h.length);
-  return buildMessage(familyId, U.NLM_F_REQUEST | U.NLM_F_DUMP, 0, body);
+  return buildMessage(familyId, NLM_F_REQUEST | NLM_F_DUMP, 0, body);
 }
 
 /** each reply message of the family: its command, version and where its attributes lie */
@@ -32,8 +33,8 @@ function replies(datagrams: Uint8Array[], familyId: number, each: (cmd: number, 
     const dv = new DataView(d.buffer, d.byteOffset, d.byteLength);
     walkMessages(dv, 0, d.length, {
       message: (hdr, _dv, off, end) => {
-        if (hdr.type !== familyId || end - off < U.SIZEOF.genlmsghdr) return;
-        each(dv.getUint8(off + U.OFFSETOF["genlmsghdr.cmd"]), dv.getUint8(off + U.OFFSETOF["genlmsghdr.version"]), dv, off + U.SIZEOF.genlmsghdr, end);
+        if (hdr.type !== familyId || end - off < SIZEOF.genlmsghdr) return;
+        each(dv.getUint8(off + OFFSETOF["genlmsghdr.cmd"]), dv.getUint8(off + OFFSETOF["genlmsghdr.version"]), dv, off + SIZEOF.genlmsghdr, end);
       },
       framingError: () => {},
     });

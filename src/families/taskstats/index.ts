@@ -13,7 +13,7 @@ import { cstring } from "../../codec/format.ts";
 import {
   FIELDSIZE, NAMES, OFFSETOF, SIZEOF, TASKSTATS_TYPE_AGGR_PID, TASKSTATS_TYPE_AGGR_TGID, TASKSTATS_TYPE_PID,
   TASKSTATS_TYPE_STATS, TASKSTATS_TYPE_TGID,
-} from "../../uapi/linux.gen.ts";
+} from "../../uapi/taskstats.gen.ts";
 
 const CMD_NAMES = NAMES.taskstats_cmd as Record<number, string>;
 

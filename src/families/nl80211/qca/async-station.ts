@@ -17,7 +17,7 @@ import {
   NL80211_STA_INFO_SIGNAL, NL80211_STA_INFO_SIGNAL_AVG, NL80211_STA_INFO_TX_BITRATE, NL80211_STA_INFO_TX_BYTES,
   NL80211_STA_INFO_TX_BYTES64, NL80211_STA_INFO_TX_DURATION, NL80211_STA_INFO_TX_FAILED, NL80211_STA_INFO_TX_PACKETS,
   NL80211_STA_INFO_TX_RETRIES,
-} from "../../../uapi/linux.gen.ts";
+} from "../../../uapi/nl80211.gen.ts";
 import { knownSet } from "../../../decode/attrset.ts";
 import { QCA_WLAN_VENDOR_ATTR_ASYNC_GET_STATION_CONFIG, QCA_WLAN_VENDOR_ATTR_ASYNC_GET_STATION_RESPONSE } from "../qca-vendor.gen.ts";
 import { mac, qcaSet, u32, u8 } from "./common.ts";

@@ -4,7 +4,7 @@
  * an MLO connection (nests of this same set).
  */
 import * as Q from "../qca-vendor.gen.ts";
-import { NAMES } from "../../../uapi/linux.gen.ts";
+import { NAMES } from "../../../uapi/nl80211.gen.ts";
 import { bitNames, blob, mac, qcaSet, shortNames, u32, u8, valueNames } from "./common.ts";
 import { ROAM_FAIL_REASONS, ROAM_INVOKE_FAIL_REASONS, ROAM_TRIGGERS } from "./roam-events.ts";
 
