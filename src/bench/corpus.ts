@@ -25,6 +25,8 @@ export interface Corpus {
   routeMessages: number;
   bytes: number;
   byType: Record<string, number>;
+  /** where the capture child wrote it, for the decode children to read */
+  file?: string;
 }
 
 /** 1000 routes per table: IPv4 via a gateway, some with a metric, some onlink, and IPv6 */
@@ -64,7 +66,9 @@ export function captureCorpus(ns: string, dir: string, configPath: string, env: 
     const r = run(["ip", "netns", "exec", ns, ...selfCommand(), "--benchmark", "--config", configPath],
       { ...env, NLMON_BENCH_ROLE: "capture", NLMON_BENCH_OUT: out });
     if (r.code !== 0) throw new Error(`corpus capture failed (exit ${r.code}): ${r.err.trim().split("\n").slice(-3).join(" / ")}`);
-    return readCorpus(fs().readFileSync(out));
+    const c = readCorpus(fs().readFileSync(out));
+    c.file = out;
+    return c;
   } finally {
     delNamespace(ns);
   }
@@ -94,7 +98,7 @@ export async function runCaptureRole(cfg: NlmonConfig, log: Log): Promise<number
   return 0;
 }
 
-function readCorpus(buf: Uint8Array): Corpus {
+export function readCorpus(buf: Uint8Array): Corpus {
   const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   const c: Corpus = { datagrams: [], routeDatagrams: [], messages: 0, routeMessages: 0, bytes: 0, byType: {} };
   for (let off = 0; off + 4 <= buf.length;) {

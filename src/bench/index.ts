@@ -11,7 +11,7 @@ import type { Log } from "../log.ts";
 import { NAMES } from "../uapi/linux.gen.ts";
 import { runMonitorRole } from "./child.ts";
 import { CORPUS_ROUTES, captureCorpus, corpusTypes, runCaptureRole } from "./corpus.ts";
-import { benchDecode } from "./decode.ts";
+import { benchDecodeRuns, DECODE_RUNS, runDecodeRole } from "./decode.ts";
 import {
   type BackendName, churn, finishListener, type Listener, type ListenerResult, measureFloor, measureMemory, startIpMonitor, startNlmon, syncMark, writeConfig,
 } from "./live.ts";
@@ -34,6 +34,7 @@ export interface BenchOptions {
 export async function runBenchmark(args: BenchOptions, cfg: NlmonConfig, log: Log): Promise<number> {
   const role = process.env.NLMON_BENCH_ROLE;
   if (role === "capture") return await runCaptureRole(cfg, log);
+  if (role === "decode") return await runDecodeRole();
   if (role === "monitor") return await runMonitorRole(cfg, log);
   if (role) {
     process.stderr.write(`nlmon: NLMON_BENCH_ROLE=${role}: unknown role\n`);
@@ -96,8 +97,8 @@ async function benchmark(args: BenchOptions, cfg: NlmonConfig, log: Log): Promis
   say(`corpus: ${CORPUS_ROUTES} routes in namespace ${corpusNs}, dumped through the ${capturedWith} backend`);
   const corpus = captureCorpus(corpusNs, dir, writeConfig(path().join(dir, "capture.config.json"), cfg), { NLMON_USE_LIBNL: "false" });
 
-  say(`decode: ${corpus.messages} messages, tinybench`);
-  const decode = await benchDecode(corpus);
+  say(`decode: ${corpus.messages} messages, tinybench, ${DECODE_RUNS} fresh processes`);
+  const decode = await benchDecodeRuns(corpus, dir);
 
   say(`live: namespace ${liveNs}, listeners: ${[...backends, ...(args.compare ? ["ip monitor"] : [])].join(", ")}`);
   addNamespace(liveNs);

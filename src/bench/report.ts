@@ -123,9 +123,10 @@ export function formatHuman(r: BenchReport): string {
   out.push("");
   const c = r.corpus;
   out.push(`Decode: ${int(c.messages)} messages (${int(c.route_messages)} routes) in ${c.datagrams} datagrams, ${(c.bytes / 1024).toFixed(0)} KiB,`);
-  out.push(`dumped from a namespace with ${int(c.routes_installed)} routes in tables 10-19 through the ${c.captured_with} backend; tinybench, one core`);
-  out.push(...table(["stage", "msgs/s", "ns/msg", "±%", "what"],
-    r.decode.map((s) => [s.stage, int(s.msgs_per_s), fix(s.ns_per_msg), fix(s.rme_pct), s.what]), "lrrrl"));
+  const runs = r.decode[0]?.runs_msgs_per_s?.length;
+  out.push(`dumped from a namespace with ${int(c.routes_installed)} routes in tables 10-19 through the ${c.captured_with} backend; tinybench, one core${runs ? `; each stage's median of ${runs} fresh processes (all ${runs} shown)` : ""}`);
+  out.push(...table(["stage", "msgs/s", "ns/msg", "±%", "runs (msgs/s)", "what"],
+    r.decode.map((s) => [s.stage, int(s.msgs_per_s), fix(s.ns_per_msg), fix(s.rme_pct), (s.runs_msgs_per_s ?? []).map((x) => `${(x / 1e6).toFixed(2)}M`).join(" "), s.what]), "lrrrrl"));
   out.push("");
   const ch = r.live.churn;
   out.push(`Live: ${ch.bursts} burst${ch.bursts === 1 ? "" : "s"} of ${int(ch.burst_lines)} route add/del lines (ip -batch, tables 10-19, proto 201) in ${fix(ch.seconds)} s:`);
