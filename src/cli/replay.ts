@@ -16,7 +16,7 @@ import { parseFilter } from "../filter/expr.ts";
 import type { Log } from "../log.ts";
 import { nlmonMetrics, type NlmonMetrics } from "../metrics/registry.ts";
 import { Pipeline } from "../pipeline/pipeline.ts";
-import { NLM_F_MULTI } from "../uapi/linux.gen.ts";
+import { NLM_F_MULTI, PACKET_OUTGOING } from "../uapi/linux.gen.ts";
 import { buildExporters } from "../export/build.ts";
 import type { Exporter } from "../export/types.ts";
 
@@ -70,7 +70,8 @@ export function markSnapshots(pipeline: Pipeline): void {
 export function* feedCapture(buf: Uint8Array, pipeline: Pipeline, stats: CaptureStats, fed: Fed = { messages: 0, copies: 0 }, onceEach = false): Generator<void> {
   const copies = onceEach ? new BroadcastCopies() : undefined;
   for (const m of readCapture(buf, stats)) {
-    if (copies?.seen(m.protocol, m.tsNs, m.message)) {
+    // only an nlmon device's tap holds copies; nlmon's own export holds what one socket received
+    if (m.pkttype === PACKET_OUTGOING && copies?.seen(m.protocol, m.tsNs, m.message)) {
       fed.copies++;
       continue;
     }
@@ -87,7 +88,7 @@ export interface Fed {
 
 /**
  * An nlmon device captures a multicast notification once per socket it is delivered to (the tap
- * runs per delivery), so a capture holds one copy for each listener: `iw event`, hostapd, each
+ * runs per delivery; its records say PACKET_OUTGOING), so a capture holds one copy for each listener: `iw event`, hostapd, each
  * monitor. Live, a monitor receives it once. A message whose bytes equal one of the last 64 of its
  * protocol, captured within 50 ms of it, is such a copy and is replayed once (and counted). The
  * copies are not captured at once: in the Wi-Fi VM (qemu without KVM) they were 3-7 ms apart.

@@ -25,6 +25,8 @@ export interface CapturedMessage {
   offset: number;
   /** 1-based number of the record among all packet records of the file, as tshark numbers frames */
   record: number;
+  /** the pseudo-header's packet type: PACKET_OUTGOING from an nlmon device's tap, PACKET_HOST from nlmon's own export */
+  pkttype: number;
 }
 
 /** A netlink record whose messages could not all be framed; those before the bad one were yielded. */
@@ -100,7 +102,7 @@ function zeros(u: Uint8Array, from: number): boolean {
 }
 
 /** Splits a record's netlink payload (after the pseudo-header) into messages. */
-function* messages(payload: Uint8Array, protocol: number, at: RecordAt, payloadOff: number): Generator<CapturedMessage> {
+function* messages(payload: Uint8Array, protocol: number, at: RecordAt, payloadOff: number, pkttype: number): Generator<CapturedMessage> {
   const v = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
   let o = 0;
   while (o < payload.length) {
@@ -113,7 +115,7 @@ function* messages(payload: Uint8Array, protocol: number, at: RecordAt, payloadO
     const len = v.getUint32(o, NL_LE);
     if (len < NLMSG_HDRLEN || len > payload.length - o)
       return malformed(at, payloadOff + o, `bad nlmsg_len ${len} (${payload.length - o} bytes in record)`, protocol);
-    yield { protocol, tsNs: at.tsNs, message: payload.slice(o, o + len), offset: at.off, record: at.record };
+    yield { protocol, tsNs: at.tsNs, message: payload.slice(o, o + len), offset: at.off, record: at.record, pkttype };
     o += Math.min((len + 3) & ~3, payload.length - o);
   }
 }
@@ -130,7 +132,7 @@ function* fromLinkLayer(linktype: number, data: Uint8Array, at: RecordAt, dataOf
   if (linktype === LINKTYPE_LINUX_SLL && hatype !== ARPHRD_NETLINK) return skip();
   stats.records++;
   const protocol = v.getUint16(14, false);
-  yield* messages(data.subarray(COOKED_HDR_LEN), protocol, at, dataOff + COOKED_HDR_LEN);
+  yield* messages(data.subarray(COOKED_HDR_LEN), protocol, at, dataOff + COOKED_HDR_LEN, v.getUint16(0, false));
 }
 
 function* readPcap(buf: Uint8Array, stats: CaptureStats): Generator<CapturedMessage> {

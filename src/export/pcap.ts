@@ -12,7 +12,7 @@
  * Timestamps use the nanosecond-resolution magic, so the kernel-side receive time survives.
  */
 import type { PipelineEvent } from "../event/model.ts";
-import { ARPHRD_NETLINK, NETLINK_ROUTE, NLM_F_MULTI, NLMSG_ALIGNTO, OFFSETOF, RTM_DELLINK, RTM_NEWLINK, SIZEOF } from "../uapi/linux.gen.ts";
+import { ARPHRD_NETLINK, NETLINK_ROUTE, NLM_F_MULTI, NLMSG_ALIGNTO, OFFSETOF, PACKET_HOST, RTM_DELLINK, RTM_NEWLINK, SIZEOF } from "../uapi/linux.gen.ts";
 import { nowNs } from "../clock.ts";
 import { FileExport } from "./file-export.ts";
 import { PartialWriteError } from "./file-sink.ts";
@@ -54,7 +54,8 @@ export function pcapRecord(protocol: number, tsNs: bigint, msg: Uint8Array): Uin
   v.setUint32(4, Number(ts % 1_000_000_000n), LE);
   v.setUint32(8, len, LE);
   v.setUint32(12, len, LE);
-  v.setUint16(16 + 0, 0, false);
+  // received by this socket, as opposed to an nlmon device's tap (PACKET_OUTGOING)
+  v.setUint16(16 + 0, PACKET_HOST, false);
   v.setUint16(16 + 2, ARPHRD_NETLINK, false);
   v.setUint16(16 + 14, protocol & 0xffff, false);
   b.set(msg, 16 + COOKED_HDR_LEN);

@@ -20,6 +20,7 @@
 //   <time.h>
 //   <asm-generic/errno-base.h>
 //   <asm-generic/errno.h>
+//   <linux/if_packet.h>
 //   <linux/mman.h>
 // (compiled together with <errno.h>, <stddef.h>, <stdio.h>, <sys/uio.h>).
 // Values were printed by a C program compiled for x86_64-linux-gnu.
@@ -1004,6 +1005,10 @@ export const EOWNERDEAD = 130;
 export const ENOTRECOVERABLE = 131;
 export const ERFKILL = 132;
 export const EHWPOISON = 133;
+
+// ---- packet_type (<linux/if_packet.h>) ----
+export const PACKET_HOST = 0;
+export const PACKET_OUTGOING = 4;
 
 // ---- mman (<linux/mman.h>) ----
 export const MADV_PAGEOUT = 21;

@@ -194,7 +194,9 @@ describe("nlmon --benchmark --routes", () => {
       expect(l.lines).toBe(l.captured + l.duplicated + l.unexpected);
       expect(l.lost).toBe(l.expected - l.captured);
       expect(l.drained).toBe(true);
-      expect(l.cpu_s).toBeGreaterThan(0);
+      // CPU time is counted in 10 ms ticks: ip monitor printing 2000 routes may stay under one
+      if (l.name === "ip monitor") expect(l.cpu_s).toBeGreaterThanOrEqual(0);
+      else expect(l.cpu_s).toBeGreaterThan(0);
       expect(l.peak_rss_mib).toBeGreaterThan(0);
     }
     const nl = f.run.listeners[0]!;

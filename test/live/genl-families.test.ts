@@ -123,6 +123,31 @@ describe("generic netlink families", () => {
       }
     }, 60_000);
 
+    test(`${b.name}: netdev's mgmt group: a new device's notification, read by shape, carries its ifindex`, async () => {
+      const ns = nsName(`nd${b.name}`);
+      made.push(ns);
+      must(["ip", "netns", "add", ns]);
+      const mon = startNlmon({ ns, args: ["--config", config(`nd-${b.name}`, ["netdev"])], env: b.env });
+      const ev = new EventStream(mon);
+      try {
+        expect(await mon.err.waitLine((l) => l.includes("receive buffer"), 15_000)).toBeGreaterThanOrEqual(0);
+        const from = ev.cursor();
+        ip(ns, "link", "add", "v0", "type", "veth", "peer", "name", "v1");
+        const ifindex = (JSON.parse(ip(ns, "-j", "link", "show", "v0")) as { ifindex: number }[])[0]!.ifindex;
+        await ev.waitFor("a netdev notification", (x) => x.netlink.genl_family_name === "netdev", from, 5_000);
+        await Bun.sleep(300);
+        // netdev's commands' policies do not describe its notifications' numbers: attributes by shape,
+        // among them the device's index as the bytes of a little-endian u32 (this system's headers
+        // have no linux/netdev.h to name it by)
+        const le = Buffer.alloc(4);
+        le.writeUInt32LE(ifindex);
+        const evs = ev.since(from, (x) => x.netlink.genl_family_name === "netdev");
+        expect(evs.some((x) => x.netlink.genl!.attrs!.some((a) => a.len === 4 && a.value === le.toString("hex")))).toBe(true);
+      } finally {
+        expect(await mon.stop()).toBe(0);
+      }
+    }, 60_000);
+
     test(`${b.name}: {name, groups} joins only the groups listed`, async () => {
       const ns = nsName(`gr${b.name}`);
       made.push(ns);
@@ -171,6 +196,9 @@ describe("generic netlink families", () => {
         for (const x of evs) expect(x.netlink.genl!.attrs!.length).toBeGreaterThan(0);
         // 127.0.0.1 appears as the bytes of an address attribute in the creation events
         expect(evs.some((x) => x.netlink.genl!.attrs!.some((a) => a.value === "7f000001"))).toBe(true);
+        // named as linux/mptcp.h names its events and their attributes
+        expect(evs.map((x) => x.netlink.genl!.cmd_name)).toEqual(expect.arrayContaining(["created", "established", "closed"]));
+        expect(evs.some((x) => x.netlink.genl!.attrs!.some((a) => a.name === "token" && a.len === 4))).toBe(true);
       } finally {
         expect(await mon.stop()).toBe(0);
       }

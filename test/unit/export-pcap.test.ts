@@ -13,7 +13,7 @@ import { FileSink } from "../../src/export/file-sink.ts";
 import { runReplay } from "../../src/cli/replay.ts";
 import { loadConfig } from "../../src/config/load.ts";
 import { recorder } from "./log-recorder.ts";
-import { ARPHRD_NETLINK, NETLINK_ROUTE, NETLINK_GENERIC, NLM_F_MULTI, OFFSETOF, RTM_DELLINK, RTM_NEWLINK, RTM_NEWROUTE, SIZEOF } from "../../src/uapi/linux.gen.ts";
+import { ARPHRD_NETLINK, NETLINK_ROUTE, NETLINK_GENERIC, NLM_F_MULTI, OFFSETOF, PACKET_HOST, RTM_DELLINK, RTM_NEWLINK, RTM_NEWROUTE, SIZEOF } from "../../src/uapi/linux.gen.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "nlmon-pcap-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -88,7 +88,8 @@ describe("round trip", () => {
       const ts = 1_700_000_000_000_000_000n + BigInt(i) * 1_000_001n;
       exp.pushRaw(i % 2 ? NETLINK_GENERIC : NETLINK_ROUTE, ts, cat(pad4(msgs[0]!), msgs[1]!));
       // one record per message, numbered from 1 like tshark's frames
-      for (const msg of msgs) want.push({ protocol: i % 2 ? NETLINK_GENERIC : NETLINK_ROUTE, tsNs: ts, message: msg, offset: 0, record: want.length + 1 });
+      // PACKET_HOST: what one socket received (an nlmon device writes PACKET_OUTGOING)
+      for (const msg of msgs) want.push({ protocol: i % 2 ? NETLINK_GENERIC : NETLINK_ROUTE, tsNs: ts, message: msg, offset: 0, record: want.length + 1, pkttype: PACKET_HOST });
     }
     await exp.close();
     const got: CapturedMessage[] = [];

@@ -5,12 +5,15 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { EXIT_MALFORMED, runReplay } from "../../src/cli/replay.ts";
+import { EXIT_MALFORMED, feedCapture, runReplay } from "../../src/cli/replay.ts";
+import { Pipeline } from "../../src/pipeline/pipeline.ts";
+import { Names } from "../../src/decode/names.ts";
+import { nlmonMetrics } from "../../src/metrics/registry.ts";
 import { loadConfig } from "../../src/config/load.ts";
 import { newCaptureStats, readCapture, type MalformedRecord } from "../../src/export/pcap-read.ts";
 import { LINKTYPE_NETLINK, pcapGlobalHeader, pcapRecord } from "../../src/export/pcap.ts";
 import { recorder } from "./log-recorder.ts";
-import { ARPHRD_NETLINK, NETLINK_ROUTE, NLM_F_MULTI, OFFSETOF } from "../../src/uapi/linux.gen.ts";
+import { ARPHRD_NETLINK, NETLINK_ROUTE, NLM_F_MULTI, OFFSETOF, PACKET_OUTGOING } from "../../src/uapi/linux.gen.ts";
 import { dv, fixtureBytes } from "../fixtures/load.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "nlmon-replay-"));
@@ -182,5 +185,34 @@ describe("state at the head of a capture", () => {
     // the marker is the only difference
     const { snapshot: _, ...rest } = r.events[0];
     expect({ ...rest, timestamp: 0, netlink: { ...rest.netlink, msg_flags: 0 } }).toEqual({ ...r.events[1], timestamp: 0, netlink: { ...r.events[1].netlink, msg_flags: 0 } });
+  });
+});
+
+describe("copies of one notification in an nlmon device's capture", () => {
+  // an nlmon device taps each delivery: a notification two sockets listen for is captured twice,
+  // a few ms apart, its pseudo-header saying PACKET_OUTGOING; nlmon's own export says PACKET_HOST
+  const tapped = (buf: Uint8Array, offsets: number[]) => {
+    for (const o of offsets) new DataView(buf.buffer).setUint16(o + 16, PACKET_OUTGOING, false);
+    return buf;
+  };
+  const route = ROUTES[0]!;
+
+  test("a device capture's copies are replayed once each, and counted", async () => {
+    const { buf, offsets } = capture([route, route, ROUTES[1]!]);
+    const r = await replay("tap-copies", tapped(buf, offsets));
+    expect(r.rc).toBe(0);
+    expect(r.events.length).toBe(2);
+    // counted, as the replay's closing line reports them
+    const fed = { messages: 0, copies: 0 };
+    const p = new Pipeline({ names: new Names(), metrics: nlmonMetrics(), exporters: [] });
+    for (const _ of feedCapture(buf, p, newCaptureStats(), fed, true));
+    expect(fed).toEqual({ messages: 2, copies: 1 });
+  });
+
+  test("nlmon's own capture keeps two equal notifications: it received both", async () => {
+    const { buf } = capture([route, route, ROUTES[1]!]);
+    const r = await replay("own-equal", buf);
+    expect(r.rc).toBe(0);
+    expect(r.events.length).toBe(3);
   });
 });

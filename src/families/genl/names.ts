@@ -22,6 +22,8 @@ const BY_FAMILY: Readonly<Record<string, FamilyNames>> = {
   // ethtool's replies and notifications have an enum of their own; each message its own attributes
   ethtool: { cmds: short("ethtool_msg_kernel", "ETHTOOL_MSG_") },
   thermal: { cmds: short("thermal_genl_event", "THERMAL_GENL_EVENT_"), attrs: short("thermal_genl_attr", "THERMAL_GENL_ATTR_") },
+  // its events carry MPTCP_ATTR_*, one enum for all of them
+  mptcp_pm: { cmds: short("mptcp_event_type", "MPTCP_EVENT_"), attrs: short("mptcp_event_attr", "MPTCP_ATTR_") },
 };
 
 export function familyNames(name: string | undefined): FamilyNames | undefined {
