@@ -255,6 +255,18 @@ function main(): number {
     // both clocks are the guest's: nlmon's receive time and iw's print time of the same message
     if (a.maxSkewMs > 2000) problems.push(`${backend}: an event's timestamp is ${a.maxSkewMs.toFixed(0)} ms from iw's`);
   }
+  // nl80211 registered while the nlmons ran (cfg80211 loaded after them): each said it was absent,
+  // then joined its groups when nlctrl announced it, and so saw every event iw printed
+  for (const backend of ["libnl", "legacy"]) {
+    const p = join(OUT, `nlmon-${backend}.stderr`);
+    const err = existsSync(p) ? readFileSync(p, "utf8") : "";
+    const absent = err.indexOf("Failed to resolve family 'nl80211'");
+    const appeared = err.indexOf("generic netlink family 'nl80211' appeared");
+    const groups = ["config", "scan", "regulatory", "mlme", "vendor"].filter((g) => err.indexOf(`joined nl80211 groups ${g}=`) > appeared);
+    if (absent < 0 || appeared < absent || groups.length < 5) problems.push(`${backend}: its log does not show nl80211 absent at start, then appearing and each of its groups joined (${groups.join(", ") || "none"})`);
+  }
+  summary.push("nl80211 joined when it appeared: both");
+
   const lb = live.libnl!.map(essence);
   const lg = live.legacy!.map(essence);
   // the same events on both backends; their order may differ only where the kernel sent two at once

@@ -66,9 +66,10 @@ stop() {
 : > $OUT/steps.txt
 step "guest up: $(uname -r), $(nproc) cpus"
 mkdir -p /run/hostapd /run/wpa_supplicant
-# the modules the observers need first: nl80211 must exist before iw event and nlmon resolve it.
+# the modules the observers need first. cfg80211 (and with it nl80211) is loaded only once the
+# nlmons run: the family appears while they watch, as a Wi-Fi driver loaded later would bring it.
 # The crypto ones are loaded ahead too (autoload via /sbin/modprobe works, but ahead is deterministic).
-for m in cfg80211 mac80211 nlmon ccm ctr gcm cmac ghash_generic michael_mic vrf; do
+for m in nlmon ccm ctr gcm cmac ghash_generic michael_mic vrf; do
   modprobe "$m" || fail "modprobe $m"
 done
 modprobe dummy numdummies=0 || fail "modprobe dummy"   # no automatic dummy0
@@ -80,8 +81,6 @@ $IP link add nlmon0 type nlmon && $IP link set nlmon0 up || fail "nlmon0"
 TCPDUMP=$!
 $IP -ts monitor all > $OUT/ip-monitor.txt 2> $OUT/ip-monitor.stderr &
 IPMON=$!
-$IW event -t -f > $OUT/iw-event.txt 2> $OUT/iw-event.stderr &
-IWEV=$!
 
 cat > /tmp/nlmon.yaml <<'EOF'
 netlink:
@@ -96,7 +95,23 @@ NL_LEGACY=$!
 wait_for $OUT/tcpdump.stderr "listening on" 20 || fail "tcpdump did not start"
 why=$(wait_start $NL_LIBNL $OUT/nlmon-libnl.stderr 60) || fail "nlmon (libnl) did not start: $why"
 why=$(wait_start $NL_LEGACY $OUT/nlmon-legacy.stderr 60) || fail "nlmon (legacy) did not start: $why"
-# iw event prints nothing when it is ready; it is by now (it needs a few ms, nlmon seconds)
+
+# nl80211 appears now: each nlmon must join its groups on its running socket (it says so)
+step "modprobe cfg80211 mac80211 (nl80211 registers while the nlmons run)"
+for m in cfg80211 mac80211; do modprobe "$m" || fail "modprobe $m"; done
+# the kernel announces the family, then each of its groups (CTRL_CMD_NEWMCAST_GRP), one by one
+for b in libnl legacy; do
+  for g in config scan regulatory mlme vendor; do
+    wait_for $OUT/nlmon-$b.stderr "joined nl80211 groups $g=" 10 || fail "nlmon ($b) did not join nl80211's group $g when the family appeared"
+  done
+done
+step "nl80211 joined by both nlmons"
+
+# iw event needs the family to exist when it starts
+$IW event -t -f > $OUT/iw-event.txt 2> $OUT/iw-event.stderr &
+IWEV=$!
+sleep 0.5
+# iw event prints nothing when it is ready; it is by now (it needs a few ms)
 kill -0 $IWEV 2>/dev/null || fail "iw event exited: $(cat $OUT/iw-event.stderr)"
 step "observers ready"
 
