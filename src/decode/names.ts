@@ -46,6 +46,16 @@ export function flagsToNames(value: number, table: readonly (readonly [number, s
 }
 
 /** Parse iproute2's "number name" files; comments and blank lines ignored. */
+/**
+ * A UAPI name table as events show its values: the names without their common prefix, lowercased
+ * (NL80211_IFTYPE_AP -> "ap"); names without the prefix are left out.
+ */
+export function shortNames(names: Readonly<Record<number, string>>, prefix: string): Readonly<Record<number, string>> {
+  const out: Record<number, string> = {};
+  for (const [v, n] of Object.entries(names)) if (n.startsWith(prefix)) out[Number(v)] = n.slice(prefix.length).toLowerCase();
+  return out;
+}
+
 export function parseIproute2Names(text: string, into: Map<number, string>): void {
   for (const raw of text.split("\n")) {
     const line = raw.replace(/#.*/, "").trim();

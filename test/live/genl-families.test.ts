@@ -52,15 +52,20 @@ function mptcpConnection(ns: string) {
   ].join("\n")]);
 }
 
+/** a namespace of the test's, with lo up and a veth pair whose v0 is up */
+function vethNs(ns: string) {
+  made.push(ns);
+  must(["ip", "netns", "add", ns]);
+  ip(ns, "link", "set", "lo", "up");
+  ip(ns, "link", "add", "v0", "type", "veth", "peer", "name", "v1");
+  ip(ns, "link", "set", "v0", "up");
+}
+
 describe("generic netlink families", () => {
   for (const b of BACKENDS) {
     test(`${b.name}: ethtool's monitor group, typed by the kernel's policy`, async () => {
       const ns = nsName(`et${b.name}`);
-      made.push(ns);
-      must(["ip", "netns", "add", ns]);
-      ip(ns, "link", "set", "lo", "up");
-      ip(ns, "link", "add", "v0", "type", "veth", "peer", "name", "v1");
-      ip(ns, "link", "set", "v0", "up");
+      vethNs(ns);
       const ifindex = (JSON.parse(ip(ns, "-j", "link", "show", "v0")) as { ifindex: number }[])[0]!.ifindex;
       const mon = startNlmon({ ns, args: ["--config", config(`et-${b.name}`, ["ethtool"])], env: b.env });
       const ev = new EventStream(mon);
@@ -150,11 +155,7 @@ describe("generic netlink families", () => {
 
     test(`${b.name}: {name, groups} joins only the groups listed`, async () => {
       const ns = nsName(`gr${b.name}`);
-      made.push(ns);
-      must(["ip", "netns", "add", ns]);
-      ip(ns, "link", "set", "lo", "up");
-      ip(ns, "link", "add", "v0", "type", "veth", "peer", "name", "v1");
-      ip(ns, "link", "set", "v0", "up");
+      vethNs(ns);
       must(["ip", "netns", "exec", ns, "sysctl", "-qw", "net.mptcp.enabled=1"]);
       const cfg = join(dir, `gr-${b.name}.yaml`);
       // mptcp_pm's command group only: its connection events go to the other group

@@ -3,13 +3,8 @@
  * commands of their notifications are called and, where one enum holds every notification's
  * top-level attributes, those too. Numbers and names come from the headers through gen-uapi.
  */
-import { NAMES, type UapiGroup } from "../../uapi/genl-names.gen.ts";
-
-function short(group: UapiGroup, prefix: string): Readonly<Record<number, string>> {
-  const out: Record<number, string> = {};
-  for (const [v, n] of Object.entries(NAMES[group])) if (n.startsWith(prefix)) out[Number(v)] = n.slice(prefix.length).toLowerCase();
-  return out;
-}
+import { shortNames as short } from "../../decode/names.ts";
+import { NAMES } from "../../uapi/genl-names.gen.ts";
 
 export interface FamilyNames {
   /** kernel-to-user commands (notifications) */
@@ -20,10 +15,10 @@ export interface FamilyNames {
 
 const BY_FAMILY: Readonly<Record<string, FamilyNames>> = {
   // ethtool's replies and notifications have an enum of their own; each message its own attributes
-  ethtool: { cmds: short("ethtool_msg_kernel", "ETHTOOL_MSG_") },
-  thermal: { cmds: short("thermal_genl_event", "THERMAL_GENL_EVENT_"), attrs: short("thermal_genl_attr", "THERMAL_GENL_ATTR_") },
+  ethtool: { cmds: short(NAMES.ethtool_msg_kernel, "ETHTOOL_MSG_") },
+  thermal: { cmds: short(NAMES.thermal_genl_event, "THERMAL_GENL_EVENT_"), attrs: short(NAMES.thermal_genl_attr, "THERMAL_GENL_ATTR_") },
   // its events carry MPTCP_ATTR_*, one enum for all of them
-  mptcp_pm: { cmds: short("mptcp_event_type", "MPTCP_EVENT_"), attrs: short("mptcp_event_attr", "MPTCP_ATTR_") },
+  mptcp_pm: { cmds: short(NAMES.mptcp_event_type, "MPTCP_EVENT_"), attrs: short(NAMES.mptcp_event_attr, "MPTCP_ATTR_") },
 };
 
 export function familyNames(name: string | undefined): FamilyNames | undefined {

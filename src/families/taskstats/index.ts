@@ -10,12 +10,13 @@ import type { DecodeContext } from "../../decode/context.ts";
 import type { GenlSubfamily } from "../genl/subfamily.ts";
 import { AttrReader } from "../../codec/reader.ts";
 import { cstring } from "../../codec/format.ts";
+import { shortNames } from "../../decode/names.ts";
 import {
   FIELDSIZE, NAMES, OFFSETOF, SIZEOF, TASKSTATS_TYPE_AGGR_PID, TASKSTATS_TYPE_AGGR_TGID, TASKSTATS_TYPE_PID,
   TASKSTATS_TYPE_STATS, TASKSTATS_TYPE_TGID,
 } from "../../uapi/taskstats.gen.ts";
 
-const CMD_NAMES = NAMES.taskstats_cmd as Record<number, string>;
+const CMD_NAMES = shortNames(NAMES.taskstats_cmd, "TASKSTATS_CMD_");
 
 /** [name, offset, size] of every field, in the struct's order; padding is not a field */
 const FIELDS: [string, number, number][] = Object.entries(FIELDSIZE)
@@ -59,7 +60,7 @@ function readAggr(r: AttrReader, out: TaskstatsBody, tgid: boolean, ctx: DecodeC
 export function decodeTaskstats(cmd: number, version: number, dv: DataView, off: number, end: number, ctx: DecodeContext): TaskstatsBody {
   const body: TaskstatsBody = { cmd, version };
   const name = CMD_NAMES[cmd];
-  if (name) body.cmd_name = name.replace(/^TASKSTATS_CMD_/, "").toLowerCase();
+  if (name) body.cmd_name = name;
   const r = new AttrReader(dv, off, end);
   while (r.next()) {
     if (r.type === TASKSTATS_TYPE_AGGR_PID) readAggr(r, body, false, ctx);
@@ -77,6 +78,6 @@ export const taskstatsFamily: GenlSubfamily = {
   // the kernel registers it in capitals (TASKSTATS_GENL_NAME)
   name: "TASKSTATS",
   type: "taskstats",
-  cmdName: (cmd) => CMD_NAMES[cmd]?.replace(/^TASKSTATS_CMD_/, "").toLowerCase(),
+  cmdName: (cmd) => CMD_NAMES[cmd],
   decode: decodeTaskstats,
 };

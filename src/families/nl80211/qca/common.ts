@@ -5,6 +5,7 @@
  */
 import type { AttrDef, AttrSet } from "../../../decode/attrset.ts";
 import { knownSet } from "../../../decode/attrset.ts";
+import { shortNames as withoutPrefix } from "../../../decode/names.ts";
 import { QCA_ENUMS, type QcaEnum } from "../qca-vendor.gen.ts";
 
 /** a set over one of the header's attribute enums; problems are reported as nl80211.vendor.qca.NAME */
@@ -21,10 +22,8 @@ export function shortNames(table: Readonly<Record<number, string>>): Readonly<Re
   const names = Object.values(table);
   let prefix = names[0] ?? "";
   for (const n of names) while (!n.startsWith(prefix)) prefix = prefix.slice(0, -1);
-  prefix = prefix.slice(0, prefix.lastIndexOf("_") + 1);
-  const out: Record<number, string> = {};
-  for (const [v, n] of Object.entries(table)) out[Number(v)] = (n.length > prefix.length ? n.slice(prefix.length) : n).toLowerCase();
-  return out;
+  // cut at an underscore, so every name is longer than the prefix it loses
+  return withoutPrefix(table, prefix.slice(0, prefix.lastIndexOf("_") + 1));
 }
 
 /** a BIT() enum as flag names for AttrDef.flags: [mask, short name] */
