@@ -7,10 +7,10 @@
  */
 import { fs } from "../node-lazy.ts";
 import { AttrWriter } from "../codec/attr.ts";
-import { buildMessage } from "../codec/nlmsg.ts";
+import { genlRequest } from "../families/genl/message.ts";
 import type { NlEvent } from "../event/model.ts";
 import type { Log } from "../log.ts";
-import { EINVAL, EPERM, NLM_F_REQUEST, OFFSETOF, SIZEOF } from "../uapi/linux.gen.ts";
+import { EINVAL, EPERM, NLM_F_REQUEST } from "../uapi/linux.gen.ts";
 import { TASKSTATS_CMD_ATTR_REGISTER_CPUMASK, TASKSTATS_CMD_GET, TASKSTATS_GENL_VERSION } from "../uapi/taskstats.gen.ts";
 
 /** the family's name as the kernel registers it (TASKSTATS_GENL_NAME, a string gen-uapi cannot carry) */
@@ -29,15 +29,8 @@ export function onlineCpus(): string {
 }
 
 export function registerRequest(familyId: number, cpus: string): Uint8Array {
-  const h = new Uint8Array(SIZEOF.genlmsghdr);
-  h[OFFSETOF["genlmsghdr.cmd"]] = TASKSTATS_CMD_GET;
-  h[OFFSETOF["genlmsghdr.version"]] = TASKSTATS_GENL_VERSION;
-  const attrs = new AttrWriter().string(TASKSTATS_CMD_ATTR_REGISTER_CPUMASK, cpus).finish();
-  const body = new Uint8Array(h.length + attrs.length);
-  body.set(h);
-  body.set(attrs, h.length);
   // no NLM_F_ACK: a success would be one more event in the stream; a refusal is answered anyway
-  return buildMessage(familyId, NLM_F_REQUEST, 0, body);
+  return genlRequest(familyId, NLM_F_REQUEST, TASKSTATS_CMD_GET, TASKSTATS_GENL_VERSION, new AttrWriter().string(TASKSTATS_CMD_ATTR_REGISTER_CPUMASK, cpus));
 }
 
 export class TaskstatsRegistration {

@@ -262,7 +262,9 @@ function main(): number {
     const err = existsSync(p) ? readFileSync(p, "utf8") : "";
     const absent = err.indexOf("Failed to resolve family 'nl80211'");
     const appeared = err.indexOf("generic netlink family 'nl80211' appeared");
-    const groups = ["config", "scan", "regulatory", "mlme", "vendor"].filter((g) => err.indexOf(`joined nl80211 groups ${g}=`) > appeared);
+    // one log line per join, naming one group or several
+    const joins = err.split("\n").filter((l) => l.includes("joined nl80211 groups ")).join("\n");
+    const groups = ["config", "scan", "regulatory", "mlme", "vendor"].filter((g) => new RegExp(`joined nl80211 groups (.*, )?${g}=`).test(joins));
     if (absent < 0 || appeared < absent || groups.length < 5) problems.push(`${backend}: its log does not show nl80211 absent at start, then appearing and each of its groups joined (${groups.join(", ") || "none"})`);
   }
   summary.push("nl80211 joined when it appeared: both");

@@ -8,7 +8,7 @@ import {
   CTRL_ATTR_MCAST_GRP_ID, CTRL_ATTR_MCAST_GRP_NAME, CTRL_ATTR_VERSION, GENL_ID_CTRL, NAMES, NETLINK_GENERIC,
   CTRL_CMD_GETFAMILY, NLM_F_DUMP, NLM_F_REQUEST, OFFSETOF, SIZEOF,
 } from "../../uapi/linux.gen.ts";
-import { buildMessage } from "../../codec/nlmsg.ts";
+import { genlRequest } from "./message.ts";
 import { walkAttrs } from "../../codec/attr.ts";
 import type { GenlBody } from "../../event/model.ts";
 import type { DecodeContext } from "../../decode/context.ts";
@@ -91,11 +91,8 @@ const CTRL_CMD = NAMES.ctrl_cmd as Record<number, string>;
 
 /** nlctrl's dump of every family with its id and multicast groups */
 export function getFamilyDump(): Uint8Array {
-  const h = new Uint8Array(SIZEOF.genlmsghdr);
-  h[OFFSETOF["genlmsghdr.cmd"]] = CTRL_CMD_GETFAMILY;
   // nlctrl does not check the version; 1 is what its first revision declared
-  h[OFFSETOF["genlmsghdr.version"]] = 1;
-  return buildMessage(GENL_ID_CTRL, NLM_F_REQUEST | NLM_F_DUMP, 0, h);
+  return genlRequest(GENL_ID_CTRL, NLM_F_REQUEST | NLM_F_DUMP, CTRL_CMD_GETFAMILY, 1);
 }
 
 export function genlFamilyDecoder(registry: GenlRegistry): Family {

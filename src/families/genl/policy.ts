@@ -13,10 +13,10 @@
 import { AttrReader } from "../../codec/reader.ts";
 import { hex } from "../../codec/format.ts";
 import { AttrWriter, walkAttrs } from "../../codec/attr.ts";
-import { buildMessage } from "../../codec/nlmsg.ts";
+import { genlReplies, genlRequest } from "./message.ts";
 import {
   CTRL_ATTR_FAMILY_ID, CTRL_ATTR_OP_POLICY, CTRL_ATTR_POLICY, CTRL_ATTR_POLICY_DO, CTRL_ATTR_POLICY_DUMP, CTRL_CMD_GETPOLICY,
-  GENL_ID_CTRL, NAMES, NL_POLICY_TYPE_ATTR_POLICY_IDX, NL_POLICY_TYPE_ATTR_TYPE, NLM_F_DUMP, NLM_F_REQUEST, OFFSETOF, SIZEOF,
+  GENL_ID_CTRL, NAMES, NL_POLICY_TYPE_ATTR_POLICY_IDX, NL_POLICY_TYPE_ATTR_TYPE, NLM_F_DUMP, NLM_F_REQUEST,
 } from "../../uapi/linux.gen.ts";
 
 /** an attribute as a policy describes it: the kernel's type name (NL_ATTR_TYPE_* lowercased, without the prefix) */
@@ -42,34 +42,18 @@ function kindName(t: number): string {
 
 /** nlctrl's dump of one family's policies (every command's), by family id */
 export function getPolicyDump(familyId: number): Uint8Array {
-  const h = new Uint8Array(SIZEOF.genlmsghdr);
-  h[OFFSETOF["genlmsghdr.cmd"]] = CTRL_CMD_GETPOLICY;
-  h[OFFSETOF["genlmsghdr.version"]] = 1;
-  const attrs = new AttrWriter().u16(CTRL_ATTR_FAMILY_ID, familyId).finish();
-  const body = new Uint8Array(h.length + attrs.length);
-  body.set(h);
-  body.set(attrs, h.length);
-  return buildMessage(GENL_ID_CTRL, NLM_F_REQUEST | NLM_F_DUMP, 0, body);
+  return genlRequest(GENL_ID_CTRL, NLM_F_REQUEST | NLM_F_DUMP, CTRL_CMD_GETPOLICY, 1, new AttrWriter().u16(CTRL_ATTR_FAMILY_ID, familyId));
 }
 
 /** The policy dump's datagrams (every reply message of it) into one FamilyPolicy. Malformed parts are skipped. */
 export function parsePolicyDump(datagrams: readonly Uint8Array[]): FamilyPolicy {
   const fp: FamilyPolicy = { policies: new Map(), ops: new Map() };
-  for (const d of datagrams) {
-    const dv = new DataView(d.buffer, d.byteOffset, d.byteLength);
-    for (let off = 0; off + SIZEOF.nlmsghdr <= d.byteLength;) {
-      const len = dv.getUint32(off + OFFSETOF["nlmsghdr.nlmsg_len"], true);
-      const type = dv.getUint16(off + OFFSETOF["nlmsghdr.nlmsg_type"], true);
-      if (len < SIZEOF.nlmsghdr || off + len > d.byteLength) break;
-      if (type === GENL_ID_CTRL) {
-        walkAttrs(dv, off + SIZEOF.nlmsghdr + SIZEOF.genlmsghdr, off + len, (t, o, l) => {
-          if (t === CTRL_ATTR_POLICY) readPolicies(dv, o, o + l, fp);
-          else if (t === CTRL_ATTR_OP_POLICY) readOps(dv, o, o + l, fp);
-        });
-      }
-      off += (len + 3) & ~3;
-    }
-  }
+  genlReplies(datagrams, GENL_ID_CTRL, (_cmd, _version, dv, off, end) => {
+    walkAttrs(dv, off, end, (t, o, l) => {
+      if (t === CTRL_ATTR_POLICY) readPolicies(dv, o, o + l, fp);
+      else if (t === CTRL_ATTR_OP_POLICY) readOps(dv, o, o + l, fp);
+    });
+  });
   return fp;
 }
 

@@ -7,39 +7,18 @@
  */
 import { AttrReader } from "../../codec/reader.ts";
 import { AttrWriter } from "../../codec/attr.ts";
-import { buildMessage, walkMessages } from "../../codec/nlmsg.ts";
 import type { DecodeContext } from "../../decode/context.ts";
 import type { Nl80211Body } from "../../event/model.ts";
-import { NLM_F_DUMP, NLM_F_REQUEST, OFFSETOF, SIZEOF } from "../../uapi/linux.gen.ts";
+import { NLM_F_DUMP, NLM_F_REQUEST } from "../../uapi/linux.gen.ts";
+import { genlReplies, genlRequest } from "../genl/message.ts";
 import * as U from "../../uapi/nl80211.gen.ts";
 import { decodeNl80211 } from "./index.ts";
 import { BAND } from "./names.ts";
 
 type Dump = (request: Uint8Array) => Promise<Uint8Array[]>;
 
-function request(familyId: number, cmd: number, attrs: AttrWriter): Uint8Array {
-  const h = new Uint8Array(SIZEOF.genlmsghdr);
-  h[OFFSETOF["genlmsghdr.cmd"]] = cmd;
-  const a = attrs.finish();
-  const body = new Uint8Array(h.length + a.length);
-  body.set(h);
-  body.set(a, h.length);
-  return buildMessage(familyId, NLM_F_REQUEST | NLM_F_DUMP, 0, body);
-}
-
-/** each reply message of the family: its command, version and where its attributes lie */
-function replies(datagrams: Uint8Array[], familyId: number, each: (cmd: number, version: number, dv: DataView, off: number, end: number) => void) {
-  for (const d of datagrams) {
-    const dv = new DataView(d.buffer, d.byteOffset, d.byteLength);
-    walkMessages(dv, 0, d.length, {
-      message: (hdr, _dv, off, end) => {
-        if (hdr.type !== familyId || end - off < SIZEOF.genlmsghdr) return;
-        each(dv.getUint8(off + OFFSETOF["genlmsghdr.cmd"]), dv.getUint8(off + OFFSETOF["genlmsghdr.version"]), dv, off + SIZEOF.genlmsghdr, end);
-      },
-      framingError: () => {},
-    });
-  }
-}
+/** nl80211 does not check the version of requests (0) */
+const dumpOf = (familyId: number, cmd: number, attrs?: AttrWriter) => genlRequest(familyId, NLM_F_REQUEST | NLM_F_DUMP, cmd, 0, attrs);
 
 /** a split wiphy dump sends each wiphy in parts: the bands' enabled frequencies, gathered */
 function bandsOf(r: AttrReader, into: Map<string, Set<number>>) {
@@ -75,7 +54,7 @@ export async function nl80211Snapshot(familyId: number, dump: Dump, ctx: DecodeC
   const out: Nl80211Body[] = [];
 
   const wiphys = new Map<number, { version: number; name?: string; bands: Map<string, Set<number>> }>();
-  replies(await dump(request(familyId, U.NL80211_CMD_GET_WIPHY, new AttrWriter().flag(U.NL80211_ATTR_SPLIT_WIPHY_DUMP))), familyId, (_cmd, version, dv, off, end) => {
+  genlReplies(await dump(dumpOf(familyId, U.NL80211_CMD_GET_WIPHY, new AttrWriter().flag(U.NL80211_ATTR_SPLIT_WIPHY_DUMP))), familyId, (_cmd, version, dv, off, end) => {
     const r = new AttrReader(dv, off, end);
     let id: number | undefined;
     let name: string | undefined;
@@ -98,7 +77,7 @@ export async function nl80211Snapshot(familyId: number, dump: Dump, ctx: DecodeC
   }
 
   const ifaces: Nl80211Body[] = [];
-  replies(await dump(request(familyId, U.NL80211_CMD_GET_INTERFACE, new AttrWriter())), familyId, (cmd, version, dv, off, end) => {
+  genlReplies(await dump(dumpOf(familyId, U.NL80211_CMD_GET_INTERFACE)), familyId, (cmd, version, dv, off, end) => {
     const b = decodeNl80211(cmd, version, dv, off, end, ctx);
     delete b.generation;
     ifaces.push(b);
@@ -109,7 +88,7 @@ export async function nl80211Snapshot(familyId: number, dump: Dump, ctx: DecodeC
   for (const i of ifaces) {
     if (i.ifindex === undefined) continue;
     const stations: Nl80211Body[] = [];
-    replies(await dump(request(familyId, U.NL80211_CMD_GET_STATION, new AttrWriter().u32(U.NL80211_ATTR_IFINDEX, i.ifindex))), familyId, (cmd, version, dv, off, end) => {
+    genlReplies(await dump(dumpOf(familyId, U.NL80211_CMD_GET_STATION, new AttrWriter().u32(U.NL80211_ATTR_IFINDEX, i.ifindex))), familyId, (cmd, version, dv, off, end) => {
       const b = decodeNl80211(cmd, version, dv, off, end, ctx);
       delete b.generation;
       if (b.sta_info) {
