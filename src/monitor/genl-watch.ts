@@ -85,7 +85,10 @@ export class GenlWatch {
     const groups = this.pick(family, all);
     const fresh = Object.entries(groups).filter(([, id]) => !this.joined.has(id));
     if (!fresh.length) {
-      this.log.info("genl", `${what}; no multicast group to join`);
+      // a group announced after the family is usually joined already: the family's own
+      // announcement listed it, and its join may still be on its way
+      const names = Object.keys(groups);
+      this.log.info("genl", names.length ? `${what}; ${names.join(", ")} joined already` : `${what}; no multicast group to join`);
       return;
     }
     const ids = fresh.map(([, id]) => id);
