@@ -177,6 +177,53 @@ const GROUPS: GroupSpec[] = [
   // a socket's memory counters (SO_MEMINFO), among them the notifications the kernel dropped
   { name: "sk_meminfo", headers: ["linux/sock_diag.h"], enumFirst: "SK_MEMINFO_RMEM_ALLOC" },
 
+  // NETLINK_NETFILTER: nfnetlink's subsystems and groups, ctnetlink (conntrack), nf_tables
+  { name: "nfnl_subsys", module: "netfilter", headers: ["linux/netfilter/nfnetlink.h"], match: /^NFNL_SUBSYS_(?!COUNT)/, definesOnly: true },
+  { name: "nfnlgrp", module: "netfilter", headers: ["linux/netfilter/nfnetlink.h"], enumTag: "nfnetlink_groups" },
+  { name: "nfnetlink_const", module: "netfilter", headers: ["linux/netfilter/nfnetlink.h"], names: ["NFNETLINK_V0"], reverse: false },
+  { name: "nfproto", module: "netfilter", headers: ["linux/netfilter.h"], match: /^NFPROTO_/ },
+  { name: "nf_inet_hooks", module: "netfilter", headers: ["linux/netfilter.h"], enumTag: "nf_inet_hooks" },
+  { name: "nf_dev_hooks", module: "netfilter", headers: ["linux/netfilter.h"], enumTag: "nf_dev_hooks" },
+  { name: "nf_verdict", module: "netfilter", headers: ["linux/netfilter.h"], match: /^NF_(DROP|ACCEPT|STOLEN|QUEUE|REPEAT|STOP)$/, definesOnly: true },
+  { name: "ctnl_msg", module: "netfilter", headers: ["linux/netfilter/nfnetlink_conntrack.h"], enumTag: "cntl_msg_types" },
+  { name: "ctnl_exp_msg", module: "netfilter", headers: ["linux/netfilter/nfnetlink_conntrack.h"], enumTag: "ctnl_exp_msg_types" },
+  ...[
+    "ctattr_type", "ctattr_tuple", "ctattr_ip", "ctattr_l4proto", "ctattr_protoinfo", "ctattr_protoinfo_tcp",
+    "ctattr_protoinfo_dccp", "ctattr_protoinfo_sctp", "ctattr_counters", "ctattr_tstamp", "ctattr_nat", "ctattr_protonat",
+    "ctattr_seqadj", "ctattr_natseq", "ctattr_synproxy", "ctattr_expect", "ctattr_expect_nat", "ctattr_help", "ctattr_secctx",
+  ].map((tag): GroupSpec => ({ name: tag, module: "netfilter", headers: ["linux/netfilter/nfnetlink_conntrack.h"], enumTag: tag })),
+  { name: "ips", module: "netfilter", headers: ["linux/netfilter/nf_conntrack_common.h"], enumTag: "ip_conntrack_status", match: /^IPS_\w+_BIT$/ },
+  { name: "tcp_conntrack", module: "netfilter", headers: ["linux/netfilter/nf_conntrack_tcp.h"], enumTag: "tcp_conntrack" },
+  { name: "ip_ct_tcp_flag", module: "netfilter", headers: ["linux/netfilter/nf_conntrack_tcp.h"], match: /^IP_CT_TCP_FLAG_/, definesOnly: true, flags: true },
+  ...[
+    "nf_tables_msg_types", "nft_registers", "nft_verdicts", "nft_list_attributes", "nft_hook_attributes", "nft_table_flags",
+    "nft_table_attributes", "nft_chain_flags", "nft_chain_attributes", "nft_rule_attributes", "nft_set_flags",
+    "nft_set_attributes", "nft_set_elem_flags", "nft_set_elem_attributes", "nft_set_elem_list_attributes",
+    "nft_data_types", "nft_data_attributes", "nft_verdict_attributes", "nft_expr_attributes", "nft_immediate_attributes",
+    "nft_bitwise_attributes", "nft_cmp_ops", "nft_cmp_attributes", "nft_range_attributes", "nft_lookup_flags",
+    "nft_lookup_attributes", "nft_payload_bases", "nft_payload_attributes", "nft_meta_keys", "nft_meta_attributes",
+    "nft_ct_keys", "nft_ct_attributes", "nft_counter_attributes", "nft_log_attributes", "nft_limit_attributes",
+    "nft_reject_types", "nft_reject_attributes", "nft_nat_types", "nft_nat_attributes", "nft_masq_attributes",
+    "nft_redir_attributes", "nft_objref_attributes", "nft_gen_attributes", "nft_object_attributes", "nft_flowtable_attributes",
+  ].map((tag): GroupSpec => ({ name: tag, module: "netfilter", headers: ["linux/netfilter/nf_tables.h"], enumTag: tag })),
+  { name: "nft_const", module: "netfilter", headers: ["linux/netfilter/nf_tables.h"], names: ["NFT_TABLE_MAXNAMELEN", "NFT_CHAIN_MAXNAMELEN", "NFT_SET_MAXNAMELEN", "NFT_REG_SIZE", "NFT_REG32_SIZE"], reverse: false },
+
+  // NETLINK_SOCK_DIAG: inet_diag (TCP, UDP), unix_diag, tcp_info
+  { name: "sock_diag_msg", module: "sock_diag", headers: ["linux/sock_diag.h"], match: /^SOCK_(DIAG_BY_FAMILY|DESTROY)$/, definesOnly: true },
+  { name: "sknlgrp", module: "sock_diag", headers: ["linux/sock_diag.h"], enumTag: "sknetlink_groups" },
+  { name: "inet_diag_req", module: "sock_diag", headers: ["linux/inet_diag.h"], enumFirst: "INET_DIAG_REQ_NONE" },
+  { name: "inet_diag_bc", module: "sock_diag", headers: ["linux/inet_diag.h"], enumFirst: "INET_DIAG_BC_NOP" },
+  { name: "inet_diag_attr", module: "sock_diag", headers: ["linux/inet_diag.h"], enumFirst: "INET_DIAG_NONE" },
+  { name: "inet_diag_const", module: "sock_diag", headers: ["linux/inet_diag.h"], names: ["TCPDIAG_GETSOCK", "DCCPDIAG_GETSOCK", "INET_DIAG_NOCOOKIE"], reverse: false },
+  { name: "unix_diag_attr", module: "sock_diag", headers: ["linux/unix_diag.h"], enumFirst: "UNIX_DIAG_NAME" },
+  { name: "udiag_show", module: "sock_diag", headers: ["linux/unix_diag.h"], match: /^UDIAG_SHOW_/, definesOnly: true, flags: true },
+  { name: "tcp_ca_state", module: "sock_diag", headers: ["linux/tcp.h"], enumTag: "tcp_ca_state", match: /^TCP_CA_/ },
+  { name: "tcpi_opt", module: "sock_diag", headers: ["linux/tcp.h"], match: /^TCPI_OPT_/, definesOnly: true, flags: true },
+  // the socket states ss names: the kernel keeps them in include/net/tcp_states.h, which is not
+  // UAPI; BPF's copy is (the kernel holds the two equal with BUILD_BUG_ONs in net/core/filter.c)
+  { name: "bpf_tcp_state", module: "sock_diag", headers: ["linux/bpf.h"], match: /^BPF_TCP_(?!MAX_STATES)/, enumFirst: "BPF_TCP_ESTABLISHED" },
+  { name: "ipproto", module: "sock_diag", headers: ["linux/in.h"], reverse: true, names: ["IPPROTO_TCP", "IPPROTO_UDP", "IPPROTO_ICMP", "IPPROTO_ICMPV6", "IPPROTO_SCTP", "IPPROTO_DCCP", "IPPROTO_UDPLITE", "IPPROTO_MPTCP", "IPPROTO_GRE"] },
+
   // libc
   {
     name: "af",
@@ -225,10 +272,16 @@ const LIBC_STRUCTS: [name: string, fields: string[]][] = [
  * Structs whose fields' sizes are emitted too (FIELDSIZE): ones read field by field as records that
  * grow by version (struct taskstats), where a field is decoded only if the received record holds it.
  */
-const FIELD_SIZES = new Set(["taskstats"]);
+const FIELD_SIZES = new Set(["taskstats", "tcp_info"]);
 
 /** structs that belong to a module of their own (see GroupSpec.module) */
-const STRUCT_MODULE: Record<string, string> = { taskstats: "taskstats", nl80211_sta_flag_update: "nl80211" };
+const STRUCT_MODULE: Record<string, string> = {
+  taskstats: "taskstats", nl80211_sta_flag_update: "nl80211",
+  nfgenmsg: "netfilter",
+  inet_diag_sockid: "sock_diag", inet_diag_req_v2: "sock_diag", inet_diag_msg: "sock_diag", inet_diag_bc_op: "sock_diag",
+  inet_diag_meminfo: "sock_diag", unix_diag_req: "sock_diag", unix_diag_msg: "sock_diag", unix_diag_rqlen: "sock_diag",
+  unix_diag_vfs: "sock_diag", tcp_info: "sock_diag", sock_diag_req: "sock_diag",
+};
 
 /** Structs for SIZEOF / OFFSETOF; located by scanning the group headers for `struct NAME {`. */
 const STRUCTS = [
@@ -237,6 +290,9 @@ const STRUCTS = [
   "ndmsg", "nda_cacheinfo", "fib_rule_hdr", "fib_rule_uid_range", "fib_rule_port_range",
   "nhmsg", "nexthop_grp", "netconfmsg", "genlmsghdr", "prefixmsg", "prefix_cacheinfo",
   "taskstats", "nl80211_sta_flag_update",
+  "nfgenmsg",
+  "sock_diag_req", "inet_diag_sockid", "inet_diag_req_v2", "inet_diag_msg", "inet_diag_bc_op", "inet_diag_meminfo",
+  "unix_diag_req", "unix_diag_msg", "unix_diag_rqlen", "unix_diag_vfs", "tcp_info",
 ];
 
 // ---------------------------------------------------------------------------
