@@ -193,6 +193,9 @@ const GROUPS: GroupSpec[] = [
     "ctattr_seqadj", "ctattr_natseq", "ctattr_synproxy", "ctattr_expect", "ctattr_expect_nat", "ctattr_help", "ctattr_secctx",
   ].map((tag): GroupSpec => ({ name: tag, module: "netfilter", headers: ["linux/netfilter/nfnetlink_conntrack.h"], enumTag: tag })),
   { name: "ips", module: "netfilter", headers: ["linux/netfilter/nf_conntrack_common.h"], enumTag: "ip_conntrack_status", match: /^IPS_\w+_BIT$/ },
+  { name: "sctp_conntrack", module: "netfilter", headers: ["linux/netfilter/nf_conntrack_sctp.h"], enumTag: "sctp_conntrack" },
+  { name: "nf_ct_expect_f", module: "netfilter", headers: ["linux/netfilter/nf_conntrack_common.h"], match: /^NF_CT_EXPECT_/, definesOnly: true, flags: true },
+  { name: "ip_conntrack_dir", module: "netfilter", headers: ["linux/netfilter/nf_conntrack_tuple_common.h"], enumTag: "ip_conntrack_dir" },
   { name: "tcp_conntrack", module: "netfilter", headers: ["linux/netfilter/nf_conntrack_tcp.h"], enumTag: "tcp_conntrack" },
   { name: "ip_ct_tcp_flag", module: "netfilter", headers: ["linux/netfilter/nf_conntrack_tcp.h"], match: /^IP_CT_TCP_FLAG_/, definesOnly: true, flags: true },
   ...[

@@ -118,6 +118,13 @@ export class WorkerBackend implements Backend {
         break;
       case "error":
         this.st.recv_errors++;
+        if (m.openFailed) {
+          // the thread and its other sockets run on: later calls must not see a failed start
+          const reject = this.rejectStarted;
+          this.started = Promise.resolve();
+          reject?.(new BackendError(m.message));
+          break;
+        }
         if (m.fatal) {
           const err = new BackendError(m.message);
           this.rejectStarted?.(err);

@@ -38,7 +38,8 @@ export type FromWorker =
   | { kind: "joined"; id: number; error?: string }
   | { kind: "synced"; id: number }
   | { kind: "oversize"; protocol: number; size: number }
-  | { kind: "error"; protocol: number; message: string; fatal: boolean }
+  /** fatal: the receive thread could not start; openFailed: sockets asked for later could not be opened, the rest run on */
+  | { kind: "error"; protocol: number; message: string; fatal: boolean; openFailed?: boolean }
   | { kind: "failed"; protocol: number; message: string }
   | { kind: "dump"; id: number; datagrams?: Uint8Array[]; error?: string; retries: number }
   | { kind: "stopped" };
@@ -313,7 +314,8 @@ self.onmessage = (e: MessageEvent<ToWorker>) => {
       }
       open(m.opts);
     } catch (err) {
-      post({ kind: "error", protocol: -1, message: (err as Error).message, fatal: true });
+      const later = m.cmd === "open";
+      post({ kind: "error", protocol: m.opts[0]?.protocol ?? -1, message: (err as Error).message, fatal: !later, openFailed: later });
     }
   } else if (m.cmd === "dump") {
     try {

@@ -13,6 +13,7 @@ import { decodeDump, TYPE_ORDER } from "../decode/dump.ts";
 import { Names } from "../decode/names.ts";
 import { STATE_FAMILY } from "../families/index.ts";
 import type { NlEvent } from "../event/model.ts";
+import type { SockDiagConfig } from "../config/types.ts";
 import { LineSorter } from "./line-sort.ts";
 import { oneShot } from "./one-shot.ts";
 import { HOT as SORT_HOT } from "./line-keys.ts";
@@ -173,6 +174,10 @@ export async function snapshotInto(backend: Backend, sorter: LineSorter, names =
 export interface DumpScope {
   /** generic netlink families to include the state of (those with a snapshot: nl80211) */
   genericFamilies?: readonly string[];
+  /** the nf_tables ruleset and the conntrack table */
+  netfilter?: boolean;
+  /** the sockets, as this section filters them */
+  sockDiag?: SockDiagConfig;
 }
 
 export async function runDumpEvents(backend: Backend, out: (s: string | Uint8Array) => Promise<unknown>, warn: (s: string) => void, scope: DumpScope = {}): Promise<number> {
@@ -191,6 +196,11 @@ export async function runDumpEvents(backend: Backend, out: (s: string | Uint8Arr
   if (scope.genericFamilies?.length) {
     const lines = await genericSnapshot(backend, scope.genericFamilies, warn);
     if (lines.length) await out(lines.join("\n") + "\n");
+  }
+  if (scope.netfilter || scope.sockDiag) {
+    const { netfilterSnapshot, socketSnapshot } = await import("./dump-protocols.ts");
+    if (scope.netfilter) await writeLines(await netfilterSnapshot(backend, warn), out);
+    if (scope.sockDiag) await writeLines(await socketSnapshot(backend, scope.sockDiag, warn), out);
   }
   return 0;
 }

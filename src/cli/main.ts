@@ -86,7 +86,10 @@ export async function main(argv: string[]): Promise<number> {
     if (args.dumpEvents) {
       const { runDumpEvents } = await import("./dump.ts");
       const generic = cfg.netlink.protocols.generic ? cfg.netlink.generic_families : [];
-      const rc = await runDumpEvents(backend, async (b) => writeStdout(b), (m) => log.warn("dump", m), { genericFamilies: generic });
+      const p = cfg.netlink.protocols;
+      const rc = await runDumpEvents(backend, async (b) => writeStdout(b), (m) => log.warn("dump", m), {
+        genericFamilies: generic, netfilter: p.netfilter, sockDiag: p.sock_diag ? cfg.netlink.sock_diag : undefined,
+      });
       await backend.stop();
       return rc;
     }

@@ -22,13 +22,34 @@ export const DEFAULT_CONFIG: NlmonConfig = {
       "enabled": true,
       "link_cache": true,
       "addr_cache": true,
-      "route_cache": false
+      "route_cache": false,
+      "conntrack_cache": false
     },
     "generic_families": [],
     "multicast_groups": [],
     "limits": {
       "max_message_size": 65536,
       "message_pool_size": 1024
+    },
+    "netfilter": {
+      "conntrack": true,
+      "expectations": false,
+      "nftables": true,
+      "dump_on_start": false,
+      "enable_accounting": false
+    },
+    "sock_diag": {
+      "interval": 5,
+      "protocols": [
+        "tcp",
+        "udp"
+      ],
+      "states": [
+        "all"
+      ],
+      "ports": [],
+      "unix": false,
+      "destroy_events": true
     }
   },
   "logging": {

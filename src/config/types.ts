@@ -35,14 +35,42 @@ export interface NetlinkConfig {
   buffer_size: { receive: number; send: number };
   /** library: path to the shared object, "" = bundled */
   libnl: { library: string; fallback: LibnlFallback };
-  caching: { enabled: boolean; link_cache: boolean; addr_cache: boolean; route_cache: boolean };
+  caching: { enabled: boolean; link_cache: boolean; addr_cache: boolean; route_cache: boolean; conntrack_cache: boolean };
   /** family names; load.ts turns each `{name, groups}` entry into its name and an entry of generic_groups */
   generic_families: string[];
   /** per family (as configured), the multicast groups to join; a family not listed joins all of its groups */
   generic_groups?: Record<string, string[]>;
+  netfilter: NetfilterConfig;
+  sock_diag: SockDiagConfig;
   /** informational: the groups joined follow protocols (src/monitor/groups.ts) */
   multicast_groups: RtnlGroupName[];
   limits: { max_message_size: number; message_pool_size: number };
+}
+
+/** NETLINK_NETFILTER (protocols.netfilter): which of its groups, and what is done at start */
+export interface NetfilterConfig {
+  conntrack: boolean;
+  expectations: boolean;
+  nftables: boolean;
+  dump_on_start: boolean;
+  enable_accounting: boolean;
+}
+
+export const SOCK_DIAG_STATES = [
+  "established", "syn-sent", "syn-recv", "fin-wait-1", "fin-wait-2", "time-wait", "close", "close-wait", "last-ack",
+  "listen", "closing", "all",
+] as const;
+export type SockDiagState = (typeof SOCK_DIAG_STATES)[number];
+
+/** NETLINK_SOCK_DIAG (protocols.sock_diag): sockets are dumped every interval and compared */
+export interface SockDiagConfig {
+  /** seconds */
+  interval: number;
+  protocols: ("tcp" | "udp")[];
+  states: SockDiagState[];
+  ports: number[];
+  unix: boolean;
+  destroy_events: boolean;
 }
 
 export interface LoggingConfig {

@@ -25,8 +25,10 @@ export interface FamilyDecoder {
   /**
    * Decode one message body. undefined: this family has no decoder for the type;
    * body undefined: the type is known but its body was malformed (the context holds why).
+   * `subject`: what the dump request asked for, when its replies do not say it themselves
+   * (sock_diag's replies do not name their protocol).
    */
-  decode(hdr: NlMsgHeader, dv: DataView, off: number, end: number, ctx: DecodeContext): { type: EventType; body: object | undefined } | undefined;
+  decode(hdr: NlMsgHeader, dv: DataView, off: number, end: number, ctx: DecodeContext, subject?: string): { type: EventType; body: object | undefined } | undefined;
   /** Fields a decoded body adds to the netlink block beside itself (generic netlink's, as the guide shows them). */
   netlinkFields?(netlink: NetlinkInfo, hdr: NlMsgHeader, body: object): void;
   /** a fast path for the bulk of a dump (a full routing table), made per decode context */

@@ -24,6 +24,8 @@ export function protocolName(p: number): string {
 export interface DecodeOptions {
   /** leave out what differs between runs of an unchanged system (seq, pid) */
   deterministic?: boolean;
+  /** a dump reply's request, where the reply does not say what it is (FamilyDecoder.decode) */
+  subject?: string;
 }
 
 const LIVE: DecodeOptions = {};
@@ -58,7 +60,7 @@ export function decodeMessage(protocol: number, hdr: NlMsgHeader, dv: DataView, 
     }
   } else if (fam) {
     msgTypeName = fam.msgTypeName(hdr.type);
-    const d = fam.decode(hdr, dv, off, end, ctx);
+    const d = fam.decode(hdr, dv, off, end, ctx, opts.subject);
     if (d) {
       fromFamily = true;
       type = d.type;

@@ -5,10 +5,16 @@
  * Enumerations keep the kernel number beside its name (`table` + `table_name`), so nothing is lost
  * when a name is unknown or user-defined.
  */
+import type { ConntrackBody, ConntrackExpectBody } from "./conntrack-model.ts";
+import type { NftBody } from "./nft-model.ts";
+import type { SocketBody } from "./socket-model.ts";
+
+export type { ConntrackBody, ConntrackExpectBody, NftBody, SocketBody };
 
 export type EventType =
   | "link" | "addr" | "route" | "neigh" | "rule" | "nexthop" | "netconf"
-  | "prefix" | "nsid" | "genl" | "nl80211" | "taskstats" | "error" | "unknown";
+  | "prefix" | "nsid" | "genl" | "nl80211" | "taskstats" | "conntrack" | "conntrack_exp" | "nftables" | "diag"
+  | "error" | "unknown";
 
 export interface LinkBody {
   ifindex: number;
@@ -423,6 +429,11 @@ export interface NetlinkInfo {
   genl?: GenlBody;
   nl80211?: Nl80211Body;
   taskstats?: TaskstatsBody;
+  conntrack?: ConntrackBody;
+  conntrack_exp?: ConntrackExpectBody;
+  nftables?: NftBody;
+  /** a socket (NETLINK_SOCK_DIAG), named as the guide's `struct nlmon_diag_info diag` */
+  diag?: SocketBody;
   raw?: string;
 }
 
@@ -440,6 +451,11 @@ export interface NlEvent {
   implicit?: true;
   /** replayed from a dump reply in a capture (NLM_F_MULTI): state nlmon started from, not a change */
   snapshot?: true;
+  /**
+   * not a kernel notification: nlmon compared two dumps (sockets, which the kernel announces only
+   * when they are destroyed) and this is a difference; the body's `change` says which
+   */
+  derived?: true;
   /** what the decoder could not make sense of; the event still carries what it could */
   decode_error?: string;
 }

@@ -5,11 +5,15 @@
 import type { Family, ObjectTypes } from "../decode/family.ts";
 import type { EventType } from "../event/model.ts";
 import { genlFamily } from "./genl/index.ts";
+import { netfilterFamily } from "./netfilter/index.ts";
 import { routeFamily } from "./route/index.ts";
+import { sockDiagFamily } from "./sock_diag/index.ts";
 
 export const FAMILY_LIST: readonly Family[] = [
   routeFamily,
   genlFamily,
+  netfilterFamily,
+  sockDiagFamily,
 ];
 
 /**

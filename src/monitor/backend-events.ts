@@ -16,6 +16,8 @@ export interface BackendEventDeps {
   schedule: ResyncSchedule;
   /** a socket failed: open it again */
   reconnect: () => void;
+  /** notifications were lost on a socket whose state another role repairs (conntrack's) */
+  overrun?: (protocol: number) => void;
 }
 
 export class BackendEvents {
@@ -40,12 +42,14 @@ export class BackendEvents {
         overrunReports.overrun(ev.protocol, ev.count);
         // the caches hold rtnetlink objects; lost generic messages have nothing to repair
         if (ev.protocol === STATE_FAMILY.protocol) this.d.schedule.schedule("resync", 20);
+        else this.d.overrun?.(ev.protocol);
         break;
       case "drops":
         overrunReports.drops(ev.protocol, ev.drops);
         // the kernel drops silently until the queue has been emptied once after an ENOBUFS, so a
         // re-dump begun before this point can miss changes: one more (coalesced with any pending)
         if (ev.protocol === STATE_FAMILY.protocol) this.d.schedule.schedule("resync", 20);
+        else this.d.overrun?.(ev.protocol);
         break;
       case "error":
         metrics.errors.inc({ protocol: ev.protocol >= 0 ? protocolName(ev.protocol) : "none", kind: "recv" });

@@ -16,7 +16,7 @@ import type { CacheKind } from "../cache/keys.ts";
 import type { NlmonConfig } from "../config/types.ts";
 import type { BasicContext } from "../decode/context.ts";
 import { Names } from "../decode/names.ts";
-import type { NlEvent } from "../event/model.ts";
+import type { NlEvent, PipelineEvent } from "../event/model.ts";
 import type { Exporter } from "../export/types.ts";
 import type { GenlFamily } from "../families/genl/index.ts";
 import { parseFilter } from "../filter/expr.ts";
@@ -35,6 +35,9 @@ import { Reconnect } from "./reconnect.ts";
 import { ResyncSchedule } from "./resync-schedule.ts";
 import { Session } from "./session.ts";
 import { StateSync } from "./state-sync.ts";
+import { ConntrackSync } from "./conntrack-sync.ts";
+import type { SocketPoll } from "./socket-poll.ts";
+import { NETLINK_NETFILTER } from "../uapi/linux.gen.ts";
 
 export { NothingToMonitor } from "./session.ts";
 
@@ -75,6 +78,10 @@ export class Monitor {
   private readonly session: Session;
   private readonly events: BackendEvents;
   private readonly overrunReports: OverrunReports;
+  /** protocols.netfilter: the conntrack table listed at start, cached and repaired */
+  readonly conntrack: ConntrackSync | undefined;
+  /** protocols.sock_diag: sockets dumped and compared every interval */
+  readonly sockets: SocketPoll | undefined;
 
   constructor(readonly cfg: NlmonConfig, readonly backend: Backend, readonly log: Log, o: MonitorOptions = {}) {
     const pull = o.pull === true;
@@ -114,9 +121,28 @@ export class Monitor {
       },
       stopped,
     });
+    const drain = () => {
+      if (!pull) this.batches.process();
+    };
+    const emit = (pe: PipelineEvent) => this.batches.emit(pe);
+    if (cfg.netlink.protocols.netfilter) {
+      const ct = new ConntrackSync({ cfg, backend, ctx: this.pipeline.ctx, log, emit, drain, stopped });
+      this.conntrack = ct;
+      this.pipeline.observe((pe) => ct.observe(pe.event), (t) => t === "conntrack");
+    }
+    if (cfg.netlink.protocols.sock_diag) {
+      // loaded only when asked: its request builder brings sock_diag's numbers
+      const { SocketPoll: Poll } = require("./socket-poll.ts") as typeof import("./socket-poll.ts");
+      const sp = new Poll({ cfg, backend, ctx: this.pipeline.ctx, log, emit, drain, stopped });
+      this.sockets = sp;
+      this.pipeline.observe((pe) => sp.observe(pe.event), (t) => t === "diag");
+    }
     this.events = new BackendEvents({
       log, metrics: this.metrics, batches: this.batches, overrunReports: this.overrunReports, schedule: this.schedule,
       reconnect: () => void reconnect.run(),
+      overrun: (protocol) => {
+        if (protocol === NETLINK_NETFILTER) this.conntrack?.overrun();
+      },
     });
     this.session = new Session({
       cfg, backend, log, metrics: this.metrics, overrunReports: this.overrunReports, cached: caches.kinds(), pull,
@@ -156,9 +182,12 @@ export class Monitor {
 
   async start(): Promise<void> {
     for (const ex of this.pipeline.exporters) await ex.start();
+    if (this.cfg.netlink.netfilter.enable_accounting && this.conntrack) this.conntrack.enableAccounting();
     await this.session.open();
     await this.sync.prime();
     this.batches.started();
+    if (this.conntrack && !this.session.failed.includes("netfilter")) await this.conntrack.prime();
+    await this.sockets?.start();
   }
 
   /** Open NETLINK_GENERIC later (the library API enables protocols one by one). */
@@ -192,6 +221,8 @@ export class Monitor {
   async stop(): Promise<void> {
     this.stopped = true;
     this.schedule.stop();
+    this.conntrack?.stop();
+    this.sockets?.stop();
     this.batches.stop();
     await this.backend.stop();
     this.process();

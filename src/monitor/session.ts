@@ -9,10 +9,10 @@ import type { NlmonConfig } from "../config/types.ts";
 import { configNotes } from "../config/lift.ts";
 import { protocolName } from "../decode/message.ts";
 import type { GenlFamily } from "../families/genl/index.ts";
-import { STATE_FAMILY } from "../families/index.ts";
+import { familyOf, STATE_FAMILY } from "../families/index.ts";
 import type { Log } from "../log.ts";
 import type { NlmonMetrics } from "../metrics/registry.ts";
-import { NETLINK_GENERIC } from "../uapi/linux.gen.ts";
+import { NETLINK_GENERIC, NETLINK_NETFILTER, NETLINK_SOCK_DIAG } from "../uapi/linux.gen.ts";
 import { loadGenlFamilies, loadPolicies, resolveAvailable, sameFamily } from "./genl.ts";
 import { GenlWatch } from "./genl-watch.ts";
 import { TASKSTATS_NAME, TaskstatsRegistration } from "./taskstats.ts";
@@ -37,9 +37,36 @@ export interface SessionDeps {
   listener: (ev: BackendEvent) => void;
 }
 
+/** how to give nlmon what netfilter's groups need, for the error that says they were refused */
+export const CAPABILITY_HINT = "joining conntrack and nf_tables groups needs CAP_NET_ADMIN; run nlmon as root, or grant it: " +
+  "`setcap cap_net_admin+ep /path/to/nlmon`, or `AmbientCapabilities=CAP_NET_ADMIN` in the systemd unit";
+
+/** netfilter's groups the config asks for */
+export function netfilterGroups(cfg: NlmonConfig): number[] {
+  const n = cfg.netlink.netfilter;
+  if (!cfg.netlink.protocols.netfilter) return [];
+  const g = familyOf(NETLINK_NETFILTER)!.groups;
+  const names = [
+    ...(n.conntrack ? ["conntrack_new", "conntrack_update", "conntrack_destroy"] : []),
+    ...(n.expectations ? ["conntrack_exp_new", "conntrack_exp_update", "conntrack_exp_destroy"] : []),
+    ...(n.nftables ? ["nftables"] : []),
+  ];
+  return names.map((x) => g[x]!);
+}
+
+/** sock_diag's destroy groups for the protocols the config dumps */
+export function sockDiagGroups(cfg: NlmonConfig): number[] {
+  const s = cfg.netlink.sock_diag;
+  if (!cfg.netlink.protocols.sock_diag || !s.destroy_events) return [];
+  const g = familyOf(NETLINK_SOCK_DIAG)!.groups;
+  return s.protocols.flatMap((p) => [g[`inet_${p}_destroy`]!, g[`inet6_${p}_destroy`]!]);
+}
+
 export class Session {
   /** each open socket's options; a reconnect opens them again */
   opened: BackendOptions[] = [];
+  /** protocols whose sockets could not be opened */
+  failed: string[] = [];
   genlFamilies: GenlFamily[] = [];
   genlWatch: GenlWatch | undefined;
   readonly taskstats: TaskstatsRegistration;
@@ -70,15 +97,32 @@ export class Session {
     const opts: BackendOptions[] = [];
     if (cfg.netlink.protocols.route) opts.push(this.socketOptions(STATE_FAMILY.protocol, rtnlGroups(cfg).groups));
     if (cfg.netlink.protocols.generic) opts.push(await this.genericOptions(cfg.netlink.generic_families));
-    for (const p of ["sock_diag", "netfilter"] as const) {
-      if (cfg.netlink.protocols[p]) log.warn("netlink", `protocols.${p}: not decoded by this version; ignored`);
-    }
-    if (!opts.length && !this.d.pull) throw new NothingToMonitor("no protocol nlmon decodes is enabled (netlink.protocols.route or .generic)");
+    // opened one by one after the others: joining netfilter's groups needs CAP_NET_ADMIN, and a
+    // monitor without it keeps the protocols that work
+    const own: [string, BackendOptions][] = [];
+    const nf = netfilterGroups(cfg);
+    if (nf.length) own.push(["netfilter", this.socketOptions(NETLINK_NETFILTER, nf)]);
+    const sd = sockDiagGroups(cfg);
+    if (sd.length) own.push(["sock_diag", this.socketOptions(NETLINK_SOCK_DIAG, sd)]);
+    // sock_diag is polled by dumps even without a socket of its own
+    const polled = cfg.netlink.protocols.sock_diag;
+    if (!opts.length && !own.length && !polled && !this.d.pull) throw new NothingToMonitor("no protocol nlmon decodes is enabled (netlink.protocols)");
     if (cfg.netlink.generic_families.length && !cfg.netlink.protocols.generic) {
       log.warn("genl", "netlink.generic_families is set but protocols.generic is off: the families are not monitored");
     }
     for (const n of [...configNotes(cfg), ...rtnlGroups(cfg).notes]) log[n.level]("config", n.text);
     await backend.start(opts, this.d.listener);
+    for (const [name, o] of own) {
+      try {
+        await backend.start([o], this.d.listener);
+        opts.push(o);
+      } catch (e) {
+        const why = (e as Error).message;
+        this.failed.push(name);
+        log.error("netlink", `protocols.${name}: cannot join its groups (${why})${/EPERM|not permitted/i.test(why) ? `: ${CAPABILITY_HINT}` : ""}; the other protocols run on`);
+      }
+    }
+    if (!opts.length && !polled && !this.d.pull) throw new NothingToMonitor(`no protocol could be opened (${this.failed.join(", ")})`);
     this.opened = opts;
     for (const o of opts) this.d.metrics.protocolOpened(protocolName(o.protocol));
     this.d.overrunReports.open(opts.map((o) => o.protocol));

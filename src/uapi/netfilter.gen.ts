@@ -4,6 +4,8 @@
 //   <linux/netfilter.h>
 //   <linux/netfilter/nfnetlink_conntrack.h>
 //   <linux/netfilter/nf_conntrack_common.h>
+//   <linux/netfilter/nf_conntrack_sctp.h>
+//   <linux/netfilter/nf_conntrack_tuple_common.h>
 //   <linux/netfilter/nf_conntrack_tcp.h>
 //   <linux/netfilter/nf_tables.h>
 // (compiled together with <errno.h>, <stddef.h>, <stdio.h>, <sys/uio.h>).
@@ -266,6 +268,29 @@ export const IPS_UNTRACKED_BIT = 12;
 export const IPS_HELPER_BIT = 13;
 export const IPS_OFFLOAD_BIT = 14;
 export const IPS_HW_OFFLOAD_BIT = 15;
+
+// ---- sctp_conntrack (<linux/netfilter/nf_conntrack_sctp.h>) ----
+export const SCTP_CONNTRACK_NONE = 0;
+export const SCTP_CONNTRACK_CLOSED = 1;
+export const SCTP_CONNTRACK_COOKIE_WAIT = 2;
+export const SCTP_CONNTRACK_COOKIE_ECHOED = 3;
+export const SCTP_CONNTRACK_ESTABLISHED = 4;
+export const SCTP_CONNTRACK_SHUTDOWN_SENT = 5;
+export const SCTP_CONNTRACK_SHUTDOWN_RECD = 6;
+export const SCTP_CONNTRACK_SHUTDOWN_ACK_SENT = 7;
+export const SCTP_CONNTRACK_HEARTBEAT_SENT = 8;
+export const SCTP_CONNTRACK_HEARTBEAT_ACKED = 9;
+export const SCTP_CONNTRACK_MAX = 10;
+
+// ---- nf_ct_expect_f (<linux/netfilter/nf_conntrack_common.h>) ----
+export const NF_CT_EXPECT_PERMANENT = 0x1;
+export const NF_CT_EXPECT_INACTIVE = 0x2;
+export const NF_CT_EXPECT_USERSPACE = 0x4;
+
+// ---- ip_conntrack_dir (<linux/netfilter/nf_conntrack_tuple_common.h>) ----
+export const IP_CT_DIR_ORIGINAL = 0;
+export const IP_CT_DIR_REPLY = 1;
+export const IP_CT_DIR_MAX = 2;
 
 // ---- tcp_conntrack (<linux/netfilter/nf_conntrack_tcp.h>) ----
 export const TCP_CONNTRACK_NONE = 0;
@@ -757,6 +782,9 @@ export type UapiGroup =
   | "ctattr_help"
   | "ctattr_secctx"
   | "ips"
+  | "sctp_conntrack"
+  | "nf_ct_expect_f"
+  | "ip_conntrack_dir"
   | "tcp_conntrack"
   | "ip_ct_tcp_flag"
   | "nf_tables_msg_types"
@@ -1055,6 +1083,29 @@ export const NAMES: { readonly [G in UapiGroup]: Readonly<Record<number, string>
     13: "IPS_HELPER_BIT",
     14: "IPS_OFFLOAD_BIT",
     15: "IPS_HW_OFFLOAD_BIT",
+  },
+  sctp_conntrack: {
+    0: "SCTP_CONNTRACK_NONE",
+    1: "SCTP_CONNTRACK_CLOSED",
+    2: "SCTP_CONNTRACK_COOKIE_WAIT",
+    3: "SCTP_CONNTRACK_COOKIE_ECHOED",
+    4: "SCTP_CONNTRACK_ESTABLISHED",
+    5: "SCTP_CONNTRACK_SHUTDOWN_SENT",
+    6: "SCTP_CONNTRACK_SHUTDOWN_RECD",
+    7: "SCTP_CONNTRACK_SHUTDOWN_ACK_SENT",
+    8: "SCTP_CONNTRACK_HEARTBEAT_SENT",
+    9: "SCTP_CONNTRACK_HEARTBEAT_ACKED",
+    10: "SCTP_CONNTRACK_MAX",
+  },
+  nf_ct_expect_f: {
+    1: "NF_CT_EXPECT_PERMANENT",
+    2: "NF_CT_EXPECT_INACTIVE",
+    4: "NF_CT_EXPECT_USERSPACE",
+  },
+  ip_conntrack_dir: {
+    0: "IP_CT_DIR_ORIGINAL",
+    1: "IP_CT_DIR_REPLY",
+    2: "IP_CT_DIR_MAX",
   },
   tcp_conntrack: {
     0: "TCP_CONNTRACK_NONE",
@@ -1513,10 +1564,16 @@ export const NAMES: { readonly [G in UapiGroup]: Readonly<Record<number, string>
 };
 
 export type UapiFlagGroup =
+  | "nf_ct_expect_f"
   | "ip_ct_tcp_flag";
 
 /** single-bit flags, ascending, canonical name per bit. */
 export const FLAGS: { readonly [G in UapiFlagGroup]: ReadonlyArray<readonly [number, string]> } = {
+  nf_ct_expect_f: [
+    [0x1, "NF_CT_EXPECT_PERMANENT"],
+    [0x2, "NF_CT_EXPECT_INACTIVE"],
+    [0x4, "NF_CT_EXPECT_USERSPACE"],
+  ],
   ip_ct_tcp_flag: [
     [0x1, "IP_CT_TCP_FLAG_WINDOW_SCALE"],
     [0x2, "IP_CT_TCP_FLAG_SACK_PERM"],

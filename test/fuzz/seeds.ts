@@ -9,13 +9,15 @@ import { join } from "node:path";
 import { walkMessages } from "../../src/codec/nlmsg.ts";
 import type { FamilyDecoder } from "../../src/decode/family.ts";
 import { FAMILIES, protocolName } from "../../src/decode/message.ts";
-import { NETLINK_GENERIC, NETLINK_ROUTE, NLMSG_MIN_TYPE } from "../../src/uapi/linux.gen.ts";
+import { NETLINK_GENERIC, NETLINK_NETFILTER, NETLINK_ROUTE, NETLINK_SOCK_DIAG, NLMSG_MIN_TYPE } from "../../src/uapi/linux.gen.ts";
 import type { FamilySeeds } from "./mutate.ts";
 
 const FIXTURES = join(import.meta.dir, "../fixtures");
 
 /** captured messages per protocol: directories of .hex files under test/fixtures */
-const CORPORA = new Map<number, string>([[NETLINK_ROUTE, "rtnl"], [NETLINK_GENERIC, "genl"]]);
+const CORPORA = new Map<number, string[]>([
+  [NETLINK_ROUTE, ["rtnl"]], [NETLINK_GENERIC, ["genl"]], [NETLINK_NETFILTER, ["conntrack", "nftables"]], [NETLINK_SOCK_DIAG, ["sock_diag"]],
+]);
 
 export interface FuzzFamily {
   protocol: number;
@@ -34,9 +36,14 @@ function hexBytes(text: string): Uint8Array {
 
 /** every message of every .hex file (each line a datagram; multi-message datagrams split) */
 function corpus(protocol: number): Uint8Array[] {
-  const dir = CORPORA.get(protocol);
-  if (!dir || !existsSync(join(FIXTURES, dir))) return [];
   const out: Uint8Array[] = [];
+  for (const dir of CORPORA.get(protocol) ?? []) {
+    if (existsSync(join(FIXTURES, dir))) corpusDir(dir, out);
+  }
+  return out;
+}
+
+function corpusDir(dir: string, out: Uint8Array[]) {
   for (const f of readdirSync(join(FIXTURES, dir)).filter((x) => x.endsWith(".hex") && !x.endsWith(".request.hex")).sort()) {
     // a file holds one datagram per line (dumps are several)
     for (const line of readFileSync(join(FIXTURES, dir, f), "utf8").split("\n")) {
@@ -48,7 +55,6 @@ function corpus(protocol: number): Uint8Array[] {
       });
     }
   }
-  return out;
 }
 
 function namedTypes(d: FamilyDecoder): number[] {

@@ -6,7 +6,7 @@ import { ConfigError, DEFAULT_CONFIG_TEXT, loadConfig } from "../../src/config/l
 import { configNotes } from "../../src/config/lift.ts";
 import schema from "../../src/config/schema.json";
 import { ROUTE_GROUPS } from "../../src/families/route/index.ts";
-import { LOG_LEVELS, RTNL_GROUP_NAMES, SYSLOG_FACILITIES, type NlmonConfig } from "../../src/config/types.ts";
+import { LOG_LEVELS, RTNL_GROUP_NAMES, SOCK_DIAG_STATES, SYSLOG_FACILITIES, type NlmonConfig } from "../../src/config/types.ts";
 
 const EXPECTED_DEFAULTS: NlmonConfig = {
   netlink: {
@@ -14,8 +14,10 @@ const EXPECTED_DEFAULTS: NlmonConfig = {
     protocols: { route: true, generic: false, sock_diag: false, netfilter: false },
     buffer_size: { receive: 33554432, send: 32768 },
     libnl: { library: "", fallback: "none" },
-    caching: { enabled: true, link_cache: true, addr_cache: true, route_cache: false },
+    caching: { enabled: true, link_cache: true, addr_cache: true, route_cache: false, conntrack_cache: false },
     generic_families: [],
+    netfilter: { conntrack: true, expectations: false, nftables: true, dump_on_start: false, enable_accounting: false },
+    sock_diag: { interval: 5, protocols: ["tcp", "udp"], states: ["all"], ports: [], unix: false, destroy_events: true },
     multicast_groups: [],
     limits: { max_message_size: 65536, message_pool_size: 1024 },
   },
@@ -67,6 +69,7 @@ describe("defaults", () => {
     // exactly the groups nlmon decodes: joining any other would bring messages it cannot read
     expect([...RTNL_GROUP_NAMES].sort() as string[]).toEqual(Object.keys(ROUTE_GROUPS).sort());
     expect(p.export.properties.syslog.properties.facility.enum).toEqual([...SYSLOG_FACILITIES]);
+    expect(p.netlink.properties.sock_diag.properties.states.items.enum).toEqual([...SOCK_DIAG_STATES]);
   });
 
   test("results do not share default objects", () => {

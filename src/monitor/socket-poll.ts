@@ -1,0 +1,144 @@
+/**
+ * Sockets have no notifications but their destruction (TCP and UDP only), so sock_diag is watched
+ * by dumping it every `sock_diag.interval` and comparing each dump with the last: a socket that
+ * appeared is an `open`, one that went a `close`, one whose state moved a `state` change (with
+ * `old_state`). Those events are derived, and say so (`derived: true`); their time is that of the
+ * dump that showed the difference, since the change happened somewhere in the interval before.
+ *
+ * A socket the kernel announced destroyed (SKNLGRP_*_DESTROY, a real notification) is not
+ * reported closed again when the next dump no longer shows it: one close, never two.
+ */
+import type { Backend } from "../backend/types.ts";
+import { walkMessages } from "../codec/nlmsg.ts";
+import type { NlmonConfig } from "../config/types.ts";
+import { decodeMessage } from "../decode/message.ts";
+import type { NlEvent, PipelineEvent, SocketBody } from "../event/model.ts";
+import type { BasicContext } from "../decode/context.ts";
+import type { Log } from "../log.ts";
+import { nowNs } from "../clock.ts";
+import { NETLINK_SOCK_DIAG } from "../uapi/linux.gen.ts";
+import { sockDiagPlan, type SockDiagPlan } from "./socket-plan.ts";
+import { socketKey } from "../families/sock_diag/decode.ts";
+
+export interface SocketPollDeps {
+  cfg: NlmonConfig;
+  backend: Backend;
+  ctx: BasicContext;
+  log: Log;
+  /** to the pipeline (through the batches, so pull mode holds them too) */
+  emit: (pe: PipelineEvent) => void;
+  /** notifications already received are decoded before a dump is compared */
+  drain: () => void;
+  stopped: () => boolean;
+}
+
+/**
+ * What makes a socket the same socket from one dump to the next: the kernel's cookie, which a
+ * TCP socket keeps when it moves to TIME-WAIT and a UDP socket keeps when it connects (addresses
+ * do not serve: a destroy notification after a reset names 0.0.0.0 and port 0).
+ */
+export const socketIdentity = socketKey;
+
+export class SocketPoll {
+  private last: Map<string, NlEvent> | undefined;
+  /** sockets the kernel announced destroyed, by identity, with when */
+  private readonly destroyed = new Map<string, number>();
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private running = false;
+  private readonly plan: SockDiagPlan;
+  polls = 0;
+  derived = 0;
+
+  constructor(private readonly d: SocketPollDeps) {
+    this.plan = sockDiagPlan(d.cfg.netlink.sock_diag);
+  }
+
+  /** the first dump is the baseline: nothing is reported of it */
+  async start(): Promise<void> {
+    await this.poll();
+    this.d.log.info("sock_diag", `${this.last?.size ?? 0} sockets at start (${this.plan.describe}); compared every ${this.d.cfg.netlink.sock_diag.interval} s`);
+    this.schedule();
+  }
+
+  stop(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  /** a destroy notification, as the pipeline decoded it */
+  observe(ev: NlEvent): void {
+    const b = ev.netlink.diag;
+    if (!b || ev.derived || b.change !== "destroy") return;
+    this.destroyed.set(socketIdentity(b), performance.now());
+  }
+
+  private schedule() {
+    if (this.d.stopped()) return;
+    this.timer = setTimeout(() => {
+      void this.poll().catch((e) => this.d.log.warn("sock_diag", `socket dump failed: ${(e as Error).message}; trying again next interval`))
+        .finally(() => this.schedule());
+    }, this.d.cfg.netlink.sock_diag.interval * 1000);
+    // a monitor with nothing else open must still stay up: the timer holds the process
+  }
+
+  /** Dump, compare with the last dump, emit the differences. Returns how many were emitted. */
+  async poll(): Promise<number> {
+    if (this.running || this.d.stopped()) return 0;
+    this.running = true;
+    try {
+      const now = new Map<string, NlEvent>();
+      for (const q of this.plan.requests) {
+        const datagrams = await this.d.backend.dump(NETLINK_SOCK_DIAG, [q.request]);
+        for (const d of datagrams) this.decodeInto(d, q.protocol, now);
+      }
+      this.d.drain();
+      const ts = nowNs();
+      this.polls++;
+      const prev = this.last;
+      this.last = now;
+      if (!prev) return 0;
+      let n = 0;
+      const out = (ev: NlEvent) => {
+        this.d.emit({ event: ev, tsNs: ts, recvMono: 0 });
+        n++;
+      };
+      for (const [k, ev] of now) {
+        const was = prev.get(k);
+        if (!was) out(derive(ev, "open"));
+        else if (was.netlink.diag!.state !== ev.netlink.diag!.state) out(derive(ev, "state", was.netlink.diag!.state));
+      }
+      for (const [k, ev] of prev) {
+        if (now.has(k)) continue;
+        if (this.destroyed.has(k)) continue;
+        out(derive(ev, "close"));
+      }
+      // an announcement older than two intervals has had its dump
+      const horizon = performance.now() - 2 * this.d.cfg.netlink.sock_diag.interval * 1000;
+      for (const [k, t] of this.destroyed) if (t < horizon || !now.has(k)) this.destroyed.delete(k);
+      this.derived += n;
+      return n;
+    } finally {
+      this.running = false;
+    }
+  }
+
+  private decodeInto(d: Uint8Array, protocol: string | undefined, into: Map<string, NlEvent>) {
+    const dv = new DataView(d.buffer, d.byteOffset, d.byteLength);
+    walkMessages(dv, 0, d.byteLength, {
+      message: (hdr, mdv, off, end) => {
+        // a dump's replies do not say their protocol: the request did
+        const ev = decodeMessage(NETLINK_SOCK_DIAG, hdr, mdv, off, end, this.d.ctx, { subject: protocol });
+        const b = ev?.netlink.diag;
+        if (!ev || !b) return;
+        into.set(socketIdentity(b), ev);
+      },
+      framingError: (kind, off) => this.d.log.warn("sock_diag", `socket dump: ${kind} at byte ${off}; the rest of the datagram is skipped`),
+    });
+  }
+}
+
+function derive(ev: NlEvent, change: "open" | "close" | "state", oldState?: string): NlEvent {
+  const diag: SocketBody = { ...ev.netlink.diag!, change };
+  if (oldState !== undefined) diag.old_state = oldState;
+  return { timestamp: undefined, type: ev.type, protocol: ev.protocol, msg_type: ev.msg_type, netlink: { ...ev.netlink, diag }, derived: true };
+}

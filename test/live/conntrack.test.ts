@@ -1,0 +1,158 @@
+/**
+ * Conntrack events against conntrack-tools, on both backends: TCP and UDP flows and pings in a
+ * namespace whose ruleset makes conntrack track, then a flush; `conntrack -E -o extended,id` runs
+ * over the same window and nlmon's conntrack events must be the same changes, event for event and
+ * in the same order (event, protocol, both tuples, TCP state, id). A second case crosses a veth
+ * pair into a namespace that DNATs, so the reply tuple differs from the original.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { rmSync } from "node:fs";
+import { BACKENDS, delNs, ensureBinary, ensureLibnl, ensureTool, ip, Lines, must, nsName, parseEvents, sleep, startNlmon, tempDir, writeConfig } from "./lib.ts";
+import { eventRecord, parseConntrackLine, show } from "./conntrack-tool.ts";
+
+const dir = tempDir("conntrack");
+const made: string[] = [];
+beforeAll(() => {
+  ensureBinary();
+  ensureLibnl();
+  ensureTool("conntrack", "conntrack");
+  ensureTool("nft", "nftables");
+  ensureTool("python3", "python3");
+}, 600_000);
+afterAll(() => {
+  for (const ns of made) delNs(ns);
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const CFG = writeConfig(dir, "ct.yaml", "netlink:\n  protocols: { route: false, netfilter: true }\n  netfilter: { nftables: false }\n");
+
+function newNs(tag: string): string {
+  const ns = nsName(tag);
+  made.push(ns);
+  must(["ip", "netns", "add", ns]);
+  ip(ns, "link", "set", "lo", "up");
+  return ns;
+}
+
+function nft(ns: string, ...cmd: string[]) {
+  must(["ip", "netns", "exec", ns, "nft", ...cmd]);
+}
+
+/** `conntrack -E` in the namespace, line-buffered into a collector */
+function conntrackEvents(ns: string) {
+  const proc = Bun.spawn(["ip", "netns", "exec", ns, "stdbuf", "-oL", "conntrack", "-E", "-o", "extended,id"], { stdout: "pipe", stderr: "pipe" });
+  return { proc, out: new Lines(proc.stdout) };
+}
+
+/** a TCP server answering each connection and a UDP echo, until killed */
+const SERVER = (host: string, tcp: number, udp: number) => [
+  "import socket, threading",
+  `t = socket.socket(); t.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); t.bind(("${host}", ${tcp})); t.listen(64)`,
+  `u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.bind(("${host}", ${udp}))`,
+  "def tcp():",
+  "    while True:",
+  "        c, _ = t.accept(); c.recv(16); c.sendall(b'ok'); c.close()",
+  "threading.Thread(target=tcp, daemon=True).start()",
+  "while True:",
+  "    d, a = u.recvfrom(16); u.sendto(b'ok', a)",
+].join("\n");
+
+const CLIENT = (host: string, tcp: number, udp: number, n: number) => [
+  "import socket",
+  `for i in range(${n}):`,
+  `    c = socket.create_connection(("${host}", ${tcp})); c.sendall(b"hi"); c.recv(16); c.close()`,
+  `    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.settimeout(2); u.sendto(b"hi", ("${host}", ${udp})); u.recvfrom(16); u.close()`,
+].join("\n");
+
+interface Window { ns: string; act: () => Promise<void> }
+
+/** nlmon and conntrack -E over the same window; returns both as records */
+async function observe(b: (typeof BACKENDS)[number], w: Window) {
+  const mon = startNlmon({ ns: w.ns, args: ["--config", CFG], env: b.env });
+  const ct = conntrackEvents(w.ns);
+  try {
+    expect(await mon.err.waitLine((l) => l.includes("receive buffer"), 15_000)).toBeGreaterThanOrEqual(0);
+    await sleep(300);
+    await w.act();
+    await sleep(1000);
+    must(["ip", "netns", "exec", w.ns, "conntrack", "-F"]);
+    await sleep(1500);
+  } finally {
+    await mon.stop();
+    ct.proc.kill("SIGTERM");
+    await ct.proc.exited;
+    await ct.out.done;
+  }
+  const tool = ct.out.lines.map(parseConntrackLine).filter((r) => r !== undefined);
+  const events = parseEvents(mon.out.lines).filter((e) => e.type === "conntrack");
+  const ours = events.map(eventRecord).filter((r) => r !== undefined);
+  return { tool, ours, events, stderr: mon.err.lines };
+}
+
+describe("conntrack events equal conntrack -E's", () => {
+  for (const b of BACKENDS) {
+    test(`${b.name}: TCP and UDP flows and pings on loopback, then a flush`, async () => {
+      const ns = newNs(`ct${b.name}`);
+      nft(ns, "add", "table", "inet", "track");
+      nft(ns, "add", "chain", "inet", "track", "out", "{ type filter hook output priority 0; }");
+      nft(ns, "add", "rule", "inet", "track", "out", "ct", "state", "new", "counter");
+      const srv = Bun.spawn(["ip", "netns", "exec", ns, "python3", "-c", SERVER("127.0.0.1", 7001, 7002)], { stdout: "ignore", stderr: "ignore" });
+      try {
+        await sleep(300);
+        const r = await observe(b, {
+          ns,
+          act: async () => {
+            must(["ip", "netns", "exec", ns, "python3", "-c", CLIENT("127.0.0.1", 7001, 7002, 10)]);
+            for (let i = 0; i < 3; i++) must(["ip", "netns", "exec", ns, "ping", "-c", "1", "-W", "1", "127.0.0.1"]);
+          },
+        });
+        // the set-up worked: every flow of each kind was seen by the tool
+        expect(r.tool.filter((x) => x.event === "new" && x.proto === "tcp").length).toBe(10);
+        expect(r.tool.filter((x) => x.event === "new" && x.proto === "udp").length).toBe(10);
+        expect(r.tool.filter((x) => x.event === "new" && x.proto === "icmp").length).toBe(3);
+        expect(r.tool.filter((x) => x.event === "destroy").length).toBeGreaterThanOrEqual(23);
+        expect(r.ours.map(show)).toEqual(r.tool.map(show));
+        // every event carries the id conntrack printed, and no two events are one change
+        expect(new Set(r.events.map((e) => JSON.stringify(e.netlink.conntrack))).size).toBe(r.events.length);
+      } finally {
+        srv.kill();
+        await srv.exited;
+      }
+    }, 60_000);
+
+    test(`${b.name}: NAT across a veth pair: the reply tuple is the translated one`, async () => {
+      const a = newNs(`cna${b.name}`);
+      const s = newNs(`cns${b.name}`);
+      must(["ip", "link", "add", "ctv0", "netns", a, "type", "veth", "peer", "name", "ctv1", "netns", s]);
+      ip(a, "addr", "add", "10.77.0.1/24", "dev", "ctv0");
+      ip(s, "addr", "add", "10.77.0.2/24", "dev", "ctv1");
+      ip(a, "link", "set", "ctv0", "up");
+      ip(s, "link", "set", "ctv1", "up");
+      nft(s, "add", "table", "ip", "nat");
+      nft(s, "add", "chain", "ip", "nat", "pre", "{ type nat hook prerouting priority -100; }");
+      nft(s, "add", "rule", "ip", "nat", "pre", "tcp", "dport", "7100", "dnat", "to", ":7101");
+      nft(s, "add", "rule", "ip", "nat", "pre", "udp", "dport", "7200", "dnat", "to", ":7201");
+      const srv = Bun.spawn(["ip", "netns", "exec", s, "python3", "-c", SERVER("10.77.0.2", 7101, 7201)], { stdout: "ignore", stderr: "ignore" });
+      try {
+        await sleep(300);
+        const r = await observe(b, {
+          ns: s,
+          act: async () => {
+            must(["ip", "netns", "exec", a, "python3", "-c", CLIENT("10.77.0.2", 7100, 7200, 5)]);
+          },
+        });
+        const nat = r.tool.filter((x) => x.event === "new" && x.orig.includes("dport=7100"));
+        expect(nat.length).toBe(5);
+        for (const x of nat) expect(x.reply).toContain("sport=7101");
+        expect(r.ours.map(show)).toEqual(r.tool.map(show));
+        // the translation is in the status too
+        const natted = r.events.filter((e) => e.netlink.conntrack!.original?.dport === 7100);
+        expect(natted.length).toBeGreaterThan(0);
+        for (const e of natted) expect(e.netlink.conntrack!.status).toContain("DST_NAT");
+      } finally {
+        srv.kill();
+        await srv.exited;
+      }
+    }, 60_000);
+  }
+});
