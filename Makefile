@@ -7,7 +7,7 @@ WORKERS  := src/backend/worker.ts
 BUN_BUILD_FLAGS := --minify --bytecode --format=esm --sourcemap=none
 SOURCES  := $(shell find src config -type f 2>/dev/null) package.json
 # Debian packages the tests drive: the real tools users compare nlmon with, and the kernel's YNL specs (linux-doc)
-TEST_DEBS := iproute2 jq curl gcc libc6-dev binutils libnl-3-200 libnl-genl-3-200 libnl-3-dev rsyslog prometheus tshark xz-utils qemu-user-static systemd gdb linux-doc-6.12
+TEST_DEBS := iproute2 jq curl gcc libc6-dev binutils libnl-3-200 libnl-genl-3-200 libnl-3-dev rsyslog prometheus tshark xz-utils qemu-user-static systemd gdb linux-doc-6.12 conntrack nftables util-linux python3 ethtool
 export DEBIAN_FRONTEND := noninteractive
 
 .PHONY: all build run test deps debs release footprint bench clean typecheck test-vm

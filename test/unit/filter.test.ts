@@ -72,7 +72,7 @@ describe("filters that could never match are rejected", () => {
   test("a path missing its start, or a field of another body, says where the field is", () => {
     expect(errorOf("route.protocol == 201").message).toMatch(/did you mean 'netlink\.route\.protocol'\?$/);
     expect(errorOf("netlink.link.protocol == 201").message).toMatch(
-      /at column 14 .*'protocol' is a field of netlink, netlink\.route, netlink\.neigh, netlink\.rule, netlink\.nexthop, not of netlink\.link$/);
+      /at column 14 .*'protocol' is a field of netlink, netlink\.route, netlink\.neigh, netlink\.rule, netlink\.nexthop, netlink\.diag, not of netlink\.link$/);
     expect(errorOf("netlink.route == x").message).toMatch(/'netlink\.route' holds fields, not a value at column 1 .*compare one of its fields: family, type/);
   });
   test("a constant the headers do not define names its column and the nearest constant", () => {
