@@ -5,8 +5,10 @@
  * `old_state`). Those events are derived, and say so (`derived: true`); their time is that of the
  * dump that showed the difference, since the change happened somewhere in the interval before.
  *
- * A socket the kernel announced destroyed (SKNLGRP_*_DESTROY, a real notification) is not
- * reported closed again when the next dump no longer shows it: one close, never two.
+ * A socket the kernel announced destroyed (SKNLGRP_*_DESTROY, a real notification) gets no
+ * derived event after it: not a close when the dumps no longer show it, nor a state change or a
+ * close for the TIME-WAIT socket that outlives a TCP connection's (it keeps the cookie): one
+ * close, never two.
  */
 import type { Backend } from "../backend/types.ts";
 import { walkMessages } from "../codec/nlmsg.ts";
@@ -102,19 +104,21 @@ export class SocketPoll {
         this.d.emit({ event: ev, tsNs: ts, recvMono: 0 });
         n++;
       };
+      // a socket the kernel announced destroyed has had its close: what remains of it (a TCP
+      // socket's TIME-WAIT, which keeps the cookie) is not reported moving or going again
       for (const [k, ev] of now) {
+        if (this.destroyed.has(k)) continue;
         const was = prev.get(k);
         if (!was) out(derive(ev, "open"));
         else if (was.netlink.diag!.state !== ev.netlink.diag!.state) out(derive(ev, "state", was.netlink.diag!.state));
       }
       for (const [k, ev] of prev) {
-        if (now.has(k)) continue;
-        if (this.destroyed.has(k)) continue;
+        if (now.has(k) || this.destroyed.has(k)) continue;
         out(derive(ev, "close"));
       }
-      // an announcement older than two intervals has had its dump
+      // forgotten once the dumps no longer show it and its announcement has had a dump after it
       const horizon = performance.now() - 2 * this.d.cfg.netlink.sock_diag.interval * 1000;
-      for (const [k, t] of this.destroyed) if (t < horizon || !now.has(k)) this.destroyed.delete(k);
+      for (const [k, t] of this.destroyed) if (t < horizon && !now.has(k)) this.destroyed.delete(k);
       this.derived += n;
       return n;
     } finally {

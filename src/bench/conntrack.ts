@@ -1,0 +1,645 @@
+/**
+ * The conntrack row of `--benchmark`: conntrack events at rising rates in a namespace of its own,
+ * nlmon (the configured backend, NETLINK_NETFILTER only) and `conntrack -E -o id` listening at
+ * once with the same receive buffer, each listener's output counted against what the kernel
+ * did, and the CPU each spent.
+ *
+ * The events are the kernel's own (nlmsg_pid 0), as a monitor meets them: every flow is one UDP
+ * packet from 10.9.0.1 to its own address in 10.96.0.0/12, routed out of veth v0 to a neighbour
+ * that is never there (the frame is dropped on v1 before any hook): conntrack makes an entry when
+ * the packet leaves (NEW) and, the namespace's nf_conntrack_udp_timeout being 1 s, the entry
+ * expires a second later and is evicted (DESTROY) by a dump the generator asks for every 10 ms (a
+ * dump filtered on a mark no entry has: the kernel walks the table, evicting what has expired,
+ * and returns nothing). Entries made or deleted through ctnetlink (`conntrack -I`, `-D`, `-F`)
+ * would carry the requester's port id, and for each such event `conntrack -E` reads
+ * /proc/net/netlink to name the program: a cost it never pays on a real router, which would make
+ * it look slower than it is.
+ *
+ * What happened is the kernel's count, not the generator's or a listener's: the nftables rule that
+ * enables conntrack in the namespace counts the packets that were `ct state new` (one per flow),
+ * and `conntrack -C` before and after a step says how many of them are still in the table (none,
+ * once evicted). Every flow has its own destination address, so an event names its flow: a
+ * listener's lines are checked off in a bitmap per event type; lost = expected - distinct,
+ * duplicated = lines - distinct, never netted. The kernel's drop counter of each listener's socket
+ * (/proc/net/netlink) is reported beside it.
+ */
+import { fs, path } from "../node-lazy.ts";
+import type { NlmonConfig } from "../config/types.ts";
+import { type BackendName, type Listener, startNlmon } from "./live.ts";
+import { addNamespace, cpuSeconds, delNamespace, ip, must, run, sleep, spawnTracked, vethTopology } from "./sys.ts";
+
+/** flows per second of each step, one packet (one NEW, later one DESTROY) each; 0 = as fast as the generator goes */
+export const CT_STEP_RATES = [2_000, 4_000, 8_000, 16_000, 32_000, 0];
+/** seconds of flows per paced step */
+export const CT_STEP_S = 1.5;
+/** flows of the full-speed step */
+export const CT_FULL_FLOWS = 60_000;
+/** nf_conntrack_udp_timeout in the namespace: an unreplied entry expires this long after its packet */
+export const CT_TIMEOUT_S = 1;
+/** the generator asks for an evicting dump this often */
+const REAP_S = 0.01;
+/** no step starts once the row has run this long (a step takes about CT_STEP_S + CT_TIMEOUT_S + 0.5 s) */
+const BUDGET_S = 24;
+const DPORT_BASE = 10_000;
+/** the flows' destinations: 10.96.0.0/12, flow i is 10.96.0.0 + i */
+const FLOW_BASE = ((10 << 24) | (96 << 16)) >>> 0;
+const FLOW_SPACE = 1 << 20;
+const MARK_SRC = "10.95.0.1";
+const MARK_DST = "10.95.0.2";
+const NFT_TABLE = "nlmonbench";
+
+// ---------------------------------------------------------------------------------------------
+// the generator: python3, since its flows must be real packets (and python3 is where nft and
+// conntrack-tools are); it prints one JSON line
+
+const GENERATOR = `
+import json, socket, struct, sys, time
+first, n, rate, dport = (int(a) for a in sys.argv[1:5]); tau = float(sys.argv[5]); every = float(sys.argv[6])
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+u.bind(("10.9.0.1", 0))
+nl = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 12)
+nl.bind((0, 0))
+# IPCTNL_MSG_CT_GET, NLM_F_DUMP, AF_INET; CTA_MARK 0x4e4c4d4e / CTA_MARK_MASK ~0: no entry matches,
+# so the dump returns nothing, but the kernel evicts every expired entry it walks past
+REAP = struct.pack("=IHHII BBH HHI HHI", 36, 0x101, 0x301, 1, 0, 2, 0, 0, 8, 8, socket.htonl(0x4e4c4d4e), 8, 21, 0xffffffff)
+def reap():
+    nl.send(REAP)
+    while True:
+        d = nl.recv(1 << 16)
+        o = 0
+        while o + 16 <= len(d):
+            ln, ty = struct.unpack_from("=IH", d, o)
+            if ty == 3 or ty == 2:
+                return
+            o += max(16, (ln + 3) & ~3)
+send = u.sendto
+b = b"x"
+base = (10 << 24) | (96 << 16)
+sent = fail = reaps = 0
+t0 = time.perf_counter()
+last = t0
+i = 0
+while i < n:
+    now = time.perf_counter()
+    due = n if rate <= 0 else min(n, int((now - t0) * rate) + 1)
+    while i < due:
+        j = base + first + i
+        try:
+            send(b, ("%d.%d.%d.%d" % (j >> 24, (j >> 16) & 255, (j >> 8) & 255, j & 255), dport))
+            sent += 1
+        except OSError:
+            fail += 1
+        i += 1
+        if rate <= 0 and (i & 255) == 0:
+            break
+    now = time.perf_counter()
+    if now - last >= every:
+        reap(); reaps += 1; last = now
+    if rate > 0 and i < n:
+        time.sleep(max(0.0, min(0.002, (i + 1) / rate - (now - t0))))
+t1 = time.perf_counter()
+# the last entry expires tau after its packet (the kernel counts in jiffies): evict until then
+while time.perf_counter() < t1 + tau + 0.05:
+    time.sleep(every); reap(); reaps += 1
+reap(); reaps += 1
+print(json.dumps({"sent": sent, "send_errors": fail, "send_s": t1 - t0, "span_s": time.perf_counter() - t0, "reaps": reaps}))
+`;
+
+interface GeneratorOut { sent: number; send_errors: number; send_s: number; span_s: number; reaps: number }
+
+async function generate(ns: string, first: number, n: number, rate: number, dport: number): Promise<GeneratorOut> {
+  const p = spawnTracked(["ip", "netns", "exec", ns, "python3", "-c", GENERATOR, String(first), String(n), String(rate), String(dport), String(CT_TIMEOUT_S), String(REAP_S)],
+    { stdout: "pipe" });
+  const out = await new Response(p.proc.stdout as ReadableStream<Uint8Array>).text();
+  const code = await p.proc.exited;
+  const err = await p.stderr;
+  if (code !== 0) throw new Error(`conntrack generator: exit ${code}: ${err.trim().split("\n").slice(-3).join(" / ")}`);
+  return JSON.parse(out.trim().split("\n").pop()!) as GeneratorOut;
+}
+
+// ---------------------------------------------------------------------------------------------
+// results
+
+export interface ConntrackStepListener {
+  name: string;
+  /** lines for this step's flows */
+  received: number;
+  /** distinct (event, flow) among them */
+  distinct: number;
+  lost: number;
+  duplicated: number;
+  /** utime+stime over the step (from the previous step's end mark to this one's) */
+  cpu_s?: number;
+}
+
+export interface ConntrackStep {
+  step: number;
+  /** flows/s asked of the generator; null: as fast as it goes */
+  target_flows_per_s: number | null;
+  flows: number;
+  sent: number;
+  send_errors: number;
+  /** first to last packet */
+  send_s: number;
+  /** first packet to the last eviction: the span of the step's events */
+  span_s: number;
+  flows_per_s: number;
+  /** expected events / span_s */
+  events_per_s: number;
+  /** packets `ct state new` in the namespace's output hook (the nftables rule's counter): entries made */
+  kernel_new: number;
+  /** entries of this step still in the table after it (conntrack -C after - before): not destroyed */
+  kernel_left: number;
+  expected_new: number;
+  expected_destroy: number;
+  expected: number;
+  listeners: ConntrackStepListener[];
+  /** both listeners reported the end mark */
+  drained: boolean;
+}
+
+export interface ConntrackListener {
+  name: string;
+  command: string;
+  expected: number;
+  received: number;
+  distinct: number;
+  lost: number;
+  duplicated: number;
+  /** events for a flow of ours that the step did not make (should never happen) */
+  unexpected: number;
+  /** distinct events beyond the kernel's count (should never happen) */
+  extra: number;
+  /** nlmon: lines a resync made (re-dump after an overrun), not received; not counted */
+  repaired?: number;
+  /** nlmon: ENOBUFS its receive loop saw; conntrack -E: its "We have hit ENOBUFS" warnings */
+  overruns: number;
+  /** the kernel's drop counter of the listener's socket (sk_drops, /proc/net/netlink) before it stopped */
+  kernel_drops?: number;
+  /** SO_RCVBUF as the kernel holds it (sk_rcvbuf, `ss -m`) */
+  receive_buffer_bytes?: number;
+  cpu_s?: number;
+  cpu_us_per_event?: number;
+  /** the highest events/s of a step in which it lost and duplicated nothing */
+  kept_up_events_per_s?: number;
+  /** its own count: nlmon's events metric, conntrack's "N flow events have been shown" (markers included) */
+  own_count?: number;
+  exit_code: number;
+  warnings: string[];
+}
+
+export interface ConntrackResult {
+  /** why the row did not run (a tool or the kernel's conntrack missing) */
+  skipped?: string;
+  backend: BackendName;
+  namespace?: string;
+  namespace_removed?: boolean;
+  method: string;
+  /** what both were asked for (conntrack -b, nlmon's netlink.buffer_size.receive): net.core.rmem_default / 2 */
+  receive_buffer_requested?: number;
+  rmem_default?: number;
+  timeout_s: number;
+  step_s: number;
+  steps: ConntrackStep[];
+  listeners: ConntrackListener[];
+  expected: number;
+  kernel: { new_flows: number; left: number; insert_failed: number; drop: number; early_drop: number };
+  /** the first step (1-based) in which conntrack -E lost events; undefined if it lost none */
+  conntrack_first_loss_step?: number;
+  /** nlmon's lost + duplicated up to and including that step (all steps if conntrack -E lost none) */
+  nlmon_lost_through?: number;
+  nlmon_duplicated_through?: number;
+  seconds: number;
+  warnings: string[];
+}
+
+function skipped(backend: BackendName, why: string): ConntrackResult {
+  return {
+    skipped: why, backend, method: "", timeout_s: CT_TIMEOUT_S, step_s: CT_STEP_S, steps: [], listeners: [], expected: 0,
+    kernel: { new_flows: 0, left: 0, insert_failed: 0, drop: 0, early_drop: 0 }, seconds: 0, warnings: [],
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// the kernel's figures
+
+function inNs(ns: string, ...cmd: string[]): string {
+  return must(["ip", "netns", "exec", ns, ...cmd]);
+}
+
+function nftNew(ns: string): number {
+  const m = /counter packets (\d+)/.exec(inNs(ns, "nft", "list", "chain", "ip", NFT_TABLE, "out"));
+  if (!m) throw new Error("conntrack: no counter in the nftables chain");
+  return Number(m[1]);
+}
+
+function ctCount(ns: string): number {
+  const n = Number(inNs(ns, "conntrack", "-C").trim());
+  if (!Number.isFinite(n)) throw new Error("conntrack -C: not a number");
+  return n;
+}
+
+/** per-CPU counters of `conntrack -S`, summed */
+function ctStats(ns: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const m of inNs(ns, "conntrack", "-S").matchAll(/(\w+)=(\d+)/g)) if (m[1] !== "cpu") out[m[1]!] = (out[m[1]!] ?? 0) + Number(m[2]);
+  return out;
+}
+
+function readSysctl(file: string): number | undefined {
+  try {
+    const n = Number(fs().readFileSync(file, "utf8").trim());
+    return Number.isFinite(n) ? n : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+interface SockInfo { drops?: number; rcvbuf?: number }
+
+/** each listener's NETLINK_NETFILTER socket with groups joined: the kernel's drop count and sk_rcvbuf */
+function socketInfo(ns: string, pids: number[]): SockInfo[] {
+  const table = run(["ip", "netns", "exec", ns, "cat", "/proc/net/netlink"]).out;
+  const ss = run(["ip", "netns", "exec", ns, "ss", "-f", "netlink", "-m", "-a"]).out;
+  // "nft:-956286523 ... rb212992" (an autobound port id, signed) or "nft:conntrack/1234" (= the pid)
+  const rb = new Map<number, number>();
+  for (const l of ss.split("\n")) {
+    const m = /\snft:(\S+)\s.*\brb(\d+)/.exec(l);
+    if (!m) continue;
+    const id = /\/(\d+)$/.exec(m[1]!)?.[1] ?? m[1]!;
+    const n = Number(id);
+    if (Number.isFinite(n)) rb.set(n >>> 0, Number(m[2]));
+  }
+  return pids.map((pid) => {
+    const inodes = new Set<string>();
+    try {
+      for (const f of fs().readdirSync(`/proc/${pid}/fd`)) {
+        try {
+          const m = /^socket:\[(\d+)\]$/.exec(fs().readlinkSync(`/proc/${pid}/fd/${f}`));
+          if (m) inodes.add(m[1]!);
+        } catch { /* closed meanwhile */ }
+      }
+    } catch { return {}; }
+    // sk Eth Pid Groups Rmem Wmem Dump Locks Drops Inode
+    for (const l of table.split("\n")) {
+      const f = l.trim().split(/\s+/);
+      if (f.length < 10 || f[1] !== "12" || /^0+$/.test(f[3]!) || !inodes.has(f[9]!)) continue;
+      return { drops: Number(f[8]), rcvbuf: rb.get(Number(f[2]) >>> 0) };
+    }
+    return {};
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// the listeners
+
+interface CtTool {
+  name: string;
+  pid: number;
+  path: string;
+  running: () => boolean;
+  stop: () => Promise<{ code: number; stderr: string }>;
+}
+
+function startConntrackE(ns: string, dir: string, buffer: number): CtTool {
+  const file = path().join(dir, "conntrack-E.txt");
+  const p = spawnTracked(["ip", "netns", "exec", ns, "conntrack", "-E", "-o", "id", "-b", String(buffer)], { stdout: Bun.file(file) });
+  const running = () => p.proc.exitCode === null && p.proc.signalCode === null;
+  return {
+    name: "conntrack -E", pid: p.proc.pid, path: file, running,
+    async stop() {
+      // SIGINT: it prints how many events it has shown and exits
+      if (running()) p.proc.kill("SIGINT");
+      const killer = setTimeout(() => p.proc.kill("SIGKILL"), 10_000);
+      const code = await p.proc.exited;
+      clearTimeout(killer);
+      return { code, stderr: await p.stderr };
+    },
+  };
+}
+
+/** the last bytes of a file: where an end mark is once a listener has written it */
+function tail(file: string, bytes = 65536): string {
+  let fd: number | undefined;
+  try {
+    fd = fs().openSync(file, "r");
+    const size = fs().fstatSync(fd).size;
+    const n = Math.min(size, bytes);
+    const buf = Buffer.alloc(n);
+    fs().readSync(fd, buf, 0, n, size - n);
+    return buf.toString("latin1");
+  } catch {
+    return "";
+  } finally {
+    if (fd !== undefined) fs().closeSync(fd);
+  }
+}
+
+let markNo = 0;
+/**
+ * A conntrack entry 10.95.0.1:K -> 10.95.0.2:7 (conntrack -I, 600 s) until both listeners have
+ * printed its NEW: everything the kernel announced before it has then been seen (or lost) by both,
+ * since a socket delivers in order. Only the end of each output is read, so waiting costs the
+ * listeners no CPU.
+ */
+async function syncMark(ns: string, nl: Listener, ct: CtTool, timeoutMs: number): Promise<boolean> {
+  const end = Date.now() + timeoutMs;
+  const marks: number[] = [];
+  while (Date.now() < end) {
+    const k = ++markNo;
+    const r = run(["ip", "netns", "exec", ns, "conntrack", "-I", "-p", "udp", "-s", MARK_SRC, "-d", MARK_DST, "--sport", String(k), "--dport", "7", "-t", "600"]);
+    if (r.code !== 0) throw new Error(`conntrack -I (mark): ${(r.err || r.out).trim()}`);
+    marks.push(k);
+    const tryEnd = Math.min(end, Date.now() + 2000);
+    for (;;) {
+      const a = tail(nl.eventsPath);
+      const b = tail(ct.path);
+      const seenNl = marks.some((m) => a.includes(`"src":"${MARK_SRC}","dst":"${MARK_DST}","sport":${m},"dport":7}`));
+      const seenCt = marks.some((m) => b.includes(`src=${MARK_SRC} dst=${MARK_DST} sport=${m} dport=7 `));
+      if (seenNl && seenCt) return true;
+      if (!nl.running) throw new Error(`nlmon exited early: ${(await nl.stop()).stderr.trim().split("\n").slice(-3).join(" / ")}`);
+      if (!ct.running()) throw new Error(`conntrack -E exited early: ${(await ct.stop()).stderr.trim().split("\n").slice(-3).join(" / ")}`);
+      if (Date.now() >= tryEnd) break;
+      await sleep(50);
+    }
+  }
+  return false;
+}
+
+// ---------------------------------------------------------------------------------------------
+// counting
+
+interface StepRange { first: number; flows: number }
+
+class CtTally {
+  /** per event type a bitmap over every flow of the run: 0 not seen, 1 seen */
+  private readonly seenNew: Uint8Array;
+  private readonly seenDestroy: Uint8Array;
+  readonly received: number[];
+  readonly distinct: number[];
+  unexpected = 0;
+  repaired = 0;
+  constructor(private readonly steps: StepRange[], flows: number) {
+    this.seenNew = new Uint8Array(flows);
+    this.seenDestroy = new Uint8Array(flows);
+    this.received = steps.map(() => 0);
+    this.distinct = steps.map(() => 0);
+  }
+  add(event: string, dst: string, dport: number): void {
+    const s = dport - DPORT_BASE;
+    const q = dst.split(".");
+    const ipn = ((Number(q[0]) << 24) | (Number(q[1]) << 16) | (Number(q[2]) << 8) | Number(q[3])) >>> 0;
+    const i = ipn - FLOW_BASE;
+    const st = this.steps[s];
+    const bits = event === "new" ? this.seenNew : event === "destroy" ? this.seenDestroy : undefined;
+    if (!st || !bits || i < st.first || i >= st.first + st.flows) {
+      this.unexpected++;
+      return;
+    }
+    this.received[s]!++;
+    if (bits[i] === 0) {
+      bits[i] = 1;
+      this.distinct[s]!++;
+    }
+  }
+}
+
+const NL_LINE = /"event":"(new|update|destroy)".*?"original":\{"src":"10\.9\.0\.1","dst":"([\d.]+)","sport":\d+,"dport":(\d+)\}/;
+const CT_LINE = /^\s*\[(NEW|UPDATE|DESTROY)\]\s.*? src=10\.9\.0\.1 dst=([\d.]+) sport=\d+ dport=(\d+) /;
+
+/** every line of a file, read in pieces (the nlmon output of a run is some hundred MB) */
+function eachLine(file: string, onLine: (l: string) => void): void {
+  let fd: number;
+  try { fd = fs().openSync(file, "r"); } catch { return; }
+  const buf = Buffer.alloc(4 << 20);
+  let carry = "";
+  try {
+    for (;;) {
+      const n = fs().readSync(fd, buf, 0, buf.length, null);
+      if (n <= 0) break;
+      const parts = (carry + buf.toString("latin1", 0, n)).split("\n");
+      carry = parts.pop()!;
+      for (const p of parts) onLine(p);
+    }
+    if (carry) onLine(carry);
+  } finally {
+    fs().closeSync(fd);
+  }
+}
+
+function countNlmon(file: string, steps: StepRange[], flows: number): CtTally {
+  const t = new CtTally(steps, flows);
+  eachLine(file, (l) => {
+    if (!l.includes('"src":"10.9.0.1"')) return;
+    const m = NL_LINE.exec(l);
+    if (!m) return;
+    // found by a re-dump after an overrun, not received
+    if (l.includes('"resync":true')) {
+      t.repaired++;
+      return;
+    }
+    t.add(m[1]!, m[2]!, Number(m[3]));
+  });
+  return t;
+}
+
+function countConntrack(file: string, steps: StepRange[], flows: number): CtTally {
+  const t = new CtTally(steps, flows);
+  eachLine(file, (l) => {
+    const m = CT_LINE.exec(l);
+    if (m) t.add(m[1]!.toLowerCase(), m[2]!, Number(m[3]));
+  });
+  return t;
+}
+
+// ---------------------------------------------------------------------------------------------
+// the row
+
+export function conntrackConfig(cfg: NlmonConfig, receive: number): NlmonConfig {
+  const c = structuredClone(cfg);
+  c.netlink.protocols = { route: false, generic: false, sock_diag: false, netfilter: true };
+  c.netlink.netfilter = { ...c.netlink.netfilter, conntrack: true, expectations: false, nftables: false, dump_on_start: false, enable_accounting: false };
+  c.netlink.buffer_size = { ...c.netlink.buffer_size, receive };
+  return c;
+}
+
+/** what the row needs from the machine, or why it cannot run */
+function missing(): string | undefined {
+  for (const tool of ["conntrack", "nft", "python3", "ss"]) {
+    if (!Bun.which(tool)) return `${tool} not found${tool === "conntrack" ? " (conntrack-tools)" : tool === "nft" ? " (nftables)" : tool === "ss" ? " (iproute2's ss)" : ""}`;
+  }
+  return undefined;
+}
+
+/** lo, veth v0/v1 with 10.9.0.1/24, the flows' route and a neighbour that never answers, conntrack on */
+function setup(ns: string, dir: string): void {
+  vethTopology(ns);
+  ip(ns, "neigh", "add", "10.9.0.2", "lladdr", "02:00:00:00:00:02", "dev", "v0", "nud", "permanent");
+  ip(ns, "route", "add", "10.96.0.0/12", "via", "10.9.0.2", "dev", "v0");
+  const rules = path().join(dir, "conntrack.nft");
+  // `table ip`: IPv4 only, so no IPv6 housekeeping packet makes an entry
+  fs().writeFileSync(rules, `table ip ${NFT_TABLE} {\n  chain out {\n    type filter hook output priority 0; policy accept;\n    ct state new counter\n  }\n}\n`);
+  inNs(ns, "nft", "-f", rules);
+  // the namespace's own sysctls (conntrack's are per namespace): events on, unreplied UDP entries expire after 1 s
+  inNs(ns, "sh", "-c", `echo 1 > /proc/sys/net/netfilter/nf_conntrack_events && echo ${CT_TIMEOUT_S} > /proc/sys/net/netfilter/nf_conntrack_udp_timeout`);
+}
+
+export async function conntrackRow(ns: string, dir: string, cfg: NlmonConfig, backend: BackendName, say: (m: string) => void): Promise<ConntrackResult> {
+  const why = missing();
+  if (why) return skipped(backend, why);
+  const t0 = performance.now();
+  const warnings: string[] = [];
+  addNamespace(ns);
+  let result: ConntrackResult | undefined;
+  try {
+    try {
+      setup(ns, dir);
+    } catch (e) {
+      return (result = { ...skipped(backend, `conntrack in a namespace: ${(e as Error).message}`), namespace: ns });
+    }
+    const rmem = readSysctl("/proc/sys/net/core/rmem_default") ?? 212_992;
+    // conntrack -E takes -b as SO_RCVBUF(FORCE), which the kernel doubles (1.4.7 applies it to its
+    // command socket, not the event socket, which keeps net.core.rmem_default): asking for half
+    // of rmem_default gives both the same sk_rcvbuf either way
+    const requested = Math.max(4096, Math.floor(rmem / 2));
+    const ctMax = readSysctl("/proc/sys/net/netfilter/nf_conntrack_max") ?? 262_144;
+    const fullFlows = Math.min(CT_FULL_FLOWS, Math.floor(ctMax / 2));
+
+    say(`conntrack: namespace ${ns}, nlmon (${backend}) and conntrack -E, receive buffer ${requested} bytes requested each`);
+    const ct = startConntrackE(ns, dir, requested);
+    const nl = startNlmon(ns, dir, "conntrack-nlmon", conntrackConfig(cfg, requested), backend, false);
+    const stopAll = async () => {
+      const a = nl.running ? await nl.stop() : undefined;
+      const b = ct.running() ? await ct.stop() : undefined;
+      return { a, b };
+    };
+    try {
+      if (!(await syncMark(ns, nl, ct, 30_000))) throw new Error("conntrack: listeners did not report a start mark within 30 s");
+      let cpuNl = cpuSeconds(nl.pid);
+      let cpuCt = cpuSeconds(ct.pid);
+      const stats0 = ctStats(ns);
+      const ranges: StepRange[] = [];
+      const live: Omit<ConntrackStep, "listeners" | "expected_new" | "expected_destroy" | "expected" | "events_per_s">[] = [];
+      const cpu: { nl?: number; ct?: number }[] = [];
+      let next = 0;
+      for (let s = 0; s < CT_STEP_RATES.length; s++) {
+        if ((performance.now() - t0) / 1000 > BUDGET_S) {
+          warnings.push(`steps from ${s + 1} on not run: the row's time budget (${BUDGET_S} s) was spent`);
+          break;
+        }
+        const rate = CT_STEP_RATES[s]!;
+        const flows = rate > 0 ? Math.round(rate * CT_STEP_S) : fullFlows;
+        if (next + flows > FLOW_SPACE) break;
+        say(`conntrack: step ${s + 1}: ${flows} flows ${rate > 0 ? `at ${rate} flows/s` : "at full speed"}`);
+        const new0 = nftNew(ns);
+        const count0 = ctCount(ns);
+        const g = await generate(ns, next, flows, rate, DPORT_BASE + s);
+        const new1 = nftNew(ns);
+        const count1 = ctCount(ns);
+        const drained = await syncMark(ns, nl, ct, 20_000);
+        const n1 = cpuSeconds(nl.pid);
+        const c1 = cpuSeconds(ct.pid);
+        cpu.push({ nl: n1 !== undefined && cpuNl !== undefined ? n1 - cpuNl : undefined, ct: c1 !== undefined && cpuCt !== undefined ? c1 - cpuCt : undefined });
+        cpuNl = n1;
+        cpuCt = c1;
+        ranges.push({ first: next, flows });
+        live.push({
+          step: s + 1, target_flows_per_s: rate > 0 ? rate : null, flows, sent: g.sent, send_errors: g.send_errors, send_s: g.send_s, span_s: g.span_s,
+          flows_per_s: g.send_s > 0 ? g.sent / g.send_s : 0, kernel_new: new1 - new0, kernel_left: count1 - count0, drained,
+        });
+        if (g.sent !== new1 - new0) warnings.push(`step ${s + 1}: the generator sent ${g.sent} packets, the kernel counted ${new1 - new0} new flows`);
+        if (count1 !== count0) warnings.push(`step ${s + 1}: ${count1 - count0} entries still in the table after it (not destroyed: not expected)`);
+        if (!drained) {
+          warnings.push(`step ${s + 1}: the listeners did not report the end mark within 20 s; no further step`);
+          break;
+        }
+        next += flows;
+        // both have lost events by now (the kernel's drop counters): a faster step would say nothing more
+        const socks = socketInfo(ns, [nl.pid, ct.pid]);
+        if ((socks[0]?.drops ?? 0) > 0 && (socks[1]?.drops ?? 0) > 0) break;
+      }
+      const stats1 = ctStats(ns);
+      const socks = socketInfo(ns, [nl.pid, ct.pid]);
+      const { a: rn, b: rc } = await stopAll();
+      const nlStop = rn ?? { code: -1, stderr: "", stats: undefined };
+      const ctStop = rc ?? { code: -1, stderr: "" };
+
+      say("conntrack: counting");
+      const tn = countNlmon(nl.eventsPath, ranges, next);
+      const tc = countConntrack(ct.path, ranges, next);
+      const steps: ConntrackStep[] = live.map((st, i) => {
+        const expectedNew = st.kernel_new;
+        const expectedDestroy = st.kernel_new - st.kernel_left;
+        const expected = expectedNew + expectedDestroy;
+        const one = (name: string, t: CtTally, c: number | undefined): ConntrackStepListener => ({
+          name, received: t.received[i]!, distinct: t.distinct[i]!, lost: Math.max(0, expected - t.distinct[i]!),
+          duplicated: t.received[i]! - t.distinct[i]!, cpu_s: c,
+        });
+        return {
+          ...st, expected_new: expectedNew, expected_destroy: expectedDestroy, expected,
+          events_per_s: st.span_s > 0 ? expected / st.span_s : 0,
+          listeners: [one(`nlmon (${backend})`, tn, cpu[i]?.nl), one("conntrack -E", tc, cpu[i]?.ct)],
+        };
+      });
+      const expected = steps.reduce((a, s) => a + s.expected, 0);
+      const ctWarn = /We have hit ENOBUFS/g;
+      const shown = /(\d+) flow events have been shown/.exec(ctStop.stderr);
+      const listener = (k: number, t: CtTally, command: string, extra: Partial<ConntrackListener>, code: number, stderr: string): ConntrackListener => {
+        const received = steps.reduce((a, s) => a + s.listeners[k]!.received, 0);
+        const distinct = steps.reduce((a, s) => a + s.listeners[k]!.distinct, 0);
+        const cpuS = steps.every((s) => s.listeners[k]!.cpu_s !== undefined) ? steps.reduce((a, s) => a + s.listeners[k]!.cpu_s!, 0) : undefined;
+        const kept = steps.filter((s) => s.listeners[k]!.lost === 0 && s.listeners[k]!.duplicated === 0).map((s) => s.events_per_s);
+        return {
+          name: steps[0]?.listeners[k]!.name ?? (k === 0 ? `nlmon (${backend})` : "conntrack -E"), command, expected, received, distinct,
+          lost: steps.reduce((a, s) => a + s.listeners[k]!.lost, 0),
+          duplicated: received - distinct, unexpected: t.unexpected, extra: Math.max(0, distinct - expected),
+          overruns: 0, kernel_drops: socks[k]?.drops, receive_buffer_bytes: socks[k]?.rcvbuf,
+          cpu_s: cpuS, cpu_us_per_event: cpuS !== undefined && received > 0 ? (cpuS / received) * 1e6 : undefined,
+          kept_up_events_per_s: kept.length ? Math.max(...kept) : undefined,
+          exit_code: code,
+          warnings: stderr.split("\n").map((x) => x.trim()).filter((x) => x && !/We have hit ENOBUFS|This message means|Please, check --buffer-size|flow events have been shown/.test(x)).slice(-5),
+          ...extra,
+        };
+      };
+      const nlL = listener(0, tn, "nlmon (NETLINK_NETFILTER, conntrack groups, JSON export to a file)", {
+        repaired: tn.repaired, overruns: nlStop.stats?.overruns ?? 0, own_count: nlStop.stats?.events,
+        receive_buffer_bytes: socks[0]?.rcvbuf ?? (nlStop.stats?.rcvbuf[0] !== undefined ? nlStop.stats.rcvbuf[0] * 2 : undefined),
+      }, nlStop.code, nlStop.stderr);
+      const ctL = listener(1, tc, `conntrack -E -o id -b ${requested} > file`, {
+        overruns: (ctStop.stderr.match(ctWarn) ?? []).length, own_count: shown ? Number(shown[1]) : undefined,
+      }, ctStop.code, ctStop.stderr);
+      for (const l of [nlL, ctL]) {
+        if (l.unexpected) warnings.push(`${l.name}: ${l.unexpected} events for flows no step made`);
+        if (l.extra) warnings.push(`${l.name}: ${l.extra} distinct events beyond the kernel's count`);
+        if (l.kernel_drops !== undefined && l.kernel_drops !== l.lost) warnings.push(`${l.name}: lost ${l.lost}, the kernel dropped ${l.kernel_drops} on its socket (markers and other events included)`);
+      }
+      const firstLoss = steps.findIndex((s) => s.listeners[1]!.lost > 0);
+      const through = firstLoss >= 0 ? steps.slice(0, firstLoss + 1) : steps;
+      const d = (k: string) => (stats1[k] ?? 0) - (stats0[k] ?? 0);
+      return (result = {
+        backend, namespace: ns,
+        method: `one UDP packet per flow (10.9.0.1 to its own address in 10.96.0.0/12, out of veth v0 to a neighbour that never answers) from python3; `
+          + `NEW when the packet leaves, DESTROY when the entry has expired (nf_conntrack_udp_timeout ${CT_TIMEOUT_S} s in the namespace) and a dump the generator asks for every ${REAP_S * 1000} ms evicts it; `
+          + `expected = the nftables rule's count of ct state new packets, x2 less what conntrack -C still holds after the step; lost = expected - distinct (event, flow); duplicated = lines - distinct`,
+        receive_buffer_requested: requested, rmem_default: rmem, timeout_s: CT_TIMEOUT_S, step_s: CT_STEP_S,
+        steps, listeners: [nlL, ctL], expected,
+        kernel: {
+          new_flows: steps.reduce((a, s) => a + s.kernel_new, 0), left: steps.reduce((a, s) => a + s.kernel_left, 0),
+          insert_failed: d("insert_failed"), drop: d("drop"), early_drop: d("early_drop"),
+        },
+        conntrack_first_loss_step: firstLoss >= 0 ? firstLoss + 1 : undefined,
+        nlmon_lost_through: through.reduce((a, s) => a + s.listeners[0]!.lost, 0),
+        nlmon_duplicated_through: through.reduce((a, s) => a + s.listeners[0]!.duplicated, 0),
+        seconds: (performance.now() - t0) / 1000,
+        warnings,
+      });
+    } finally {
+      await stopAll();
+    }
+  } finally {
+    const removed = delNamespace(ns);
+    if (result) result.namespace_removed = removed;
+    for (const f of ["conntrack-E.txt", "conntrack-nlmon.ndjson"]) fs().rmSync(path().join(dir, f), { force: true });
+  }
+}
+
