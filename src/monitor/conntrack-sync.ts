@@ -39,7 +39,8 @@ export function conntrackKey(b: ConntrackBody): string {
 
 /** what an update must change to be reported by a repair: not timeouts and counters, which always move */
 function sameState(a: ConntrackBody, b: ConntrackBody): boolean {
-  return a.state === b.state && a.status_raw === b.status_raw && a.mark === b.mark;
+  // an event leaves out a mark of 0 that a dump reply states
+  return a.state === b.state && a.status_raw === b.status_raw && (a.mark ?? 0) === (b.mark ?? 0);
 }
 
 const SYSCTLS = ["/proc/sys/net/netfilter/nf_conntrack_acct", "/proc/sys/net/netfilter/nf_conntrack_timestamp"];
@@ -53,6 +54,11 @@ export class ConntrackSync {
 
   constructor(private readonly d: ConntrackSyncDeps) {
     if (d.cfg.netlink.caching.enabled && d.cfg.netlink.caching.conntrack_cache) this.cache = new Map();
+  }
+
+  /** a repair is due or running: an overrun report waits for its events */
+  get busy(): boolean {
+    return this.repairing || this.repairTimer !== undefined;
   }
 
   get cached(): boolean {
@@ -120,6 +126,7 @@ export class ConntrackSync {
     try {
       const table = await this.dumpTable();
       this.d.drain();
+      this.d.log.debug("netfilter", `conntrack resync: cache ${this.cache.size}, dump ${table.size}`);
       const ts = nowNs();
       let n = 0;
       const out = (ev: NlEvent, event: "new" | "update" | "destroy") => {

@@ -37,7 +37,7 @@ import { Session } from "./session.ts";
 import { StateSync } from "./state-sync.ts";
 import { ConntrackSync } from "./conntrack-sync.ts";
 import type { SocketPoll } from "./socket-poll.ts";
-import { NETLINK_NETFILTER } from "../uapi/linux.gen.ts";
+import { NETLINK_NETFILTER, NETLINK_SOCK_DIAG } from "../uapi/linux.gen.ts";
 
 export { NothingToMonitor } from "./session.ts";
 
@@ -110,7 +110,22 @@ export class Monitor {
     this.pipeline.observe(cacheWatch.observer, cacheWatch.types);
     this.overrunReports = new OverrunReports({
       cfg, log, metrics: this.metrics, cached: caches.kinds(), routeGroups: rtnlGroups(cfg).names,
-      resyncIdle: () => this.schedule.idle(),
+      resyncIdle: () => this.schedule.idle() && !this.conntrack?.busy,
+      repairOf: (protocol) => {
+        if (protocol === NETLINK_NETFILTER) {
+          const nf = cfg.netlink.netfilter;
+          const cached = this.conntrack?.cached === true;
+          return {
+            repairable: cached ? ["conntrack"] : [],
+            lost: [...(nf.conntrack && !cached ? ["conntrack"] : []), ...(nf.expectations ? ["conntrack expectation"] : []), ...(nf.nftables ? ["nf_tables"] : [])],
+            fix: nf.conntrack && !cached ? "netlink.caching.conntrack_cache: true would have repaired the conntrack entries" : undefined,
+          };
+        }
+        if (protocol === NETLINK_SOCK_DIAG) {
+          return { repairable: [], lost: ["socket destroy (the next socket dump reports what went, as derived closes)"] };
+        }
+        return undefined;
+      },
       barrier: () => backend.sync(),
     });
     const reconnect = new Reconnect({
@@ -173,7 +188,7 @@ export class Monitor {
   }
 
   get resyncs(): number {
-    return this.sync.resyncs;
+    return this.sync.resyncs + (this.conntrack?.resyncs ?? 0);
   }
 
   get genlFamilies(): GenlFamily[] {

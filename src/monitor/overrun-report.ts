@@ -61,6 +61,11 @@ export interface OverrunReportOptions {
    * otherwise look like a quiet second and split one burst into two reports.
    */
   barrier?: () => Promise<void>;
+  /**
+   * For a protocol other than the state family's: what a re-dump repairs, what nothing can give
+   * back, and the setting that would have repaired it (the conntrack cache, netfilter's).
+   */
+  repairOf?: (protocol: number) => { repairable: string[]; lost: string[]; fix?: string } | undefined;
 }
 
 export class OverrunReports {
@@ -168,7 +173,7 @@ export class OverrunReports {
     // each ENOBUFS means at least one drop: the floor where the kernel's counter is unavailable
     const dropped = b.drops !== undefined ? Math.max(b.drops - base, b.enobufs) : b.enobufs;
     if (b.drops !== undefined) this.reported.set(protocol, b.drops);
-    const repairable = protocol === STATE_FAMILY.protocol ? this.o.cached : [];
+    const repairable = protocol === STATE_FAMILY.protocol ? this.o.cached : this.o.repairOf?.(protocol)?.repairable ?? [];
     const recovered = Math.min(dropped, b.reemitted);
     const unrecovered = dropped - recovered;
     this.open([protocol]);
@@ -178,7 +183,7 @@ export class OverrunReports {
     this.o.log.warn("netlink", this.describe(protocol, b, dropped, recovered, unrecovered, repairable));
   }
 
-  private describe(protocol: number, b: Burst, dropped: number, recovered: number, unrecovered: number, repairable: readonly CacheKind[]): string {
+  private describe(protocol: number, b: Burst, dropped: number, recovered: number, unrecovered: number, repairable: readonly string[]): string {
     const secs = ((b.lastAt - b.startedAt) / 1000).toFixed(2);
     const exact = b.drops !== undefined ? "" : "at least ";
     const rcv = this.o.cfg.netlink.buffer_size.receive;
@@ -204,6 +209,9 @@ export class OverrunReports {
       const keys = want.map((k) => `netlink.caching.${k}_cache: true`).join(", ");
       const what = want.map((k) => (k === "addr" ? "addresses" : `${k}s`)).join(", ");
       if (want.length) fix.push(`${c.enabled ? keys : `netlink.caching.enabled: true with ${keys}`} would have repaired the ${what}`);
+    } else if (unrecovered > 0) {
+      const other = this.o.repairOf?.(protocol)?.fix;
+      if (other) fix.push(other);
     }
     const outcome = unrecovered === 0 ? "avoided the overrun" : fix.length ? "kept them all" : "kept them";
     fix.push(`a netlink.buffer_size.receive above ${rcv} bytes would have ${outcome} (4 MiB absorbed a 100,000-route burst in nlmon's measurement; the default is 32 MiB)`);
@@ -212,8 +220,8 @@ export class OverrunReports {
   }
 
   /** what this protocol's notifications carry that a re-dump cannot give back */
-  private lostKinds(protocol: number, repairable: readonly CacheKind[]): string[] {
-    if (protocol !== STATE_FAMILY.protocol) return ["generic netlink"];
+  private lostKinds(protocol: number, repairable: readonly string[]): string[] {
+    if (protocol !== STATE_FAMILY.protocol) return this.o.repairOf?.(protocol)?.lost ?? ["generic netlink"];
     const kinds = new Set(this.o.routeGroups.map((g) => GROUP_KINDS[g] ?? g));
     return KIND_ORDER.filter((k) => kinds.has(k) && !(repairable as readonly string[]).includes(k));
   }
