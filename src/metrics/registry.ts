@@ -118,6 +118,7 @@ export function nlmonMetrics(reg = new Registry()) {
     eventsLost: reg.counter("nlmon_events_lost_total", "Notifications the kernel dropped in receive-queue overruns: recovered (re-emitted by a re-dump, marked resync) or unrecovered (gone for good)", ["protocol", "kind"]),
     cacheObjects: reg.gauge("nlmon_cache_objects", "Objects held per cache", ["cache"]),
     routes: reg.gauge("nlmon_routes", "Routes now in the kernel, from the route cache", ROUTE_LABELS),
+    sockets: reg.gauge("nlmon_sockets", "Sockets in the last sock_diag dump, by protocol and state", ["protocol", "state"]),
     routeChanges: reg.counter("nlmon_route_changes_total", "Route additions and removals seen", [...ROUTE_LABELS, "op"]),
     filterDropped: reg.counter("nlmon_filter_dropped_total", "Events dropped by filters"),
     exportErrors: reg.counter("nlmon_export_errors_total", "Export failures (write errors, unreachable collectors, malformed datagrams); queue drops are in nlmon_export_dropped_total", ["export"]),

@@ -176,7 +176,11 @@ export class Monitor {
       this.overrunReports.observe(pe.event);
       this.session.genlWatch?.observe(pe.event);
     }, (t) => t === "genl" || t === "error");
-    this.metrics.registry.beforeCollect(() => own.collect());
+    this.metrics.registry.beforeCollect(() => {
+      own.collect();
+      if (this.conntrack?.cached) this.metrics.cacheObjects.set({ cache: "conntrack" }, this.conntrack.size);
+      this.sockets?.collect(this.metrics.sockets);
+    });
   }
 
   get ctx(): BasicContext {

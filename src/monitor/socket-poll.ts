@@ -17,6 +17,7 @@ import { decodeMessage } from "../decode/message.ts";
 import type { NlEvent, PipelineEvent, SocketBody } from "../event/model.ts";
 import type { BasicContext } from "../decode/context.ts";
 import type { Log } from "../log.ts";
+import type { NlmonMetrics } from "../metrics/registry.ts";
 import { nowNs } from "../clock.ts";
 import { NETLINK_SOCK_DIAG } from "../uapi/linux.gen.ts";
 import { sockDiagPlan, type SockDiagPlan } from "./socket-plan.ts";
@@ -65,6 +66,17 @@ export class SocketPoll {
   stop(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
+  }
+
+  /** the last dump's sockets by protocol and state, into the gauge */
+  collect(g: NlmonMetrics["sockets"]): void {
+    if (!this.last) return;
+    for (const s of g.series.values()) s.value = 0;
+    for (const ev of this.last.values()) {
+      const b = ev.netlink.diag!;
+      g.slot({ protocol: b.protocol ?? b.family, state: b.state ?? String(b.state_num) }).value++;
+    }
+    g.prune();
   }
 
   /** a destroy notification, as the pipeline decoded it */
