@@ -4,23 +4,23 @@
  * once with the same receive buffer, each listener's output counted against what the kernel
  * did, and the CPU each spent.
  *
- * The events are the kernel's own (nlmsg_pid 0), as a monitor meets them: every flow is one UDP
- * packet from 10.9.0.1 to its own address in 10.96.0.0/12, routed out of veth v0 to a neighbour
- * that is never there (the frame is dropped on v1 before any hook): conntrack makes an entry when
- * the packet leaves (NEW) and, the namespace's nf_conntrack_udp_timeout being 1 s, the entry
- * expires a second later and is evicted (DESTROY) by a dump the generator asks for every 10 ms (a
- * dump filtered on a mark no entry has: the kernel walks the table, evicting what has expired,
- * and returns nothing). Entries made or deleted through ctnetlink (`conntrack -I`, `-D`, `-F`)
- * would carry the requester's port id, and for each such event `conntrack -E` reads
- * /proc/net/netlink to name the program: a cost it never pays on a real router, which would make
- * it look slower than it is.
+ * The events are the kernel's own (nlmsg_pid 0), as a monitor meets them on a router: every flow
+ * is a UDP request from 10.9.0.1 to an address of its own in 10.96.0.0/12 (a local route on lo)
+ * and the reply from that address: conntrack makes the entry when the request leaves (NEW) and
+ * marks it seen-reply when the reply leaves (UPDATE), two events per flow, paced by the traffic.
+ * Nothing expires during the row (the namespace's UDP timeouts are 120 s): a destroy the row could
+ * cause would come either from the kernel's garbage collector, in sweeps it times itself, or
+ * from a flush or delete through ctnetlink, which reports the event with the requester's port id,
+ * and for each such event `conntrack -E` reads /proc/net/netlink to name the program (a cost it
+ * never pays for traffic, which would make it look slower than it is). The entries go with the
+ * namespace, once the listeners have stopped.
  *
  * What happened is the kernel's count, not the generator's or a listener's: the nftables rule that
- * enables conntrack in the namespace counts the packets that were `ct state new` (one per flow),
- * and `conntrack -C` before and after a step says how many of them are still in the table (none,
- * once evicted). Every flow has its own destination address, so an event names its flow: a
- * listener's lines are checked off in a bitmap per event type; lost = expected - distinct,
- * duplicated = lines - distinct, never netted. The kernel's drop counter of each listener's socket
+ * enables conntrack in the namespace counts, in the output hook, the packets that were
+ * `ct state new` (one per flow: its request) and those in the reply direction (one per flow: its
+ * reply). Every flow has its own destination address, so an event names its flow: a listener's
+ * lines are checked off in a bitmap per event type; lost = expected - distinct, duplicated =
+ * lines - distinct, never netted. The kernel's drop counter of each listener's socket
  * (/proc/net/netlink) is reported beside it.
  */
 import { fs, path } from "../node-lazy.ts";
@@ -28,18 +28,16 @@ import type { NlmonConfig } from "../config/types.ts";
 import { type BackendName, type Listener, startNlmon } from "./live.ts";
 import { addNamespace, cpuSeconds, delNamespace, ip, must, run, sleep, spawnTracked, vethTopology } from "./sys.ts";
 
-/** flows per second of each step, one packet (one NEW, later one DESTROY) each; 0 = as fast as the generator goes */
-export const CT_STEP_RATES = [2_000, 4_000, 8_000, 16_000, 32_000, 0];
+/** flows per second of each step (two events each: NEW, UPDATE); 0 = as fast as the generator goes */
+export const CT_STEP_RATES = [1_000, 2_000, 4_000, 6_000, 8_000, 12_000, 16_000, 0];
 /** seconds of flows per paced step */
 export const CT_STEP_S = 1.5;
 /** flows of the full-speed step */
 export const CT_FULL_FLOWS = 60_000;
-/** nf_conntrack_udp_timeout in the namespace: an unreplied entry expires this long after its packet */
-export const CT_TIMEOUT_S = 1;
-/** the generator asks for an evicting dump this often */
-const REAP_S = 0.01;
-/** no step starts once the row has run this long (a step takes about CT_STEP_S + CT_TIMEOUT_S + 0.5 s) */
-const BUDGET_S = 24;
+/** the namespace's nf_conntrack_udp_timeout(_stream): longer than the row, so nothing is destroyed during it */
+const UDP_TIMEOUT_S = 120;
+/** no step starts once the row has run this long (a paced step takes about CT_STEP_S + 0.5 s) */
+const BUDGET_S = 22;
 const DPORT_BASE = 10_000;
 /** the flows' destinations: 10.96.0.0/12, flow i is 10.96.0.0 + i */
 const FLOW_BASE = ((10 << 24) | (96 << 16)) >>> 0;
@@ -49,66 +47,64 @@ const MARK_DST = "10.95.0.2";
 const NFT_TABLE = "nlmonbench";
 
 // ---------------------------------------------------------------------------------------------
-// the generator: python3, since its flows must be real packets (and python3 is where nft and
-// conntrack-tools are); it prints one JSON line
+// the generator: python3 (the flows must be real packets), client and server in one process; it
+// prints one JSON line
 
 const GENERATOR = `
 import json, socket, struct, sys, time
-first, n, rate, dport = (int(a) for a in sys.argv[1:5]); tau = float(sys.argv[5]); every = float(sys.argv[6])
-u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-u.bind(("10.9.0.1", 0))
-nl = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 12)
-nl.bind((0, 0))
-# IPCTNL_MSG_CT_GET, NLM_F_DUMP, AF_INET; CTA_MARK 0x4e4c4d4e / CTA_MARK_MASK ~0: no entry matches,
-# so the dump returns nothing, but the kernel evicts every expired entry it walks past
-REAP = struct.pack("=IHHII BBH HHI HHI", 36, 0x101, 0x301, 1, 0, 2, 0, 0, 8, 8, socket.htonl(0x4e4c4d4e), 8, 21, 0xffffffff)
-def reap():
-    nl.send(REAP)
-    while True:
-        d = nl.recv(1 << 16)
-        o = 0
-        while o + 16 <= len(d):
-            ln, ty = struct.unpack_from("=IH", d, o)
-            if ty == 3 or ty == 2:
-                return
-            o += max(16, (ln + 3) & ~3)
-send = u.sendto
-b = b"x"
+first, n, rate, port = (int(a) for a in sys.argv[1:5])
+c = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+# the replies are not read: once this small queue is full the kernel drops them, after conntrack saw them
+c.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+c.bind(("10.9.0.1", 0))
+sv = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+sv.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+sv.bind(("0.0.0.0", port))
+sv.setblocking(False)
+IP_PKTINFO = 8
 base = (10 << 24) | (96 << 16)
-sent = fail = reaps = 0
+send = c.sendto; recv = sv.recvfrom; reply = sv.sendmsg; pack = struct.pack
+sent = fail = replied = 0
+def serve():
+    # each request carries its address: the reply leaves from it (IP_PKTINFO), so it is the flow's reply
+    global replied
+    while True:
+        try:
+            d, peer = recv(64)
+        except BlockingIOError:
+            return
+        try:
+            reply([b"y"], [(socket.IPPROTO_IP, IP_PKTINFO, pack("=i4s4s", 0, d[:4], bytes(4)))], 0, peer)
+            replied += 1
+        except OSError:
+            pass
 t0 = time.perf_counter()
-last = t0
 i = 0
 while i < n:
-    now = time.perf_counter()
-    due = n if rate <= 0 else min(n, int((now - t0) * rate) + 1)
-    while i < due:
-        j = base + first + i
+    due = n if rate <= 0 else min(n, int((time.perf_counter() - t0) * rate) + 1)
+    k = 0
+    while i < due and k < 64:
+        a = pack(">I", base + first + i)
         try:
-            send(b, ("%d.%d.%d.%d" % (j >> 24, (j >> 16) & 255, (j >> 8) & 255, j & 255), dport))
+            send(a, (socket.inet_ntoa(a), port))
             sent += 1
         except OSError:
             fail += 1
         i += 1
-        if rate <= 0 and (i & 255) == 0:
-            break
-    now = time.perf_counter()
-    if now - last >= every:
-        reap(); reaps += 1; last = now
+        k += 1
+    serve()
     if rate > 0 and i < n:
-        time.sleep(max(0.0, min(0.002, (i + 1) / rate - (now - t0))))
+        time.sleep(max(0.0, min(0.002, (i + 1) / rate - (time.perf_counter() - t0))))
 t1 = time.perf_counter()
-# the last entry expires tau after its packet (the kernel counts in jiffies): evict until then
-while time.perf_counter() < t1 + tau + 0.05:
-    time.sleep(every); reap(); reaps += 1
-reap(); reaps += 1
-print(json.dumps({"sent": sent, "send_errors": fail, "send_s": t1 - t0, "span_s": time.perf_counter() - t0, "reaps": reaps}))
+time.sleep(0.01)
+serve()
+print(json.dumps({"sent": sent, "send_errors": fail, "replied": replied, "send_s": t1 - t0, "span_s": time.perf_counter() - t0}))
 `;
 
-interface GeneratorOut { sent: number; send_errors: number; send_s: number; span_s: number; reaps: number }
+interface GeneratorOut { sent: number; send_errors: number; replied: number; send_s: number; span_s: number }
 
-async function generate(ns: string, first: number, n: number, rate: number, dport: number): Promise<GeneratorOut> {
-  const p = spawnTracked(["ip", "netns", "exec", ns, "python3", "-c", GENERATOR, String(first), String(n), String(rate), String(dport), String(CT_TIMEOUT_S), String(REAP_S)],
+async function generate(ns: string, first: number, n: number, rate: number, port: number): Promise<GeneratorOut> {
+  const p = spawnTracked(["ip", "netns", "exec", ns, "python3", "-c", GENERATOR, String(first), String(n), String(rate), String(port)],
     { stdout: "pipe" });
   const out = await new Response(p.proc.stdout as ReadableStream<Uint8Array>).text();
   const code = await p.proc.exited;
