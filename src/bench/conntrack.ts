@@ -26,7 +26,7 @@
 import { fs, path } from "../node-lazy.ts";
 import type { NlmonConfig } from "../config/types.ts";
 import { type BackendName, type Listener, startNlmon } from "./live.ts";
-import { addNamespace, cpuSeconds, delNamespace, ip, must, run, sleep, spawnTracked, vethTopology } from "./sys.ts";
+import { addNamespace, cpuSeconds, delNamespace, ip, must, run, sleep, spawnTracked } from "./sys.ts";
 
 /** flows per second of each step (two events each: NEW, UPDATE); 0 = as fast as the generator goes */
 export const CT_STEP_RATES = [1_000, 2_000, 4_000, 6_000, 8_000, 12_000, 16_000, 0];
@@ -38,7 +38,8 @@ export const CT_FULL_FLOWS = 60_000;
 const UDP_TIMEOUT_S = 120;
 /** no step starts once the row has run this long (a paced step takes about CT_STEP_S + 0.5 s) */
 const BUDGET_S = 22;
-const DPORT_BASE = 10_000;
+/** the server's port in step s: PORT_BASE + s, so an event names its step */
+const PORT_BASE = 10_000;
 /** the flows' destinations: 10.96.0.0/12, flow i is 10.96.0.0 + i */
 const FLOW_BASE = ((10 << 24) | (96 << 16)) >>> 0;
 const FLOW_SPACE = 1 << 20;
@@ -133,21 +134,25 @@ export interface ConntrackStep {
   /** flows/s asked of the generator; null: as fast as it goes */
   target_flows_per_s: number | null;
   flows: number;
+  /** requests sent, and replies the generator's server sent back */
   sent: number;
   send_errors: number;
-  /** first to last packet */
+  replied: number;
+  /** first to last request */
   send_s: number;
-  /** first packet to the last eviction: the span of the step's events */
+  /** first request to the last reply */
   span_s: number;
   flows_per_s: number;
   /** expected events / span_s */
   events_per_s: number;
-  /** packets `ct state new` in the namespace's output hook (the nftables rule's counter): entries made */
+  /** the kernel's counts (the nftables rule's counters in the namespace's output hook): packets `ct state new` (entries made: NEW events) */
   kernel_new: number;
-  /** entries of this step still in the table after it (conntrack -C after - before): not destroyed */
-  kernel_left: number;
+  /** packets in the reply direction (each flow's one reply: the UPDATE that marks it seen-reply) */
+  kernel_replies: number;
+  /** conntrack -C after the step less before: the entries it added (= kernel_new when none was refused or destroyed) */
+  kernel_entries: number;
   expected_new: number;
-  expected_destroy: number;
+  expected_update: number;
   expected: number;
   listeners: ConntrackStepListener[];
   /** both listeners reported the end mark */
@@ -162,7 +167,7 @@ export interface ConntrackListener {
   distinct: number;
   lost: number;
   duplicated: number;
-  /** events for a flow of ours that the step did not make (should never happen) */
+  /** events for a flow of ours that its step did not make, or of another type (a destroy): should never happen */
   unexpected: number;
   /** distinct events beyond the kernel's count (should never happen) */
   extra: number;
@@ -174,11 +179,13 @@ export interface ConntrackListener {
   kernel_drops?: number;
   /** SO_RCVBUF as the kernel holds it (sk_rcvbuf, `ss -m`) */
   receive_buffer_bytes?: number;
+  /** utime+stime from the start mark to the last step's end mark (/proc/PID/stat) */
   cpu_s?: number;
+  /** cpu_s / received */
   cpu_us_per_event?: number;
   /** the highest events/s of a step in which it lost and duplicated nothing */
   kept_up_events_per_s?: number;
-  /** its own count: nlmon's events metric, conntrack's "N flow events have been shown" (markers included) */
+  /** its own count: nlmon's events metric, conntrack's "N flow events have been shown" (marks included) */
   own_count?: number;
   exit_code: number;
   warnings: string[];
@@ -194,15 +201,14 @@ export interface ConntrackResult {
   /** what both were asked for (conntrack -b, nlmon's netlink.buffer_size.receive): net.core.rmem_default / 2 */
   receive_buffer_requested?: number;
   rmem_default?: number;
-  timeout_s: number;
   step_s: number;
   steps: ConntrackStep[];
   listeners: ConntrackListener[];
   expected: number;
-  kernel: { new_flows: number; left: number; insert_failed: number; drop: number; early_drop: number };
+  kernel: { new_flows: number; replies: number; entries: number; insert_failed: number; drop: number; early_drop: number };
   /** the first step (1-based) in which conntrack -E lost events; undefined if it lost none */
   conntrack_first_loss_step?: number;
-  /** nlmon's lost + duplicated up to and including that step (all steps if conntrack -E lost none) */
+  /** nlmon's lost and duplicated up to and including that step (all steps if conntrack -E lost none) */
   nlmon_lost_through?: number;
   nlmon_duplicated_through?: number;
   seconds: number;
@@ -211,8 +217,8 @@ export interface ConntrackResult {
 
 function skipped(backend: BackendName, why: string): ConntrackResult {
   return {
-    skipped: why, backend, method: "", timeout_s: CT_TIMEOUT_S, step_s: CT_STEP_S, steps: [], listeners: [], expected: 0,
-    kernel: { new_flows: 0, left: 0, insert_failed: 0, drop: 0, early_drop: 0 }, seconds: 0, warnings: [],
+    skipped: why, backend, method: "", step_s: CT_STEP_S, steps: [], listeners: [], expected: 0,
+    kernel: { new_flows: 0, replies: 0, entries: 0, insert_failed: 0, drop: 0, early_drop: 0 }, seconds: 0, warnings: [],
   };
 }
 
@@ -223,10 +229,11 @@ function inNs(ns: string, ...cmd: string[]): string {
   return must(["ip", "netns", "exec", ns, ...cmd]);
 }
 
-function nftNew(ns: string): number {
-  const m = /counter packets (\d+)/.exec(inNs(ns, "nft", "list", "chain", "ip", NFT_TABLE, "out"));
-  if (!m) throw new Error("conntrack: no counter in the nftables chain");
-  return Number(m[1]);
+/** the nftables rule's two counters: packets ct state new, packets in the reply direction */
+function nftCounts(ns: string): { created: number; replies: number } {
+  const c = [...inNs(ns, "nft", "list", "chain", "ip", NFT_TABLE, "out").matchAll(/counter packets (\d+)/g)].map((m) => Number(m[1]));
+  if (c.length !== 2) throw new Error("conntrack: the nftables chain does not hold its two counters");
+  return { created: c[0]!, replies: c[1]! };
 }
 
 function ctCount(ns: string): number {
@@ -275,7 +282,9 @@ function socketInfo(ns: string, pids: number[]): SockInfo[] {
           if (m) inodes.add(m[1]!);
         } catch { /* closed meanwhile */ }
       }
-    } catch { return {}; }
+    } catch {
+      return {};
+    }
     // sk Eth Pid Groups Rmem Wmem Dump Locks Drops Inode
     for (const l of table.split("\n")) {
       const f = l.trim().split(/\s+/);
@@ -301,15 +310,19 @@ function startConntrackE(ns: string, dir: string, buffer: number): CtTool {
   const file = path().join(dir, "conntrack-E.txt");
   const p = spawnTracked(["ip", "netns", "exec", ns, "conntrack", "-E", "-o", "id", "-b", String(buffer)], { stdout: Bun.file(file) });
   const running = () => p.proc.exitCode === null && p.proc.signalCode === null;
+  let done: Promise<{ code: number; stderr: string }> | undefined;
   return {
     name: "conntrack -E", pid: p.proc.pid, path: file, running,
-    async stop() {
-      // SIGINT: it prints how many events it has shown and exits
-      if (running()) p.proc.kill("SIGINT");
-      const killer = setTimeout(() => p.proc.kill("SIGKILL"), 10_000);
-      const code = await p.proc.exited;
-      clearTimeout(killer);
-      return { code, stderr: await p.stderr };
+    stop() {
+      done ??= (async () => {
+        // SIGINT: it prints how many events it has shown and exits
+        if (running()) p.proc.kill("SIGINT");
+        const killer = setTimeout(() => p.proc.kill("SIGKILL"), 10_000);
+        const code = await p.proc.exited;
+        clearTimeout(killer);
+        return { code, stderr: await p.stderr };
+      })();
+      return done;
     },
   };
 }
@@ -370,24 +383,23 @@ interface StepRange { first: number; flows: number }
 class CtTally {
   /** per event type a bitmap over every flow of the run: 0 not seen, 1 seen */
   private readonly seenNew: Uint8Array;
-  private readonly seenDestroy: Uint8Array;
+  private readonly seenUpdate: Uint8Array;
   readonly received: number[];
   readonly distinct: number[];
   unexpected = 0;
   repaired = 0;
   constructor(private readonly steps: StepRange[], flows: number) {
     this.seenNew = new Uint8Array(flows);
-    this.seenDestroy = new Uint8Array(flows);
+    this.seenUpdate = new Uint8Array(flows);
     this.received = steps.map(() => 0);
     this.distinct = steps.map(() => 0);
   }
-  add(event: string, dst: string, dport: number): void {
-    const s = dport - DPORT_BASE;
+  add(event: string, dst: string, port: number): void {
+    const s = port - PORT_BASE;
     const q = dst.split(".");
-    const ipn = ((Number(q[0]) << 24) | (Number(q[1]) << 16) | (Number(q[2]) << 8) | Number(q[3])) >>> 0;
-    const i = ipn - FLOW_BASE;
+    const i = (((Number(q[0]) << 24) | (Number(q[1]) << 16) | (Number(q[2]) << 8) | Number(q[3])) >>> 0) - FLOW_BASE;
     const st = this.steps[s];
-    const bits = event === "new" ? this.seenNew : event === "destroy" ? this.seenDestroy : undefined;
+    const bits = event === "new" ? this.seenNew : event === "update" ? this.seenUpdate : undefined;
     if (!st || !bits || i < st.first || i >= st.first + st.flows) {
       this.unexpected++;
       return;
@@ -406,7 +418,11 @@ const CT_LINE = /^\s*\[(NEW|UPDATE|DESTROY)\]\s.*? src=10\.9\.0\.1 dst=([\d.]+) 
 /** every line of a file, read in pieces (the nlmon output of a run is some hundred MB) */
 function eachLine(file: string, onLine: (l: string) => void): void {
   let fd: number;
-  try { fd = fs().openSync(file, "r"); } catch { return; }
+  try {
+    fd = fs().openSync(file, "r");
+  } catch {
+    return;
+  }
   const buf = Buffer.alloc(4 << 20);
   let carry = "";
   try {
@@ -429,7 +445,7 @@ function countNlmon(file: string, steps: StepRange[], flows: number): CtTally {
     if (!l.includes('"src":"10.9.0.1"')) return;
     const m = NL_LINE.exec(l);
     if (!m) return;
-    // found by a re-dump after an overrun, not received
+    // found by a re-dump after an overrun (conntrack_cache on), not received
     if (l.includes('"resync":true')) {
       t.repaired++;
       return;
@@ -451,6 +467,7 @@ function countConntrack(file: string, steps: StepRange[], flows: number): CtTall
 // ---------------------------------------------------------------------------------------------
 // the row
 
+/** the user's config with NETLINK_NETFILTER's conntrack groups alone, and the row's receive buffer */
 export function conntrackConfig(cfg: NlmonConfig, receive: number): NlmonConfig {
   const c = structuredClone(cfg);
   c.netlink.protocols = { route: false, generic: false, sock_diag: false, netfilter: true };
@@ -459,30 +476,25 @@ export function conntrackConfig(cfg: NlmonConfig, receive: number): NlmonConfig 
   return c;
 }
 
-/** what the row needs from the machine, or why it cannot run */
-function missing(): string | undefined {
-  for (const tool of ["conntrack", "nft", "python3", "ss"]) {
-    if (!Bun.which(tool)) return `${tool} not found${tool === "conntrack" ? " (conntrack-tools)" : tool === "nft" ? " (nftables)" : tool === "ss" ? " (iproute2's ss)" : ""}`;
-  }
-  return undefined;
-}
+const NEEDS: [string, string][] = [["conntrack", " (conntrack-tools)"], ["nft", " (nftables)"], ["python3", ""], ["ss", " (iproute2)"]];
 
-/** lo, veth v0/v1 with 10.9.0.1/24, the flows' route and a neighbour that never answers, conntrack on */
+/** lo with 10.9.0.1 and a local route for the flows' addresses; conntrack on, nothing expiring */
 function setup(ns: string, dir: string): void {
-  vethTopology(ns);
-  ip(ns, "neigh", "add", "10.9.0.2", "lladdr", "02:00:00:00:00:02", "dev", "v0", "nud", "permanent");
-  ip(ns, "route", "add", "10.96.0.0/12", "via", "10.9.0.2", "dev", "v0");
+  ip(ns, "link", "set", "lo", "up");
+  ip(ns, "addr", "add", "10.9.0.1/32", "dev", "lo");
+  ip(ns, "route", "add", "local", "10.96.0.0/12", "dev", "lo");
   const rules = path().join(dir, "conntrack.nft");
   // `table ip`: IPv4 only, so no IPv6 housekeeping packet makes an entry
-  fs().writeFileSync(rules, `table ip ${NFT_TABLE} {\n  chain out {\n    type filter hook output priority 0; policy accept;\n    ct state new counter\n  }\n}\n`);
+  fs().writeFileSync(rules, `table ip ${NFT_TABLE} {\n  chain out {\n    type filter hook output priority 0; policy accept;\n`
+    + `    ct state new counter\n    ct direction reply counter\n  }\n}\n`);
   inNs(ns, "nft", "-f", rules);
-  // the namespace's own sysctls (conntrack's are per namespace): events on, unreplied UDP entries expire after 1 s
-  inNs(ns, "sh", "-c", `echo 1 > /proc/sys/net/netfilter/nf_conntrack_events && echo ${CT_TIMEOUT_S} > /proc/sys/net/netfilter/nf_conntrack_udp_timeout`);
+  // conntrack's sysctls are the namespace's own
+  const set = (k: string, v: number) => `echo ${v} > /proc/sys/net/netfilter/${k}`;
+  inNs(ns, "sh", "-c", [set("nf_conntrack_events", 1), set("nf_conntrack_udp_timeout", UDP_TIMEOUT_S), set("nf_conntrack_udp_timeout_stream", UDP_TIMEOUT_S)].join(" && "));
 }
 
 export async function conntrackRow(ns: string, dir: string, cfg: NlmonConfig, backend: BackendName, say: (m: string) => void): Promise<ConntrackResult> {
-  const why = missing();
-  if (why) return skipped(backend, why);
+  for (const [tool, what] of NEEDS) if (!Bun.which(tool)) return skipped(backend, `${tool} not found${what}`);
   const t0 = performance.now();
   const warnings: string[] = [];
   addNamespace(ns);
@@ -494,43 +506,39 @@ export async function conntrackRow(ns: string, dir: string, cfg: NlmonConfig, ba
       return (result = { ...skipped(backend, `conntrack in a namespace: ${(e as Error).message}`), namespace: ns });
     }
     const rmem = readSysctl("/proc/sys/net/core/rmem_default") ?? 212_992;
-    // conntrack -E takes -b as SO_RCVBUF(FORCE), which the kernel doubles (1.4.7 applies it to its
-    // command socket, not the event socket, which keeps net.core.rmem_default): asking for half
-    // of rmem_default gives both the same sk_rcvbuf either way
+    // both take the size as SO_RCVBUF(FORCE), which the kernel doubles; conntrack 1.4.7 applies -b
+    // to its command socket, not the event socket, which keeps net.core.rmem_default (global, not
+    // the namespace's to change): asking each for half of rmem_default gives both the same sk_rcvbuf
     const requested = Math.max(4096, Math.floor(rmem / 2));
+    // every entry stays until the namespace goes: keep well under the table's limit
     const ctMax = readSysctl("/proc/sys/net/netfilter/nf_conntrack_max") ?? 262_144;
-    const fullFlows = Math.min(CT_FULL_FLOWS, Math.floor(ctMax / 2));
+    const maxFlows = Math.min(FLOW_SPACE, Math.floor(ctMax * 0.75));
 
     say(`conntrack: namespace ${ns}, nlmon (${backend}) and conntrack -E, receive buffer ${requested} bytes requested each`);
     const ct = startConntrackE(ns, dir, requested);
     const nl = startNlmon(ns, dir, "conntrack-nlmon", conntrackConfig(cfg, requested), backend, false);
-    const stopAll = async () => {
-      const a = nl.running ? await nl.stop() : undefined;
-      const b = ct.running() ? await ct.stop() : undefined;
-      return { a, b };
-    };
     try {
       if (!(await syncMark(ns, nl, ct, 30_000))) throw new Error("conntrack: listeners did not report a start mark within 30 s");
       let cpuNl = cpuSeconds(nl.pid);
       let cpuCt = cpuSeconds(ct.pid);
       const stats0 = ctStats(ns);
       const ranges: StepRange[] = [];
-      const live: Omit<ConntrackStep, "listeners" | "expected_new" | "expected_destroy" | "expected" | "events_per_s">[] = [];
+      const live: Omit<ConntrackStep, "listeners" | "expected_new" | "expected_update" | "expected" | "events_per_s">[] = [];
       const cpu: { nl?: number; ct?: number }[] = [];
       let next = 0;
       for (let s = 0; s < CT_STEP_RATES.length; s++) {
         if ((performance.now() - t0) / 1000 > BUDGET_S) {
-          warnings.push(`steps from ${s + 1} on not run: the row's time budget (${BUDGET_S} s) was spent`);
+          warnings.push(`steps ${s + 1}-${CT_STEP_RATES.length} not run: the row's time budget (${BUDGET_S} s) was spent`);
           break;
         }
         const rate = CT_STEP_RATES[s]!;
-        const flows = rate > 0 ? Math.round(rate * CT_STEP_S) : fullFlows;
-        if (next + flows > FLOW_SPACE) break;
+        const flows = Math.min(rate > 0 ? Math.round(rate * CT_STEP_S) : CT_FULL_FLOWS, maxFlows - next);
+        if (flows <= 0) break;
         say(`conntrack: step ${s + 1}: ${flows} flows ${rate > 0 ? `at ${rate} flows/s` : "at full speed"}`);
-        const new0 = nftNew(ns);
+        const k0 = nftCounts(ns);
         const count0 = ctCount(ns);
-        const g = await generate(ns, next, flows, rate, DPORT_BASE + s);
-        const new1 = nftNew(ns);
+        const g = await generate(ns, next, flows, rate, PORT_BASE + s);
+        const k1 = nftCounts(ns);
         const count1 = ctCount(ns);
         const drained = await syncMark(ns, nl, ct, 20_000);
         const n1 = cpuSeconds(nl.pid);
@@ -539,12 +547,15 @@ export async function conntrackRow(ns: string, dir: string, cfg: NlmonConfig, ba
         cpuNl = n1;
         cpuCt = c1;
         ranges.push({ first: next, flows });
+        const created = k1.created - k0.created;
+        const replies = k1.replies - k0.replies;
         live.push({
-          step: s + 1, target_flows_per_s: rate > 0 ? rate : null, flows, sent: g.sent, send_errors: g.send_errors, send_s: g.send_s, span_s: g.span_s,
-          flows_per_s: g.send_s > 0 ? g.sent / g.send_s : 0, kernel_new: new1 - new0, kernel_left: count1 - count0, drained,
+          step: s + 1, target_flows_per_s: rate > 0 ? rate : null, flows, sent: g.sent, send_errors: g.send_errors, replied: g.replied,
+          send_s: g.send_s, span_s: g.span_s, flows_per_s: g.send_s > 0 ? g.sent / g.send_s : 0,
+          kernel_new: created, kernel_replies: replies, kernel_entries: count1 - count0, drained,
         });
-        if (g.sent !== new1 - new0) warnings.push(`step ${s + 1}: the generator sent ${g.sent} packets, the kernel counted ${new1 - new0} new flows`);
-        if (count1 !== count0) warnings.push(`step ${s + 1}: ${count1 - count0} entries still in the table after it (not destroyed: not expected)`);
+        if (g.sent !== created || g.replied !== replies) warnings.push(`step ${s + 1}: the generator sent ${g.sent} requests and ${g.replied} replies, the kernel counted ${created} new and ${replies} replies`);
+        if (count1 - count0 !== created) warnings.push(`step ${s + 1}: ${created} entries made, the table grew by ${count1 - count0}`);
         if (!drained) {
           warnings.push(`step ${s + 1}: the listeners did not report the end mark within 20 s; no further step`);
           break;
@@ -556,71 +567,70 @@ export async function conntrackRow(ns: string, dir: string, cfg: NlmonConfig, ba
       }
       const stats1 = ctStats(ns);
       const socks = socketInfo(ns, [nl.pid, ct.pid]);
-      const { a: rn, b: rc } = await stopAll();
-      const nlStop = rn ?? { code: -1, stderr: "", stats: undefined };
-      const ctStop = rc ?? { code: -1, stderr: "" };
+      const nlStop = await nl.stop();
+      const ctStop = await ct.stop();
 
       say("conntrack: counting");
       const tn = countNlmon(nl.eventsPath, ranges, next);
       const tc = countConntrack(ct.path, ranges, next);
+      const nlName = `nlmon (${backend})`;
       const steps: ConntrackStep[] = live.map((st, i) => {
-        const expectedNew = st.kernel_new;
-        const expectedDestroy = st.kernel_new - st.kernel_left;
-        const expected = expectedNew + expectedDestroy;
+        const expected = st.kernel_new + st.kernel_replies;
         const one = (name: string, t: CtTally, c: number | undefined): ConntrackStepListener => ({
           name, received: t.received[i]!, distinct: t.distinct[i]!, lost: Math.max(0, expected - t.distinct[i]!),
           duplicated: t.received[i]! - t.distinct[i]!, cpu_s: c,
         });
         return {
-          ...st, expected_new: expectedNew, expected_destroy: expectedDestroy, expected,
+          ...st, expected_new: st.kernel_new, expected_update: st.kernel_replies, expected,
           events_per_s: st.span_s > 0 ? expected / st.span_s : 0,
-          listeners: [one(`nlmon (${backend})`, tn, cpu[i]?.nl), one("conntrack -E", tc, cpu[i]?.ct)],
+          listeners: [one(nlName, tn, cpu[i]?.nl), one("conntrack -E", tc, cpu[i]?.ct)],
         };
       });
       const expected = steps.reduce((a, s) => a + s.expected, 0);
-      const ctWarn = /We have hit ENOBUFS/g;
-      const shown = /(\d+) flow events have been shown/.exec(ctStop.stderr);
-      const listener = (k: number, t: CtTally, command: string, extra: Partial<ConntrackListener>, code: number, stderr: string): ConntrackListener => {
+      const listener = (k: number, t: CtTally, name: string, command: string, extra: Partial<ConntrackListener>, code: number, stderr: string): ConntrackListener => {
         const received = steps.reduce((a, s) => a + s.listeners[k]!.received, 0);
         const distinct = steps.reduce((a, s) => a + s.listeners[k]!.distinct, 0);
         const cpuS = steps.every((s) => s.listeners[k]!.cpu_s !== undefined) ? steps.reduce((a, s) => a + s.listeners[k]!.cpu_s!, 0) : undefined;
         const kept = steps.filter((s) => s.listeners[k]!.lost === 0 && s.listeners[k]!.duplicated === 0).map((s) => s.events_per_s);
         return {
-          name: steps[0]?.listeners[k]!.name ?? (k === 0 ? `nlmon (${backend})` : "conntrack -E"), command, expected, received, distinct,
+          name, command, expected, received, distinct,
           lost: steps.reduce((a, s) => a + s.listeners[k]!.lost, 0),
           duplicated: received - distinct, unexpected: t.unexpected, extra: Math.max(0, distinct - expected),
           overruns: 0, kernel_drops: socks[k]?.drops, receive_buffer_bytes: socks[k]?.rcvbuf,
           cpu_s: cpuS, cpu_us_per_event: cpuS !== undefined && received > 0 ? (cpuS / received) * 1e6 : undefined,
           kept_up_events_per_s: kept.length ? Math.max(...kept) : undefined,
           exit_code: code,
-          warnings: stderr.split("\n").map((x) => x.trim()).filter((x) => x && !/We have hit ENOBUFS|This message means|Please, check --buffer-size|flow events have been shown/.test(x)).slice(-5),
+          warnings: stderr.split("\n").map((x) => x.trim())
+            .filter((x) => x && !/We have hit ENOBUFS|This message means|Please, check --buffer-size|flow events have been shown/.test(x)).slice(-5),
           ...extra,
         };
       };
-      const nlL = listener(0, tn, "nlmon (NETLINK_NETFILTER, conntrack groups, JSON export to a file)", {
+      const shown = /(\d+) flow events have been shown/.exec(ctStop.stderr);
+      const nlL = listener(0, tn, nlName, "nlmon: NETLINK_NETFILTER's conntrack groups alone, the JSON export to a file", {
         repaired: tn.repaired, overruns: nlStop.stats?.overruns ?? 0, own_count: nlStop.stats?.events,
         receive_buffer_bytes: socks[0]?.rcvbuf ?? (nlStop.stats?.rcvbuf[0] !== undefined ? nlStop.stats.rcvbuf[0] * 2 : undefined),
       }, nlStop.code, nlStop.stderr);
-      const ctL = listener(1, tc, `conntrack -E -o id -b ${requested} > file`, {
-        overruns: (ctStop.stderr.match(ctWarn) ?? []).length, own_count: shown ? Number(shown[1]) : undefined,
+      const ctL = listener(1, tc, "conntrack -E", `conntrack -E -o id -b ${requested} > file`, {
+        overruns: (ctStop.stderr.match(/We have hit ENOBUFS/g) ?? []).length, own_count: shown ? Number(shown[1]) : undefined,
       }, ctStop.code, ctStop.stderr);
       for (const l of [nlL, ctL]) {
-        if (l.unexpected) warnings.push(`${l.name}: ${l.unexpected} events for flows no step made`);
+        if (l.unexpected) warnings.push(`${l.name}: ${l.unexpected} events of ours that no step made`);
         if (l.extra) warnings.push(`${l.name}: ${l.extra} distinct events beyond the kernel's count`);
-        if (l.kernel_drops !== undefined && l.kernel_drops !== l.lost) warnings.push(`${l.name}: lost ${l.lost}, the kernel dropped ${l.kernel_drops} on its socket (markers and other events included)`);
       }
       const firstLoss = steps.findIndex((s) => s.listeners[1]!.lost > 0);
       const through = firstLoss >= 0 ? steps.slice(0, firstLoss + 1) : steps;
       const d = (k: string) => (stats1[k] ?? 0) - (stats0[k] ?? 0);
       return (result = {
         backend, namespace: ns,
-        method: `one UDP packet per flow (10.9.0.1 to its own address in 10.96.0.0/12, out of veth v0 to a neighbour that never answers) from python3; `
-          + `NEW when the packet leaves, DESTROY when the entry has expired (nf_conntrack_udp_timeout ${CT_TIMEOUT_S} s in the namespace) and a dump the generator asks for every ${REAP_S * 1000} ms evicts it; `
-          + `expected = the nftables rule's count of ct state new packets, x2 less what conntrack -C still holds after the step; lost = expected - distinct (event, flow); duplicated = lines - distinct`,
-        receive_buffer_requested: requested, rmem_default: rmem, timeout_s: CT_TIMEOUT_S, step_s: CT_STEP_S,
+        method: `flows: a UDP request from 10.9.0.1 to an address of its own in 10.96.0.0/12 (local on lo) and its reply (python3, client and server in one process), `
+          + `${CT_STEP_S} s per step at each rate (the last as fast as the generator goes); events: NEW when the request leaves, UPDATE (seen-reply) when the reply leaves; `
+          + `expected: the nftables rule's counts of ct state new and reply-direction packets; lost = expected - distinct (event, flow); duplicated = lines - distinct; `
+          + `CPU: utime+stime from /proc/PID/stat between the end marks (a conntrack -I entry both must print)`,
+        receive_buffer_requested: requested, rmem_default: rmem, step_s: CT_STEP_S,
         steps, listeners: [nlL, ctL], expected,
         kernel: {
-          new_flows: steps.reduce((a, s) => a + s.kernel_new, 0), left: steps.reduce((a, s) => a + s.kernel_left, 0),
+          new_flows: steps.reduce((a, s) => a + s.kernel_new, 0), replies: steps.reduce((a, s) => a + s.kernel_replies, 0),
+          entries: steps.reduce((a, s) => a + s.kernel_entries, 0),
           insert_failed: d("insert_failed"), drop: d("drop"), early_drop: d("early_drop"),
         },
         conntrack_first_loss_step: firstLoss >= 0 ? firstLoss + 1 : undefined,
@@ -630,7 +640,8 @@ export async function conntrackRow(ns: string, dir: string, cfg: NlmonConfig, ba
         warnings,
       });
     } finally {
-      await stopAll();
+      if (nl.running) await nl.stop();
+      await ct.stop();
     }
   } finally {
     const removed = delNamespace(ns);
@@ -638,4 +649,3 @@ export async function conntrackRow(ns: string, dir: string, cfg: NlmonConfig, ba
     for (const f of ["conntrack-E.txt", "conntrack-nlmon.ndjson"]) fs().rmSync(path().join(dir, f), { force: true });
   }
 }
-
