@@ -1,7 +1,7 @@
 /**
  * `nlmon --benchmark`: decode throughput on a corpus captured from the kernel, then live capture
  * under route churn in a namespace, for the configured backend or (--compare) both backends and
- * `ip monitor` at once. The same entry also runs the benchmark's children (NLMON_BENCH_ROLE),
+ * `ip monitor` at once, then conntrack events beside `conntrack -E` (conntrack.ts). The same entry also runs the benchmark's children (NLMON_BENCH_ROLE),
  * which are this binary started inside a namespace.
  */
 import { os, path } from "../node-lazy.ts";
@@ -15,6 +15,7 @@ import { benchDecodeRuns, DECODE_RUNS, runDecodeRole } from "./decode.ts";
 import {
   type BackendName, churn, finishListener, type Listener, type ListenerResult, measureFloor, measureMemory, startIpMonitor, startNlmon, syncMark, writeConfig,
 } from "./live.ts";
+import { conntrackRow } from "./conntrack.ts";
 import { dumpCompare } from "./dump.ts";
 import { fullTable } from "./fulltable.ts";
 import { type BenchReport, formatFullTable, formatHuman, type FullTableReport, fullTablePass, fullTableTargets, targets } from "./report.ts";
@@ -122,6 +123,12 @@ async function benchmark(args: BenchOptions, cfg: NlmonConfig, log: Log): Promis
 
   delNamespace(liveNs);
   const namespaces = [corpusNs, liveNs];
+
+  // conntrack events beside conntrack -E, in a namespace of its own (skipped, not failed, without conntrack-tools or nft)
+  const ctNs = `nlmonbench${process.pid}c`;
+  const conntrack = await conntrackRow(ctNs, dir, cfg, selected, say);
+  if (conntrack.skipped) say(`conntrack: skipped: ${conntrack.skipped}`);
+  if (conntrack.namespace) namespaces.push(ctNs);
   let dump;
   if (args.compare) {
     // the issue's dump comparison: whole processes, in a namespace of its own holding 100k routes
@@ -152,6 +159,7 @@ async function benchmark(args: BenchOptions, cfg: NlmonConfig, log: Log): Promis
     },
     memory,
     memory_floor: memoryFloor,
+    conntrack,
     dump,
     namespaces,
     namespaces_removed: namespaces.every((n) => !namespaceExists(n)),

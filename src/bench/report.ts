@@ -2,6 +2,7 @@
  * The benchmark's result as one document (--json) or as tables for a person, with each target
  * from the issue next to the figure it is about.
  */
+import type { ConntrackResult } from "./conntrack.ts";
 import type { StageResult } from "./decode.ts";
 import { DUMP_FLOOR_MARGIN_MIB, DUMP_MAX_RATIO, type DumpCompareResult, IP_J } from "./dump.ts";
 import { FULL_TABLE_GROWTH, FULL_TABLE_REFERENCE, type FullTableListener, type FullTableResult, type FullTableRun } from "./fulltable.ts";
@@ -46,6 +47,8 @@ export interface BenchReport {
   memory: MemoryResult[];
   /** the same binary with only its receive thread: what the runtime costs before nlmon does anything */
   memory_floor?: FloorResult;
+  /** conntrack events at rising rates, the configured backend beside `conntrack -E` (or why it was skipped) */
+  conntrack?: ConntrackResult;
   /** --compare: `nlmon --dump-events` against the ip -j commands in a namespace holding 100k routes */
   dump?: DumpCompareResult;
   targets: Target[];
@@ -90,6 +93,7 @@ export function targets(r: Omit<BenchReport, "targets">): Target[] {
     t.push({ name: `${m.backend}: RSS holding a ${m.cache_routes_added / 1000}k-route cache`, target: "<= 80 MiB", measured: m.cache_rss_mib ?? null, unit: "MiB",
       pass: m.cache_rss_mib === undefined || !m.seen_all ? null : m.cache_rss_mib <= 80 });
   }
+  if (r.conntrack) t.push(...conntrackTargets(r.conntrack));
   const d = r.dump;
   if (d) {
     const ratio = Number.isFinite(d.median_ratio) ? Number(d.median_ratio.toFixed(2)) : null;
@@ -101,6 +105,88 @@ export function targets(r: Omit<BenchReport, "targets">): Target[] {
       pass: floor === undefined || !Number.isFinite(d.nlmon_peak_rss_mib) ? null : d.ok && d.nlmon_peak_rss_mib <= floor + DUMP_FLOOR_MARGIN_MIB });
   }
   return t;
+}
+
+/** the issue's conntrack targets: none lost where conntrack -E loses, CPU per event at most 1.5x its */
+export const CT_MAX_CPU_RATIO = 1.5;
+
+function conntrackTargets(c: ConntrackResult): Target[] {
+  const lostName = `${c.backend}: conntrack lost (nlmon) where conntrack -E loses, both asked for the same buffer`;
+  const cpuName = `${c.backend}: conntrack CPU per event vs conntrack -E, same run`;
+  if (c.skipped) {
+    return [
+      { name: `${lostName}: skipped: ${c.skipped}`, target: "0 lost", measured: null, unit: "events", pass: null },
+      { name: `${cpuName}: skipped`, target: `<= ${CT_MAX_CPU_RATIO}x`, measured: null, unit: "x", pass: null },
+    ];
+  }
+  const nl = c.listeners[0];
+  const ct = c.listeners[1];
+  const t: Target[] = [];
+  const at = c.conntrack_first_loss_step;
+  const step = at === undefined ? undefined : c.steps[at - 1];
+  const lost = c.nlmon_lost_through ?? null;
+  const dup = c.nlmon_duplicated_through ?? 0;
+  // PASS needs a rate where conntrack -E lost events and nlmon none up to it; if conntrack -E never
+  // lost, the row did not reach such a rate: n/a, unless nlmon lost events anyway (FAIL)
+  t.push({
+    name: step
+      ? `${lostName} (through step ${at}, ${int(step.events_per_s)} events/s: conntrack -E lost ${int(step.listeners[1]!.lost)} there; nlmon duplicated ${int(dup)})`
+      : `${lostName} (conntrack -E lost none up to ${int(Math.max(0, ...c.steps.map((s) => s.events_per_s)))} events/s; nlmon duplicated ${int(dup)})`,
+    target: "0 lost", measured: lost, unit: "events",
+    pass: lost === null || !nl ? null : step ? lost === 0 && dup === 0 : lost > 0 || dup > 0 ? false : null,
+  });
+  const cc = c.cpu_compared;
+  const ratio = cc?.ratio ?? null;
+  const over = !cc ? "" : cc.all_steps ? "all steps: every step lost events" : `steps ${cc.steps.join(",")}, where neither lost any`;
+  t.push({
+    name: `${cpuName} (${fix(cc?.nlmon_us_per_event, 1)} / ${fix(cc?.conntrack_us_per_event, 1)} µs per event received, ${over})`,
+    target: `<= ${CT_MAX_CPU_RATIO}x`, measured: ratio === null ? null : Number(ratio.toFixed(2)), unit: "x", pass: ratio === null ? null : ratio <= CT_MAX_CPU_RATIO,
+  });
+  t.push({
+    name: `conntrack: events/s kept up with (a step with 0 lost): nlmon ${int(nl?.kept_up_events_per_s)}, conntrack -E ${int(ct?.kept_up_events_per_s)}; `
+      + `lost ${int(nl?.lost)} / ${int(ct?.lost)}, overruns ${int(nl?.overruns)} / ${int(ct?.overruns)}, CPU ${fix(nl?.cpu_s, 2)} / ${fix(ct?.cpu_s, 2)} s`,
+    target: "reported", measured: nl?.kept_up_events_per_s ?? null, unit: "events/s", pass: null, informational: true,
+  });
+  return t;
+}
+
+function formatConntrack(c: ConntrackResult): string[] {
+  if (c.skipped) return [`Conntrack: skipped: ${c.skipped}`];
+  const out: string[] = [];
+  const ls = c.listeners;
+  out.push(`Conntrack: flows of one UDP request and its reply (python3) in namespace ${c.namespace}, ${c.step_s} s at each rate, rising;`);
+  out.push(`events NEW (request) and UPDATE (reply), expected from the kernel's counters; ${ls.map((l) => l.name).join(" and ")} listening at once,`);
+  out.push(`each asked for a ${int(c.receive_buffer_requested)}-byte receive buffer (conntrack -b, netlink.buffer_size.receive): sk_rcvbuf `
+    + `${ls.map((l) => `${l.name} ${int(l.receive_buffer_bytes)}`).join(", ")} bytes (ss -m; net.core.rmem_default ${int(c.rmem_default)})`);
+  const stepRows = c.steps.map((s) => [
+    String(s.step), s.target_flows_per_s === null ? "full" : int(s.target_flows_per_s), int(s.flows_per_s), int(s.events_per_s), int(s.expected),
+    ...s.listeners.flatMap((l) => [int(l.received), int(l.lost), int(l.duplicated), fix(l.cpu_s, 2)]),
+  ]);
+  out.push(...table(["step", "flows/s asked", "flows/s", "events/s", "expected",
+    ...ls.flatMap((l) => [`${l.name}: received`, "lost", "dup", "CPU s"])], stepRows, "lrrrrrrrrrrrr"));
+  out.push(...table(["", ...ls.map((l) => l.name)], [
+    ["expected events (the kernel's counts)", ...ls.map((l) => int(l.expected))],
+    ["received (lines for the flows)", ...ls.map((l) => int(l.received))],
+    ["lost (expected - distinct)", ...ls.map((l) => int(l.lost))],
+    ["duplicated (lines - distinct)", ...ls.map((l) => int(l.duplicated))],
+    ["unexpected (no step made them)", ...ls.map((l) => int(l.unexpected))],
+    ["reported by a resync, not received", ...ls.map((l) => (l.repaired === undefined ? "-" : int(l.repaired)))],
+    ["kernel drops on its socket (sk_drops)", ...ls.map((l) => int(l.kernel_drops))],
+    ["overruns (ENOBUFS)", ...ls.map((l) => int(l.overruns))],
+    ["CPU seconds (start mark to last end mark)", ...ls.map((l) => fix(l.cpu_s, 2))],
+    ["CPU µs per event received, all steps", ...ls.map((l) => fix(l.cpu_us_per_event, 1))],
+    [`  over ${c.cpu_compared?.all_steps ? "all steps" : `steps ${c.cpu_compared?.steps.join(",") ?? "-"} (neither lost any)`}`,
+      fix(c.cpu_compared?.nlmon_us_per_event, 1), fix(c.cpu_compared?.conntrack_us_per_event, 1)],
+    ["events/s kept up with (a step with 0 lost)", ...ls.map((l) => int(l.kept_up_events_per_s))],
+    ["its own count (marks included)", ...ls.map((l) => int(l.own_count))],
+  ]));
+  const k = c.kernel;
+  out.push(`  kernel: ${int(k.new_flows)} entries made (ct state new), ${int(k.replies)} replies, the table grew by ${int(k.entries)}; `
+    + `insert_failed ${int(k.insert_failed)}, drop ${int(k.drop)}, early_drop ${int(k.early_drop)} (conntrack -S); ${fix(c.seconds)} s`);
+  out.push(`  ${c.method}`);
+  for (const w of c.warnings) out.push(`  ${w}`);
+  for (const l of ls) for (const w of l.warnings) out.push(`  ${l.name}: ${w}`);
+  return out;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -171,6 +257,7 @@ export function formatHuman(r: BenchReport): string {
     ]));
     out.push("");
   }
+  if (r.conntrack) out.push(...formatConntrack(r.conntrack), "");
   if (r.dump) out.push(...formatDump(r.dump, r.memory_floor), "");
   out.push("Targets");
   out.push(...formatTargets(r.targets));

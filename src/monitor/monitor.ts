@@ -35,7 +35,7 @@ import { Reconnect } from "./reconnect.ts";
 import { ResyncSchedule } from "./resync-schedule.ts";
 import { Session } from "./session.ts";
 import { StateSync } from "./state-sync.ts";
-import { ConntrackSync } from "./conntrack-sync.ts";
+import type { ConntrackSync } from "./conntrack-sync.ts";
 import type { SocketPoll } from "./socket-poll.ts";
 import { NETLINK_NETFILTER, NETLINK_SOCK_DIAG } from "../uapi/linux.gen.ts";
 
@@ -141,7 +141,9 @@ export class Monitor {
     };
     const emit = (pe: PipelineEvent) => this.batches.emit(pe);
     if (cfg.netlink.protocols.netfilter) {
-      const ct = new ConntrackSync({ cfg, backend, ctx: this.pipeline.ctx, log, emit, drain, stopped });
+      // loaded only when asked, as the sockets' role below
+      const { ConntrackSync: Sync } = require("./conntrack-sync.ts") as typeof import("./conntrack-sync.ts");
+      const ct = new Sync({ cfg, backend, ctx: this.pipeline.ctx, log, emit, drain, stopped });
       this.conntrack = ct;
       this.pipeline.observe((pe) => ct.observe(pe.event), (t) => t === "conntrack");
     }
