@@ -31,6 +31,8 @@ export const DEFAULT_CONFIG: NlmonConfig = {
       "max_message_size": 65536,
       "message_pool_size": 1024
     },
+    "namespace": "",
+    "namespaces": "",
     "netfilter": {
       "conntrack": true,
       "expectations": false,
@@ -54,7 +56,8 @@ export const DEFAULT_CONFIG: NlmonConfig = {
   },
   "logging": {
     "level": "info",
-    "modules": {}
+    "modules": {},
+    "target": "stderr"
   },
   "monitoring": {
     "resource_tracking": false
@@ -70,7 +73,8 @@ export const DEFAULT_CONFIG: NlmonConfig = {
         "max_size": 0,
         "keep": 5,
         "compress": false
-      }
+      },
+      "filter": ""
     },
     "syslog": {
       "enabled": false,
@@ -82,7 +86,8 @@ export const DEFAULT_CONFIG: NlmonConfig = {
       "facility": "daemon",
       "app_name": "nlmon",
       "max_message_size": 2048,
-      "queue_size": 16384
+      "queue_size": 16384,
+      "filter": ""
     },
     "prometheus": {
       "enabled": false,
@@ -97,7 +102,15 @@ export const DEFAULT_CONFIG: NlmonConfig = {
       "rotate": {
         "max_size": 0,
         "keep": 5
-      }
+      },
+      "filter": ""
     }
+  },
+  "filters": {},
+  "hooks": [],
+  "alerts": [],
+  "control": {
+    "enabled": true,
+    "socket": ""
   }
 };

@@ -30,6 +30,10 @@ export type LibnlFallback = "none" | "legacy";
 
 export interface NetlinkConfig {
   use_libnl: boolean;
+  /** a name under /run/netns or a path; "" = nlmon's own */
+  namespace: string;
+  /** "all": every named namespace, as they come and go */
+  namespaces: "" | "all";
   protocols: { route: boolean; generic: boolean; sock_diag: boolean; netfilter: boolean };
   /** bytes */
   buffer_size: { receive: number; send: number };
@@ -73,9 +77,16 @@ export interface SockDiagConfig {
   destroy_events: boolean;
 }
 
+export const LOG_MODULES = [
+  "main", "config", "netlink", "libnl", "genl", "decode", "cache", "filter", "export", "hooks", "alerts", "netfilter",
+  "sock_diag", "control", "replay", "dump", "bench", "monitor", "resources",
+] as const;
+export type LogModule = (typeof LOG_MODULES)[number];
+
 export interface LoggingConfig {
   level: LogLevel;
-  modules: Record<string, LogLevel>;
+  modules: Partial<Record<LogModule, LogLevel>>;
+  target: "stderr" | "syslog";
 }
 
 export interface MonitoringConfig {
@@ -84,6 +95,8 @@ export interface MonitoringConfig {
 
 export interface JsonExportConfig {
   enabled: boolean;
+  /** this export's own filter (an expression or a named filter); "" = the global filter */
+  filter: string;
   /** "-" = stdout */
   file: string;
   pretty: boolean;
@@ -94,6 +107,7 @@ export interface JsonExportConfig {
 
 export interface SyslogExportConfig {
   enabled: boolean;
+  filter: string;
   transport: SyslogTransport;
   path: string;
   host: string;
@@ -114,6 +128,7 @@ export interface PrometheusExportConfig {
 
 export interface PcapExportConfig {
   enabled: boolean;
+  filter: string;
   /** "-" = stdout */
   file: string;
   queue_size: number;
@@ -133,5 +148,61 @@ export interface NlmonConfig {
   monitoring: MonitoringConfig;
   /** "" = no filter */
   filter: string;
+  /** named filters, by name */
+  filters: Record<string, NamedFilterConfig>;
   export: ExportConfig;
+  hooks: HookConfig[];
+  alerts: AlertConfig[];
+  control: ControlConfig;
+}
+
+export type FilterAction = "keep" | "drop" | "log" | "alert";
+
+export interface NamedFilterConfig {
+  expr: string;
+  action: FilterAction;
+  description: string;
+}
+
+export interface HookConfig {
+  name: string;
+  /** condition, in the filter language */
+  when: string;
+  /** argv, run without a shell */
+  command?: string[];
+  /** for /bin/sh -c, only when given instead of command */
+  shell?: string;
+  timeout_ms: number;
+  max_concurrent: number;
+  /** runs per second at most; 0 = unlimited */
+  rate_limit: number;
+}
+
+export type AlertSeverity = "info" | "warning" | "critical";
+
+export interface AlertActionConfig {
+  type: "log" | "syslog" | "exec" | "webhook";
+  url?: string;
+  command?: string[];
+  timeout_ms: number;
+  retries: number;
+}
+
+export interface AlertConfig {
+  name: string;
+  when: string;
+  threshold: number;
+  window_s: number;
+  /** a field path; "" = one group */
+  group_by: string;
+  severity: AlertSeverity;
+  resolve_after_s: number;
+  min_interval_s: number;
+  actions: AlertActionConfig[];
+}
+
+export interface ControlConfig {
+  enabled: boolean;
+  /** "" = /run/nlmon/nlmon.sock as root, $XDG_RUNTIME_DIR/nlmon.sock otherwise */
+  socket: string;
 }

@@ -6,11 +6,13 @@ import { ConfigError, DEFAULT_CONFIG_TEXT, loadConfig } from "../../src/config/l
 import { configNotes } from "../../src/config/lift.ts";
 import schema from "../../src/config/schema.json";
 import { ROUTE_GROUPS } from "../../src/families/route/index.ts";
-import { LOG_LEVELS, RTNL_GROUP_NAMES, SOCK_DIAG_STATES, SYSLOG_FACILITIES, type NlmonConfig } from "../../src/config/types.ts";
+import { LOG_LEVELS, LOG_MODULES, RTNL_GROUP_NAMES, SOCK_DIAG_STATES, SYSLOG_FACILITIES, type NlmonConfig } from "../../src/config/types.ts";
 
 const EXPECTED_DEFAULTS: NlmonConfig = {
   netlink: {
     use_libnl: true,
+    namespace: "",
+    namespaces: "",
     protocols: { route: true, generic: false, sock_diag: false, netfilter: false },
     buffer_size: { receive: 33554432, send: 32768 },
     libnl: { library: "", fallback: "none" },
@@ -21,18 +23,22 @@ const EXPECTED_DEFAULTS: NlmonConfig = {
     multicast_groups: [],
     limits: { max_message_size: 65536, message_pool_size: 1024 },
   },
-  logging: { level: "info", modules: {} },
+  logging: { level: "info", modules: {}, target: "stderr" },
   monitoring: { resource_tracking: false },
   filter: "",
+  filters: {},
   export: {
-    json: { enabled: true, file: "-", pretty: false, queue_size: 65536, rotate: { max_size: 0, keep: 5, compress: false } },
+    json: { enabled: true, filter: "", file: "-", pretty: false, queue_size: 65536, rotate: { max_size: 0, keep: 5, compress: false } },
     syslog: {
-      enabled: false, transport: "unix", path: "/dev/log", host: "", port: 514, format: "rfc5424",
+      enabled: false, filter: "", transport: "unix", path: "/dev/log", host: "", port: 514, format: "rfc5424",
       facility: "daemon", app_name: "nlmon", max_message_size: 2048, queue_size: 16384,
     },
     prometheus: { enabled: false, address: "0.0.0.0", port: 9090, path: "/metrics" },
-    pcap: { enabled: false, file: "", queue_size: 65536, rotate: { max_size: 0, keep: 5 } },
+    pcap: { enabled: false, filter: "", file: "", queue_size: 65536, rotate: { max_size: 0, keep: 5 } },
   },
+  hooks: [],
+  alerts: [],
+  control: { enabled: true, socket: "" },
 };
 
 /** the ConfigError message, or a failure if loading succeeded */
@@ -70,6 +76,7 @@ describe("defaults", () => {
     expect([...RTNL_GROUP_NAMES].sort() as string[]).toEqual(Object.keys(ROUTE_GROUPS).sort());
     expect(p.export.properties.syslog.properties.facility.enum).toEqual([...SYSLOG_FACILITIES]);
     expect(p.netlink.properties.sock_diag.properties.states.items.enum).toEqual([...SOCK_DIAG_STATES]);
+    expect(p.logging.properties.modules.propertyNames.enum).toEqual([...LOG_MODULES]);
   });
 
   test("results do not share default objects", () => {
@@ -350,7 +357,7 @@ describe("hostile and odd input", () => {
       `<text>:2:10: logging.level: must be one of error, warn, info, debug, trace, got "${"x".repeat(60)}…"`,
     );
     expect(errorOf({ text: `${long}: 1\n`, env: {} })).toBe(
-      `<text>:1:1: ${"x".repeat(60)}…: unknown key (allowed: netlink, logging, monitoring, filter, export)`,
+      `<text>:1:1: ${"x".repeat(60)}…: unknown key (allowed: netlink, logging, monitoring, filter, filters, export, hooks, alerts, control)`,
     );
     // a whole junk file parsed as one scalar: one short line
     expect(errorOf({ text: "\u0001".repeat(4000) + "\n", env: {} })).toBe(
