@@ -4,20 +4,27 @@
  * after a receive-queue overrun. Conntrack is where overruns happen (a busy NAT gateway makes and
  * ends thousands of flows a second); the repair dumps the table again and emits what differs from
  * the cache, marked `resync`: entries the dump has that the cache lacks as `new`, entries gone as
- * `destroy`, entries whose state or status moved as `update`. What happened to a flow that began
- * and ended inside the lost window is gone for good, and the overrun report says how much was lost.
+ * `destroy`, entries whose state, status or mark moved as `update`. What happened to a flow that
+ * began and ended inside the lost window is gone for good, and the overrun report says how much
+ * was lost.
+ *
+ * The cache keeps each entry as its message's bytes (a latin1 string: one byte a character, no
+ * object per entry), decoded only when a repair compares or re-emits it. Measured with 50,000
+ * entries (RssAnon over the same monitor without the cache): the decoded events cost 57 MiB, the
+ * bytes 13 MiB (about 270 bytes an entry).
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import type { Backend } from "../backend/types.ts";
-import { walkMessages } from "../codec/nlmsg.ts";
+import { NLMSG_HDRLEN, type NlMsgHeader, walkMessages } from "../codec/nlmsg.ts";
 import type { NlmonConfig } from "../config/types.ts";
 import type { BasicContext } from "../decode/context.ts";
 import { decodeMessage } from "../decode/message.ts";
 import type { ConntrackBody, NlEvent, PipelineEvent } from "../event/model.ts";
 import { familyOf } from "../families/index.ts";
+import { CT_DELETE, CT_NEW } from "../families/netfilter/decode.ts";
 import type { Log } from "../log.ts";
 import { nowNs } from "../clock.ts";
-import { NETLINK_NETFILTER } from "../uapi/linux.gen.ts";
+import { NETLINK_NETFILTER, NLM_F_MULTI } from "../uapi/linux.gen.ts";
 
 export interface ConntrackSyncDeps {
   cfg: NlmonConfig;
@@ -31,8 +38,8 @@ export interface ConntrackSyncDeps {
 }
 
 /** an entry's identity: the kernel's id, or its original tuple where the id is not sent */
-export function conntrackKey(b: ConntrackBody): string {
-  if (b.id !== undefined) return `id:${b.id}`;
+export function conntrackKey(b: ConntrackBody): number | string {
+  if (b.id !== undefined) return b.id;
   const o = b.original;
   return `${b.family}|${b.protonum}|${o?.src}|${o?.dst}|${o?.sport ?? o?.type}|${o?.dport ?? o?.code}|${b.zone ?? 0}`;
 }
@@ -45,9 +52,13 @@ function sameState(a: ConntrackBody, b: ConntrackBody): boolean {
 
 const SYSCTLS = ["/proc/sys/net/netfilter/nf_conntrack_acct", "/proc/sys/net/netfilter/nf_conntrack_timestamp"];
 
+const latin1 = (b: Uint8Array, off: number, end: number) => Buffer.from(b.buffer, b.byteOffset + off, end - off).toString("latin1");
+
+interface Dumped { ev: NlEvent; body: string }
+
 export class ConntrackSync {
-  /** by key; undefined when the cache is off */
-  private cache: Map<string, NlEvent> | undefined;
+  /** message bodies (after the nlmsghdr) by key; undefined when the cache is off */
+  private cache: Map<number | string, string> | undefined;
   private repairTimer: ReturnType<typeof setTimeout> | undefined;
   private repairing = false;
   resyncs = 0;
@@ -89,21 +100,21 @@ export class ConntrackSync {
     if (!listed && !this.cache) return;
     const table = await this.dumpTable();
     this.d.drain();
-    if (this.cache) for (const [k, ev] of table) this.cache.set(k, ev);
+    if (this.cache) for (const [k, x] of table) this.cache.set(k, x.body);
     if (listed) {
       const ts = nowNs();
-      for (const ev of table.values()) this.d.emit({ event: { ...ev, snapshot: true }, tsNs: ts, recvMono: 0 });
+      for (const x of table.values()) this.d.emit({ event: { ...x.ev, snapshot: true }, tsNs: ts, recvMono: 0 });
     }
     this.d.log.info("netfilter", `conntrack table at start: ${table.size} entries${this.cache ? " (cached)" : ""}`);
   }
 
-  /** a conntrack event as the pipeline decoded it */
-  observe(ev: NlEvent): void {
-    const b = ev.netlink.conntrack;
-    if (!this.cache || !b || ev.resync || ev.snapshot) return;
-    const k = conntrackKey(b);
-    if (b.event === "destroy") this.cache.delete(k);
-    else this.cache.set(k, ev);
+  /** a conntrack event as the pipeline decoded it, with its message body's bytes */
+  observe(ev: NlEvent, b?: Uint8Array, off?: number, end?: number): void {
+    const c = ev.netlink.conntrack;
+    if (!this.cache || !c || ev.resync || ev.snapshot) return;
+    const k = conntrackKey(c);
+    if (c.event === "destroy") this.cache.delete(k);
+    else if (b && off !== undefined && end !== undefined) this.cache.set(k, latin1(b, off, end));
   }
 
   /** notifications were lost on the netfilter socket: repair once the burst has passed */
@@ -119,6 +130,15 @@ export class ConntrackSync {
     }, 100);
   }
 
+  /** a cached entry as the event its bytes make: `type` says which (CT_NEW to compare, CT_DELETE to re-emit a destroy) */
+  private decodeCached(body: string, type: number): NlEvent | undefined {
+    const u = Buffer.from(body, "latin1");
+    const dv = new DataView(u.buffer, u.byteOffset, u.byteLength);
+    const hdr: NlMsgHeader = { len: NLMSG_HDRLEN + u.length, type, flags: type === CT_NEW ? NLM_F_MULTI : 0, seq: 0, pid: 0 };
+    const ev = decodeMessage(NETLINK_NETFILTER, hdr, dv, 0, u.length, this.d.ctx);
+    return ev?.netlink.conntrack ? ev : undefined;
+  }
+
   /** Dump the table, emit what differs from the cache as resync events. Returns how many. */
   async repair(): Promise<number> {
     if (!this.cache || this.repairing) return 0;
@@ -126,7 +146,7 @@ export class ConntrackSync {
     try {
       const table = await this.dumpTable();
       this.d.drain();
-      this.d.log.debug("netfilter", `conntrack resync: cache ${this.cache.size}, dump ${table.size}`);
+      const cache = this.cache;
       const ts = nowNs();
       let n = 0;
       const out = (ev: NlEvent, event: "new" | "update" | "destroy") => {
@@ -134,13 +154,22 @@ export class ConntrackSync {
         this.d.emit({ event: { ...ev, timestamp: undefined, netlink: { ...ev.netlink, conntrack }, resync: true }, tsNs: ts, recvMono: 0 });
         n++;
       };
-      for (const [k, ev] of table) {
-        const had = this.cache.get(k);
-        if (!had) out(ev, "new");
-        else if (!sameState(had.netlink.conntrack!, ev.netlink.conntrack!)) out(ev, "update");
+      for (const [k, x] of table) {
+        const had = cache.get(k);
+        if (had === undefined) out(x.ev, "new");
+        else {
+          const before = this.decodeCached(had, CT_NEW);
+          if (!before || !sameState(before.netlink.conntrack!, x.ev.netlink.conntrack!)) out(x.ev, "update");
+        }
       }
-      for (const [k, ev] of this.cache) if (!table.has(k)) out(ev, "destroy");
-      this.cache = table;
+      for (const [k, body] of cache) {
+        if (table.has(k)) continue;
+        const gone = this.decodeCached(body, CT_DELETE);
+        if (gone) out(gone, "destroy");
+      }
+      const fresh = new Map<number | string, string>();
+      for (const [k, x] of table) fresh.set(k, x.body);
+      this.cache = fresh;
       this.resyncs++;
       this.d.log.info("netfilter", `conntrack resync: ${n} difference${n === 1 ? "" : "s"} with the kernel (${table.size} entries)`);
       return n;
@@ -149,18 +178,18 @@ export class ConntrackSync {
     }
   }
 
-  private async dumpTable(): Promise<Map<string, NlEvent>> {
+  private async dumpTable(): Promise<Map<number | string, Dumped>> {
     const fam = familyOf(NETLINK_NETFILTER)!;
     const reqs = fam.dumpRequests().filter((r) => r.type === "conntrack").map((r) => r.request);
     const datagrams = await this.d.backend.dump(NETLINK_NETFILTER, reqs);
-    const table = new Map<string, NlEvent>();
+    const table = new Map<number | string, Dumped>();
     for (const d of datagrams) {
       const dv = new DataView(d.buffer, d.byteOffset, d.byteLength);
       walkMessages(dv, 0, d.byteLength, {
         message: (hdr, mdv, off, end) => {
           const ev = decodeMessage(NETLINK_NETFILTER, hdr, mdv, off, end, this.d.ctx);
           const b = ev?.netlink.conntrack;
-          if (ev && b) table.set(conntrackKey(b), ev);
+          if (ev && b) table.set(conntrackKey(b), { ev, body: this.cache ? latin1(d, off, end) : "" });
         },
         framingError: (kind, off) => this.d.log.warn("netfilter", `conntrack dump: ${kind} at byte ${off}; the rest of the datagram is skipped`),
       });

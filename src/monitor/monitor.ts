@@ -145,7 +145,7 @@ export class Monitor {
       const { ConntrackSync: Sync } = require("./conntrack-sync.ts") as typeof import("./conntrack-sync.ts");
       const ct = new Sync({ cfg, backend, ctx: this.pipeline.ctx, log, emit, drain, stopped });
       this.conntrack = ct;
-      this.pipeline.observe((pe) => ct.observe(pe.event), (t) => t === "conntrack");
+      this.pipeline.observe((pe, b, off, end) => ct.observe(pe.event, b, off, end), (t) => t === "conntrack");
     }
     if (cfg.netlink.protocols.sock_diag) {
       // loaded only when asked: its request builder brings sock_diag's numbers
