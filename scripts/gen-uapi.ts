@@ -253,6 +253,13 @@ const GROUPS: GroupSpec[] = [
   { name: "packet_type", headers: ["linux/if_packet.h"], reverse: false, names: ["PACKET_HOST", "PACKET_OUTGOING"] },
   // pages only start-up touched are handed back once the monitor is idle (src/ffi/footprint.ts)
   { name: "mman", headers: ["linux/mman.h"], reverse: false, names: ["MADV_PAGEOUT"] },
+  // netlink.namespace: sockets made inside another network namespace (src/backend/netns.ts)
+  { name: "netns", headers: ["sched.h", "fcntl.h"], reverse: false, names: ["CLONE_NEWNET", "O_RDONLY", "O_CLOEXEC", "O_DIRECTORY"] },
+  // netlink.namespaces: all follows /run/netns as names come and go (src/backend/netns-watch.ts)
+  {
+    name: "inotify", headers: ["sys/inotify.h"], reverse: false,
+    names: ["IN_CREATE", "IN_DELETE", "IN_MOVED_FROM", "IN_MOVED_TO", "IN_DELETE_SELF", "IN_MOVE_SELF", "IN_Q_OVERFLOW", "IN_IGNORED", "IN_ONLYDIR", "IN_NONBLOCK", "IN_CLOEXEC"],
+  },
 ];
 
 /** Headers that must be #included for the values to be right (the errno scan headers are reached via errno.h). */
@@ -269,6 +276,7 @@ const LIBC_STRUCTS: [name: string, fields: string[]][] = [
   ["msghdr", ["msg_name", "msg_namelen", "msg_iov", "msg_iovlen", "msg_control", "msg_controllen", "msg_flags"]],
   ["mmsghdr", ["msg_hdr", "msg_len"]],
   ["pollfd", ["fd", "events", "revents"]],
+  ["inotify_event", ["wd", "mask", "cookie", "len", "name"]],
 ];
 
 /**

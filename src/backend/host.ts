@@ -3,9 +3,10 @@
  * reports, and turns dump requests into promises. Both backends share it; they differ only in the
  * socket driver the Worker uses.
  */
-import type { FromWorker, ToWorker } from "./worker.ts";
+import type { FromWorker, SocketInfo, ToWorker } from "./worker.ts";
 import { type DumpSession, openDumpSession } from "./direct.ts";
 import type { Backend, BackendEvent, BackendOptions, BackendStats } from "./types.ts";
+import { type NetnsRef, withNamespace } from "./netns.ts";
 
 export interface HostOptions {
   driver: "legacy" | "libnl";
@@ -14,6 +15,10 @@ export interface HostOptions {
   batchBytes?: number;
   pollMs?: number;
   log?: (msg: string) => void;
+  /** the network namespace every socket is made in (held open by the caller); absent: nlmon's own */
+  netns?: NetnsRef;
+  /** "all": the monitoring sockets are made in every named namespace as they come and go (dumps stay in nlmon's own) */
+  follow?: "all";
 }
 
 export class BackendError extends Error {}
@@ -39,7 +44,7 @@ export class WorkerBackend implements Backend {
   private rejectStarted: ((e: Error) => void) | undefined;
   private st: BackendStats = { datagrams: 0, bytes: 0, batches: 0, enobufs: 0, recv_errors: 0, reconnects: 0, oversize: 0 };
   /** what the Worker reported once its sockets were open */
-  sockets: { protocol: number; fd: number; rcvbuf: number; forced: boolean }[] = [];
+  sockets: SocketInfo[] = [];
   /**
    * What handing batches from the receive thread to this one costs: the time from the Worker's
    * postMessage to this thread seeing the batch (most of it is this thread being busy), and how
@@ -51,6 +56,14 @@ export class WorkerBackend implements Backend {
 
   constructor(private readonly o: HostOptions) {
     this.name = o.driver;
+  }
+
+  get follows(): "all" | undefined {
+    return this.o.follow;
+  }
+
+  inNamespace<T>(fn: () => T): T {
+    return withNamespace(this.o.netns, fn);
   }
 
   private spawn(opts: BackendOptions[]): Promise<void> {
@@ -73,7 +86,8 @@ export class WorkerBackend implements Backend {
     };
     const msg: ToWorker = {
       cmd: "start", driver: this.o.driver, libnlLibrary: this.o.libnlLibrary, opts,
-      batchBytes: this.o.batchBytes ?? 256 * 1024, pollMs: this.o.pollMs ?? 200,
+      batchBytes: this.o.batchBytes ?? 256 * 1024, pollMs: this.o.pollMs ?? 200, netns: this.o.netns,
+      ...(this.o.follow ? { follow: this.o.follow } : {}),
     };
     w.postMessage(msg);
     return this.started;
@@ -87,6 +101,11 @@ export class WorkerBackend implements Backend {
         this.resolveStarted?.();
         break;
       case "batch": {
+        // a namespace's devices or its end, not notifications (types.ts)
+        if (m.batch.prime || m.batch.gone) {
+          this.listener({ kind: "batch", batch: m.batch });
+          break;
+        }
         this.st.batches++;
         this.st.datagrams += m.batch.offsets.length - 1;
         this.st.bytes += m.batch.data.length;
@@ -146,6 +165,10 @@ export class WorkerBackend implements Backend {
         this.st.recv_errors++;
         this.listener({ kind: "failed", protocol: m.protocol, message: m.message });
         break;
+      case "namespace":
+        this.sockets = m.sockets;
+        this.listener({ kind: "namespace", change: m.change, namespace: m.namespace, message: m.message });
+        break;
       case "stopped":
         break;
     }
@@ -177,7 +200,7 @@ export class WorkerBackend implements Backend {
   }
 
   dumpSession(protocol: number): DumpSession {
-    return openDumpSession(this.o.driver, this.o.libnlLibrary, protocol);
+    return openDumpSession(this.o.driver, this.o.libnlLibrary, protocol, undefined, this.o.netns);
   }
 
   async join(protocol: number, groups: number[]): Promise<void> {

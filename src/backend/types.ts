@@ -4,8 +4,26 @@
  */
 import type { DumpSession } from "./direct.ts";
 
+/** a named network namespace nlmon follows (netlink.namespaces: all) */
+export interface NamespaceTag {
+  /** its name under /run/netns */
+  name: string;
+  /** the namespace's inode number: what tells two namespaces of one name apart over time */
+  inode: number;
+}
+
 export interface DatagramBatch {
   protocol: number;
+  /** the namespace the socket is in, when nlmon follows several (absent: the one it monitors) */
+  namespace?: NamespaceTag;
+  /**
+   * with `namespace`: the namespace was followed just now and these are the replies to its
+   * socket's `prime` requests, which name its devices: state to decode, not events. Sent (empty if
+   * nothing is primed) before any of the namespace's notifications.
+   */
+  prime?: true;
+  /** with `namespace`: the namespace is gone and its sockets are closed; no datagrams */
+  gone?: true;
   /** concatenated datagrams */
   data: Uint8Array;
   /** datagram i is data[offsets[i], offsets[i+1]) ; length = count + 1 */
@@ -34,6 +52,11 @@ export interface BackendOptions {
   sndbuf: number;
   /** largest datagram accepted; larger ones are counted as oversize */
   maxMessageSize: number;
+  /**
+   * dump requests sent in each namespace followed later (netlink.namespaces: all) right after its
+   * socket is open, their replies handed over as a `prime` batch
+   */
+  prime?: Uint8Array[];
 }
 
 export type BackendEvent =
@@ -44,7 +67,9 @@ export type BackendEvent =
   | { kind: "error"; protocol: number; message: string }
   /** a socket stopped working (not a transient error): the monitor reconnects */
   | { kind: "failed"; protocol: number; message: string }
-  | { kind: "reconnected"; protocol: number };
+  | { kind: "reconnected"; protocol: number }
+  /** netlink.namespaces: all — a namespace followed, left (its sockets closed), or one that could not be entered */
+  | { kind: "namespace"; change: "followed" | "closed" | "failed"; namespace: NamespaceTag; message: string };
 
 /** A monitoring socket as the receiving side reported it once open. */
 export interface OpenedSocket {
@@ -54,6 +79,8 @@ export interface OpenedSocket {
   rcvbuf: number;
   /** the size was set with SO_RCVBUFFORCE */
   forced: boolean;
+  /** the namespace it is in, when nlmon follows several */
+  namespace?: NamespaceTag;
 }
 
 export interface Backend {
@@ -62,6 +89,8 @@ export interface Backend {
   readonly library: string | undefined;
   /** the monitoring sockets open now */
   readonly sockets: readonly OpenedSocket[];
+  /** "all": monitoring sockets in every named namespace (netlink.namespaces); dumps stay in nlmon's own */
+  readonly follows?: "all";
   /** open the monitoring socket(s); events arrive through the listener */
   start(opts: BackendOptions[], listener: (ev: BackendEvent) => void): Promise<void>;
   /**
@@ -89,4 +118,9 @@ export interface Backend {
   restart(opts: BackendOptions[], listener: (ev: BackendEvent) => void): Promise<void>;
   stats(): BackendStats;
   stop(): Promise<void>;
+  /**
+   * Run `fn` on this thread inside the namespace the sockets are made in (netlink.namespace), for
+   * what is per namespace beside sockets (sysctls under /proc/sys/net); nlmon's own without one
+   */
+  inNamespace?<T>(fn: () => T): T;
 }

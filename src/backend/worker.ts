@@ -4,20 +4,25 @@
  * the main thread's event loop never waits on the kernel. Datagrams are copied into a batch and
  * handed over with their buffers transferred, not cloned.
  */
-import { EINTR, ENOBUFS, OFFSETOF, POLLERR, POLLIN, POLLNVAL, SIZEOF } from "../uapi/linux.gen.ts";
+import { EINTR, ENOBUFS, ENOENT, O_CLOEXEC, O_RDONLY, OFFSETOF, POLLERR, POLLIN, POLLNVAL, SIZEOF } from "../uapi/linux.gen.ts";
 import { libc } from "../ffi/libc.ts";
 import { nowNs } from "../clock.ts";
 import type { RecvSocket, SocketDriver } from "./driver.ts";
 import { readReplies } from "./dump-reply.ts";
-import type { BackendOptions, DatagramBatch } from "./types.ts";
+import type { BackendOptions, DatagramBatch, NamespaceTag } from "./types.ts";
 import { legacyDriver } from "./legacy/socket.ts";
 import { socketDrops } from "./drops.ts";
 import { libnlDriver } from "./libnl/driver.ts";
 import { MultiReader, SLOT_BYTES, SLOTS } from "./mmsg.ts";
 import { shrinkHeap } from "../ffi/footprint.ts";
+import { type NetnsRef, withNamespace } from "./netns.ts";
+import { type NamedNamespace, NetnsWatch } from "./netns-watch.ts";
+import { fs } from "../node-lazy.ts";
 
 export type ToWorker =
-  | { cmd: "start"; driver: "legacy" | "libnl"; libnlLibrary?: string; opts: BackendOptions[]; batchBytes: number; pollMs: number }
+  /** netns: every socket this thread makes (monitoring and dump) is made inside that namespace */
+  /** follow "all": the monitoring sockets are made in every named namespace, as they come and go */
+  | { cmd: "start"; driver: "legacy" | "libnl"; libnlLibrary?: string; opts: BackendOptions[]; batchBytes: number; pollMs: number; netns?: NetnsRef; follow?: "all" }
   | { cmd: "open"; opts: BackendOptions[] }
   | { cmd: "dump"; id: number; protocol: number; requests: Uint8Array[]; rcvbuf: number }
   /** join more groups on the monitoring socket of `protocol` */
@@ -29,8 +34,12 @@ export type ToWorker =
   | { cmd: "quiet" }
   | { cmd: "stop" };
 
+export interface SocketInfo { protocol: number; fd: number; rcvbuf: number; forced: boolean; namespace?: NamespaceTag }
+
 export type FromWorker =
-  | { kind: "started"; sockets: { protocol: number; fd: number; rcvbuf: number; forced: boolean }[]; library?: string }
+  | { kind: "started"; sockets: SocketInfo[]; library?: string }
+  /** netlink.namespaces: all — a namespace followed or left; `sockets`: every monitoring socket now */
+  | { kind: "namespace"; change: "followed" | "closed" | "failed"; namespace: NamespaceTag; message: string; sockets: SocketInfo[] }
   | { kind: "batch"; batch: DatagramBatch }
   | { kind: "overrun"; protocol: number; count: number }
   /** after an overrun, once the socket is drained: the kernel's drop counter for it (undefined: unknown) */
@@ -51,9 +60,13 @@ const post = (m: FromWorker, transfer?: ArrayBuffer[]) => self.postMessage(m, tr
 const RECV_BUF = SLOT_BYTES;
 
 let driver: SocketDriver = legacyDriver;
+/** the namespace sockets are made in; undefined: the one this thread stands in (nlmon's own) */
+let netns: NetnsRef | undefined;
 interface SocketEntry {
   sock: RecvSocket;
   opts: BackendOptions;
+  /** netlink.namespaces: all — the namespace the socket was made in */
+  ns?: NamespaceTag;
   batcher?: Batcher;
   reader?: MultiReader;
   dead?: boolean;
@@ -80,7 +93,7 @@ class Batcher {
   private used = 0;
   private offsets: number[] = [0];
   private stamps: bigint[] = [];
-  constructor(readonly protocol: number, readonly limit: number) {}
+  constructor(readonly protocol: number, readonly limit: number, readonly ns?: NamespaceTag) {}
   /** when the oldest datagram in the batch was read */
   firstAt = 0;
   get empty() {
@@ -119,6 +132,7 @@ class Batcher {
     const data = new Uint8Array(buf, stampBytes + offsetBytes, this.used);
     data.set(this.scratch.subarray(0, this.used));
     const batch: DatagramBatch = { protocol: this.protocol, data, offsets, stamps, sentMono: performance.now() + performance.timeOrigin };
+    if (this.ns) batch.namespace = this.ns;
     post({ kind: "batch", batch }, [buf]);
     this.used = 0;
     this.offsets = [0];
@@ -150,7 +164,7 @@ const overruns = new Map<number, number>();
  */
 function drain(entry: SocketEntry, batchBytes: number): boolean {
   const { sock, opts } = entry;
-  const b = (entry.batcher ??= new Batcher(opts.protocol, batchBytes));
+  const b = (entry.batcher ??= new Batcher(opts.protocol, batchBytes, entry.ns));
   const r = (entry.reader ??= new MultiReader());
   // drained: the kernel's count now covers the drops it made without a further ENOBUFS
   const emptied = () => {
@@ -205,9 +219,16 @@ async function receiveLoop(batchBytes: number, pollMs: number) {
   while (running) {
     // sockets can be added while running (a protocol enabled later), so look each round
     const n = sockets.length;
-    if (pfd.length !== SIZEOF.pollfd * n) {
-      pfd = new Uint8Array(SIZEOF.pollfd * n);
+    const w = watch && watch.fd >= 0 ? 1 : 0;
+    if (pfd.length !== SIZEOF.pollfd * (n + w)) {
+      pfd = new Uint8Array(SIZEOF.pollfd * (n + w));
       pdv = new DataView(pfd.buffer);
+    }
+    if (w) {
+      const at = SIZEOF.pollfd * n;
+      pdv.setInt32(at + OFFSETOF["pollfd.fd"], watch!.fd, true);
+      pdv.setInt16(at + OFFSETOF["pollfd.events"], POLLIN, true);
+      pdv.setInt16(at + OFFSETOF["pollfd.revents"], 0, true);
     }
     for (let i = 0; i < n; i++) {
       const at = SIZEOF.pollfd * i;
@@ -224,7 +245,8 @@ async function receiveLoop(batchBytes: number, pollMs: number) {
       if (left > 0) Atomics.wait(sleeper, 0, 0, left);
       timeout = 0;
     }
-    const r = L.poll(pfd, n, timeout);
+    if (watch) timeout = Math.min(timeout, Math.ceil(watch.dueIn(performance.now())));
+    const r = L.poll(pfd, n + w, timeout);
     lastRoundAt = performance.now();
     if (r < 0 && L.errno() !== EINTR) {
       post({ kind: "error", protocol: -1, message: `poll: ${L.strerror(L.errno())}`, fatal: false });
@@ -254,13 +276,17 @@ async function receiveLoop(batchBytes: number, pollMs: number) {
       const b = e.batcher;
       if (b && !b.empty && (e.got === 0 || after - b.firstAt >= HANDOVER_MS)) b.flush();
     }
+    if (watch && running) {
+      const readable = w === 1 && r > 0 && (pdv.getInt16(SIZEOF.pollfd * n + OFFSETOF["pollfd.revents"], true) & POLLIN) !== 0;
+      if (watch.due(readable, after)) reconcile(after);
+    }
     // let the message handler run (stop, dump requests)
     await new Promise((res) => setImmediate(res));
   }
 }
 
 function dump(protocol: number, requests: Uint8Array[], rcvbuf: number) {
-  const sock = driver.openDump(protocol, rcvbuf);
+  const sock = withNamespace(netns, () => driver.openDump(protocol, rcvbuf));
   try {
     const all: Uint8Array[] = [];
     let retries = 0;
@@ -282,6 +308,183 @@ function dump(protocol: number, requests: Uint8Array[], rcvbuf: number) {
   }
 }
 
+// ---------------------------------------------------------------------------------------------
+// netlink.namespaces: all
+
+/** the named namespaces followed, each held open (a later protocol's socket is made in it too) */
+interface Followed { tag: NamespaceTag; ref: NetnsRef }
+let watch: NetnsWatch | undefined;
+const followed = new Map<string, Followed>();
+/** the monitoring sockets' options, made in every namespace followed */
+const monitorOpts: BackendOptions[] = [];
+/** groups joined after start (generic netlink families that appeared), by protocol */
+const laterGroups = new Map<number, Set<number>>();
+function joinedLater(protocol: number): Set<number> {
+  let g = laterGroups.get(protocol);
+  if (!g) laterGroups.set(protocol, (g = new Set()));
+  return g;
+}
+/** namespaces that could not be followed (tagKey): said once, not retried at every event */
+const refused = new Set<string>();
+
+const tagKey = (t: NamespaceTag) => `${t.name}\0${t.inode}`;
+
+/**
+ * Open `opts` in every followed namespace, all or none, then follow the namespaces not followed
+ * yet. Sockets whose options prime (the state family's) send the namespace's devices again.
+ */
+function openFollowed(opts: BackendOptions[]) {
+  const made: SocketEntry[] = [];
+  const primed: [NamespaceTag, Uint8Array[]][] = [];
+  const problems: string[] = [];
+  try {
+    for (const f of followed.values()) withNamespace(f.ref, () => {
+      for (const o of opts) made.push(openEntry(f.tag, o));
+      if (opts.some((o) => o.prime?.length)) primed.push([f.tag, primeDump(opts, problems, f.ref.label)]);
+    });
+  } catch (e) {
+    for (const m of made) m.sock.close();
+    throw e;
+  }
+  for (const m of made) sockets.push(m);
+  for (const o of opts) monitorOpts.push(o);
+  for (const [tag, d] of primed) postMarker(tag, "prime", d);
+  for (const p of new Set(problems)) post({ kind: "error", protocol: opts[0]?.protocol ?? -1, message: p, fatal: false });
+  reconcile(performance.now());
+}
+
+function openEntry(tag: NamespaceTag, o: BackendOptions): SocketEntry {
+  const sock = driver.openMonitor(o);
+  try {
+    const later = joinedLater(o.protocol);
+    if (later.size) sock.join([...later]);
+  } catch (e) {
+    sock.close();
+    throw e;
+  }
+  return { sock, opts: o, ns: tag };
+}
+
+/** The directory listed again: namespaces that went are left, new ones followed. */
+function reconcile(now: number) {
+  const present = new Map<string, NamedNamespace>(watch!.scan(now).map((p) => [p.name, p]));
+  for (const [name, f] of followed) {
+    const p = present.get(name);
+    // the same name on another namespace is another namespace: the old one is left
+    if (!p || p.inode !== f.tag.inode) leave(f);
+  }
+  const listed = new Set([...present.values()].map((p) => tagKey(p)));
+  for (const k of refused) if (!listed.has(k)) refused.delete(k);
+  for (const p of present.values()) {
+    if (!followed.has(p.name) && !refused.has(tagKey(p))) follow(p);
+  }
+}
+
+function follow(p: NamedNamespace) {
+  const L = libc();
+  const fd = L.open(p.path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    const e = L.errno();
+    // removed since it was listed: its deletion is the next event
+    if (e === ENOENT) return;
+    refused.add(tagKey(p));
+    post({ kind: "namespace", change: "failed", namespace: { name: p.name, inode: p.inode }, message: `namespace '${p.name}' (${p.path}): cannot open it: ${L.strerror(e)}`, sockets: socketInfo() });
+    return;
+  }
+  // the inode of what was opened, not of what was listed: the name may have moved on between the two
+  const tag: NamespaceTag = { name: p.name, inode: Number(fs().fstatSync(fd).ino) };
+  const f: Followed = { tag, ref: { fd, label: `'${p.name}' (${p.path})` } };
+  const made: SocketEntry[] = [];
+  let primed: Uint8Array[] = [];
+  const problems: string[] = [];
+  try {
+    withNamespace(f.ref, () => {
+      for (const o of monitorOpts) made.push(openEntry(tag, o));
+      // what names the namespace's devices, asked once its sockets are open: a change made
+      // meanwhile is both in the reply and queued as a notification, never in neither
+      primed = primeDump(monitorOpts, problems, f.ref.label);
+    });
+  } catch (e) {
+    for (const m of made) m.sock.close();
+    L.close(fd);
+    refused.add(tagKey(p));
+    post({ kind: "namespace", change: "failed", namespace: tag, message: `namespace ${f.ref.label}: not followed: ${(e as Error).message}`, sockets: socketInfo() });
+    return;
+  }
+  followed.set(p.name, f);
+  for (const m of made) sockets.push(m);
+  for (const x of problems) post({ kind: "error", protocol: made[0]?.opts.protocol ?? -1, message: x, fatal: false });
+  postMarker(tag, "prime", primed);
+  const what = `${made.length} socket${made.length === 1 ? "" : "s"}`;
+  post({
+    kind: "namespace", change: "followed", namespace: tag, sockets: socketInfo(),
+    message: `namespace '${tag.name}' (inode ${tag.inode}): following it, ${what} open`,
+  });
+}
+
+/** The prime requests' replies, on a dump socket of each protocol that has any. */
+function primeDump(opts: readonly BackendOptions[], problems: string[], label: string): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  for (const o of opts) {
+    if (!o.prime?.length) continue;
+    const sock = driver.openDump(o.protocol, 4 * 1024 * 1024);
+    try {
+      for (const req of o.prime) {
+        const r = readReplies(sock, req, seq++, (d) => out.push(d.slice()), (e) => driver.describe?.(e) ?? libc().strerror(e));
+        if (r.error) problems.push(`namespace ${label}: its devices could not be listed (${r.error}): their names come with their first change`);
+      }
+    } finally {
+      sock.close();
+    }
+  }
+  return out;
+}
+
+function leave(f: Followed) {
+  let closed = 0;
+  const key = tagKey(f.tag);
+  sockets = sockets.filter((s) => {
+    if (!s.ns || tagKey(s.ns) !== key) return true;
+    // what was read before the namespace went still goes out
+    s.batcher?.flush();
+    if (!s.dead) s.sock.close();
+    s.reader?.close();
+    closed++;
+    return false;
+  });
+  libc().close(f.ref.fd);
+  followed.delete(f.tag.name);
+  postMarker(f.tag, "gone", []);
+  post({
+    kind: "namespace", change: "closed", namespace: f.tag, sockets: socketInfo(),
+    message: `namespace '${f.tag.name}' (inode ${f.tag.inode}) is gone: ${closed} socket${closed === 1 ? "" : "s"} closed`,
+  });
+}
+
+/** a batch that says something of a namespace rather than carrying its notifications (types.ts) */
+function postMarker(tag: NamespaceTag, what: "prime" | "gone", datagrams: Uint8Array[]) {
+  let bytes = 0;
+  for (const d of datagrams) bytes += d.length;
+  const count = datagrams.length;
+  const buf = new ArrayBuffer(8 * count + 4 * (count + 1) + bytes);
+  const stamps = new BigInt64Array(buf, 0, count);
+  const offsets = new Uint32Array(buf, 8 * count, count + 1);
+  const data = new Uint8Array(buf, 8 * count + 4 * (count + 1), bytes);
+  const at = nowNs();
+  let off = 0;
+  datagrams.forEach((d, i) => {
+    stamps[i] = at;
+    data.set(d, off);
+    off += d.length;
+    offsets[i + 1] = off;
+  });
+  const protocol = monitorOpts.find((o) => o.prime?.length)?.protocol ?? monitorOpts[0]?.protocol ?? 0;
+  const batch: DatagramBatch = { protocol, data, offsets, stamps, sentMono: performance.now() + performance.timeOrigin, namespace: tag };
+  if (what === "prime") batch.prime = true;
+  else batch.gone = true;
+  post({ kind: "batch", batch }, [buf]);
+}
+
 let library: string | undefined;
 
 /** hand over what has been read, so nothing received is lost when reading stops */
@@ -289,10 +492,17 @@ function flushAll() {
   for (const s of sockets) s.batcher?.flush();
 }
 
+function socketInfo(): SocketInfo[] {
+  return sockets.filter((s) => !s.dead).map((s) => ({
+    protocol: s.opts.protocol, fd: s.sock.fd, rcvbuf: s.sock.rcvbuf, forced: s.sock.rcvbufForced, ...(s.ns ? { namespace: s.ns } : {}),
+  }));
+}
+
 function open(opts: BackendOptions[]) {
-  for (const o of opts) sockets.push({ sock: driver.openMonitor(o), opts: o });
-  post({ kind: "started", sockets: sockets.map((s) => ({ protocol: s.opts.protocol, fd: s.sock.fd, rcvbuf: s.sock.rcvbuf, forced: s.sock.rcvbufForced })), library });
-  if (!running && sockets.length > 0) {
+  if (watch) openFollowed(opts);
+  else for (const o of opts) sockets.push({ sock: withNamespace(netns, () => driver.openMonitor(o)), opts: o });
+  post({ kind: "started", sockets: socketInfo(), library });
+  if (!running && (sockets.length > 0 || watch)) {
     running = true;
     // a throw in the loop (a driver bug, a failed post) is a socket failure, not a silent stop
     receiveLoop(loopParams.batchBytes, loopParams.pollMs).catch((e) => {
@@ -311,6 +521,8 @@ self.onmessage = (e: MessageEvent<ToWorker>) => {
         driver = m.driver === "libnl" ? libnlDriver : legacyDriver;
         if (m.driver === "libnl") library = libnlDriver.load(m.libnlLibrary);
         loopParams = { batchBytes: m.batchBytes, pollMs: m.pollMs };
+        netns = m.netns;
+        if (m.follow === "all") watch = new NetnsWatch();
       }
       open(m.opts);
     } catch (err) {
@@ -333,21 +545,23 @@ self.onmessage = (e: MessageEvent<ToWorker>) => {
       post({ kind: "dump", id: m.id, error: (err as Error).message, retries: 0 });
     }
   } else if (m.cmd === "join") {
-    const entry = sockets.find((s) => s.opts.protocol === m.protocol && !s.dead);
+    const entries = sockets.filter((s) => s.opts.protocol === m.protocol && !s.dead);
     try {
-      if (!entry) throw new Error(`no open socket for protocol ${m.protocol}`);
+      if (!entries.length && !watch) throw new Error(`no open socket for protocol ${m.protocol}`);
       // joining a group again is harmless, and after a family was unregistered (the kernel then
       // dropped the membership) a group id nlmon joined before may need joining again
-      entry.sock.join(m.groups);
+      for (const entry of entries) entry.sock.join(m.groups);
+      // namespaces followed from now on join them too
+      if (watch) for (const g of m.groups) joinedLater(m.protocol).add(g);
       post({ kind: "joined", id: m.id });
     } catch (err) {
       post({ kind: "joined", id: m.id, error: (err as Error).message });
     }
   } else if (m.cmd === "send") {
-    const entry = sockets.find((s) => s.opts.protocol === m.protocol && !s.dead);
+    const entries = sockets.filter((s) => s.opts.protocol === m.protocol && !s.dead);
     try {
-      if (!entry) throw new Error(`no open socket for protocol ${m.protocol}`);
-      entry.sock.send(m.msg);
+      if (!entries.length) throw new Error(`no open socket for protocol ${m.protocol}`);
+      for (const entry of entries) entry.sock.send(m.msg);
       post({ kind: "joined", id: m.id });
     } catch (err) {
       post({ kind: "joined", id: m.id, error: (err as Error).message });
@@ -364,6 +578,10 @@ self.onmessage = (e: MessageEvent<ToWorker>) => {
       s.reader?.close();
     }
     sockets = [];
+    for (const f of followed.values()) libc().close(f.ref.fd);
+    followed.clear();
+    watch?.close();
+    watch = undefined;
     post({ kind: "stopped" });
   }
 };

@@ -12,6 +12,7 @@ import { NAMES } from "../uapi/linux.gen.ts";
 import { runMonitorRole } from "./child.ts";
 import { CORPUS_ROUTES, captureCorpus, corpusTypes, runCaptureRole } from "./corpus.ts";
 import { benchDecodeRuns, DECODE_RUNS, runDecodeRole } from "./decode.ts";
+import { benchFilterRuns, FILTER_EXPRESSION, FILTER_RUNS, runFilterRole } from "./filter.ts";
 import {
   type BackendName, churn, finishListener, type Listener, type ListenerResult, measureFloor, measureMemory, startIpMonitor, startNlmon, syncMark, writeConfig,
 } from "./live.ts";
@@ -36,6 +37,7 @@ export async function runBenchmark(args: BenchOptions, cfg: NlmonConfig, log: Lo
   const role = process.env.NLMON_BENCH_ROLE;
   if (role === "capture") return await runCaptureRole(cfg, log);
   if (role === "decode") return await runDecodeRole();
+  if (role === "filter") return await runFilterRole();
   if (role === "monitor") return await runMonitorRole(cfg, log);
   if (role) {
     process.stderr.write(`nlmon: NLMON_BENCH_ROLE=${role}: unknown role\n`);
@@ -100,6 +102,8 @@ async function benchmark(args: BenchOptions, cfg: NlmonConfig, log: Log): Promis
 
   say(`decode: ${corpus.messages} messages, tinybench, ${DECODE_RUNS} fresh processes`);
   const decode = await benchDecodeRuns(corpus, dir);
+  say(`filter: '${FILTER_EXPRESSION}' over the corpus events, ${FILTER_RUNS} fresh processes`);
+  const filter = await benchFilterRuns(corpus, dir);
 
   say(`live: namespace ${liveNs}, listeners: ${[...backends, ...(args.compare ? ["ip monitor"] : [])].join(", ")}`);
   addNamespace(liveNs);
@@ -151,6 +155,7 @@ async function benchmark(args: BenchOptions, cfg: NlmonConfig, log: Log): Promis
       captured_with: capturedWith,
     },
     decode,
+    filter,
     live: {
       churn: ch,
       listeners: results,

@@ -4,6 +4,7 @@
  */
 import type { ConntrackResult } from "./conntrack.ts";
 import type { StageResult } from "./decode.ts";
+import { FILTER_MAX_NS, type FilterBenchResult } from "./filter.ts";
 import { DUMP_FLOOR_MARGIN_MIB, DUMP_MAX_RATIO, type DumpCompareResult, IP_J } from "./dump.ts";
 import { FULL_TABLE_GROWTH, FULL_TABLE_REFERENCE, type FullTableListener, type FullTableResult, type FullTableRun } from "./fulltable.ts";
 import type { ChurnResult, FloorResult, ListenerResult, MemoryResult } from "./live.ts";
@@ -39,6 +40,8 @@ export interface BenchReport {
     captured_with: string;
   };
   decode: StageResult[];
+  /** the cost of a three-clause filter per decoded corpus event */
+  filter?: FilterBenchResult;
   live: {
     churn: ChurnResult;
     listeners: ListenerResult[];
@@ -63,6 +66,9 @@ export function targets(r: Omit<BenchReport, "targets">): Target[] {
   const routes = r.decode.find((s) => s.stage === "decode_routes");
   t.push({ name: "decode, route messages, one core", target: ">= 1,000,000 msgs/s", measured: routes?.msgs_per_s ?? null, unit: "msgs/s",
     pass: routes ? routes.msgs_per_s >= 1_000_000 : null });
+  const f = r.filter;
+  t.push({ name: `filter, three clauses, per corpus event (${f ? `${int(f.events_per_s)} events/s` : "-"})`, target: `< ${FILTER_MAX_NS} ns/event`,
+    measured: f ? Number(f.ns_per_event.toFixed(1)) : null, unit: "ns/event", pass: f ? f.ns_per_event < FILTER_MAX_NS : null });
   const ipmon = r.live.listeners.find((l) => !l.backend);
   const perEvent = (l: { cpu_s?: number; captured: number }) => (l.cpu_s !== undefined && l.captured > 0 ? l.cpu_s / l.captured : undefined);
   for (const l of r.live.listeners) {
@@ -213,6 +219,12 @@ export function formatHuman(r: BenchReport): string {
   out.push(`dumped from a namespace with ${int(c.routes_installed)} routes in tables 10-19 through the ${c.captured_with} backend; tinybench, one core${runs ? `; each stage's median of ${runs} fresh processes (all ${runs} shown)` : ""}`);
   out.push(...table(["stage", "msgs/s", "ns/msg", "±%", "runs (msgs/s)", "what"],
     r.decode.map((s) => [s.stage, int(s.msgs_per_s), fix(s.ns_per_msg), fix(s.rme_pct), (s.runs_msgs_per_s ?? []).map((x) => `${(x / 1e6).toFixed(2)}M`).join(" "), s.what]), "lrrrrl"));
+  const f = r.filter;
+  if (f) {
+    out.push(`Filter: '${f.expression}' over the ${int(f.events)} decoded corpus events (${int(f.matched)} pass): `
+      + `${int(f.events_per_s)} events/s, ${fix(f.ns_per_event)} ns/event ±${fix(f.rme_pct)}%`
+      + `${f.runs_ns_per_event ? `; median of ${f.runs_ns_per_event.length} fresh processes (${f.runs_ns_per_event.map((x) => fix(x)).join(", ")} ns)` : ""}`);
+  }
   out.push("");
   const ch = r.live.churn;
   out.push(`Live: ${ch.bursts} burst${ch.bursts === 1 ? "" : "s"} of ${int(ch.burst_lines)} route add/del lines (ip -batch, tables 10-19, proto 201) in ${fix(ch.seconds)} s:`);
@@ -360,7 +372,7 @@ export function fullTableTargets(f: FullTableResult): Target[] {
 function formatTargets(ts: Target[]): string[] {
   return table(["", "", "target", "measured"], ts.map((t) => [
     t.informational ? "[info]" : t.pass === null ? "[n/a ]" : t.pass ? "[PASS]" : "[FAIL]", t.name, t.target,
-    t.measured === null ? "-" : t.unit === "MiB" ? `${t.measured.toFixed(1)} MiB` : t.unit === "%" ? `${t.measured >= 0 ? "+" : ""}${t.measured.toFixed(1)} %` : t.unit === "x" ? `${t.measured.toFixed(2)}x` : `${int(t.measured)} ${t.unit}`,
+    t.measured === null ? "-" : t.unit === "MiB" ? `${t.measured.toFixed(1)} MiB` : t.unit === "%" ? `${t.measured >= 0 ? "+" : ""}${t.measured.toFixed(1)} %` : t.unit === "x" ? `${t.measured.toFixed(2)}x` : t.unit === "ns/event" ? `${t.measured.toFixed(1)} ns` : `${int(t.measured)} ${t.unit}`,
   ]), "llrr");
 }
 

@@ -15,6 +15,11 @@ export interface Args {
   replay?: string;
   /** --benchmark --routes N: the full-table burst of N routes instead of the standard stages */
   routes?: number;
+  /** set only when given, so a plain run's Args stay as they were */
+  testMode?: boolean;
+  status?: boolean;
+  /** --namespace NAME: netlink.namespace for this run, over the config's */
+  namespace?: string;
 }
 
 /** a day: longer than any benchmark needs, short enough that a typo of a few zeros is caught */
@@ -33,7 +38,10 @@ export const FLAGS: FlagSpec[] = [
   { name: "--duration", value: "number", metavar: "SECONDS", help: "how long --benchmark churns routes, in whole bursts (default 10; 0: one burst)" },
   { name: "--routes", value: "number", metavar: "N", help: "with --benchmark: only the full-table burst, N routes by ip -batch over tables 10-19, nlmon with route_cache and `ip monitor` listening" },
   { name: "--compare", help: "with --benchmark: both backends and `ip monitor` on the same churn, side by side" },
-  { name: "--json", help: "with --benchmark: machine-readable output" },
+  { name: "--test-mode", help: "check the config and everything it needs (sockets, groups, families, libnl, buffer, exports) without monitoring; exit 0 all pass, 1 a check failed, 2 config error" },
+  { name: "--status", help: "ask the running daemon (its control socket, from --config or the default) what it is doing" },
+  { name: "--namespace", value: "string", metavar: "NAME", help: "monitor the network namespace NAME (/run/netns/NAME, or a path) from outside it: netlink.namespace" },
+  { name: "--json", help: "with --benchmark or --status: machine-readable output" },
   { name: "--version", help: "print the version and exit" },
   { name: "--help", help: "print this help and exit" },
 ];
@@ -90,6 +98,9 @@ export function parseArgs(argv: string[]): Args {
     }
     switch (spec.name) {
       case "--config": a.config = value; break;
+      case "--namespace": a.namespace = value; break;
+      case "--test-mode": a.testMode = true; break;
+      case "--status": a.status = true; break;
       case "--replay": a.replay = value; break;
       case "--duration": {
         // plain decimal only: Number() would also take 0x10, 1e3 and " 5 ". The churn runs whole
@@ -120,9 +131,12 @@ export function parseArgs(argv: string[]): Args {
       case "--help": a.help = true; break;
     }
   }
-  const modes = [a.dumpEvents, a.dumpCache, a.benchmark, a.replay !== undefined].filter(Boolean).length;
-  if (modes > 1) throw new UsageError("--dump-events, --dump-cache, --benchmark and --replay are separate modes: choose one");
-  if ((a.compare || a.json) && !a.benchmark) throw new UsageError("--compare and --json go with --benchmark");
+  const modes = [a.dumpEvents, a.dumpCache, a.benchmark, a.replay !== undefined, a.testMode, a.status].filter(Boolean).length;
+  if (modes > 1) throw new UsageError("--dump-events, --dump-cache, --benchmark, --replay, --test-mode and --status are separate modes: choose one");
+  if (a.compare && !a.benchmark) throw new UsageError("--compare goes with --benchmark");
+  if (a.json && !a.benchmark && !a.status) throw new UsageError("--json goes with --benchmark or --status");
+  // the daemon's namespace is its config's business; --status only finds its socket
+  if (a.namespace !== undefined && a.status) throw new UsageError("--namespace does not go with --status: the daemon's namespace is set where it runs");
   if (durationGiven && !a.benchmark) throw new UsageError("--duration goes with --benchmark");
   if (a.routes !== undefined && !a.benchmark) throw new UsageError("--routes goes with --benchmark");
   if (a.routes !== undefined && (durationGiven || a.compare)) {
@@ -133,14 +147,17 @@ export function parseArgs(argv: string[]): Args {
 
 export function usage(): string {
   const lines = [
-    "usage: nlmon [--config FILE] [--dump-events | --dump-cache | --replay FILE | --benchmark [--duration S] [--compare | --routes N] [--json]]",
+    "usage: nlmon [--config FILE] [--namespace NAME] [--dump-events | --dump-cache | --replay FILE | --test-mode | --status [--json]",
+    "             | --benchmark [--duration S] [--compare | --routes N] [--json]]",
     "",
     "Watches the kernel's netlink protocols, decodes every message into one event model and exports",
     "events as JSON, syslog and Prometheus text.",
     "",
   ];
   for (const f of FLAGS) lines.push(`  ${(f.name + (f.metavar ? " " + f.metavar : "")).padEnd(22)} ${f.help}`);
-  lines.push("", "Environment: NLMON_USE_LIBNL=true|false selects the backend; NLMON_LIBNL_PATH names the libnl library.",
-    "Exit status: 0 ok, 1 runtime failure, 2 usage or configuration error.");
+  lines.push("", "Signals to the daemon: SIGHUP re-reads the config (filters, exports, hooks, alerts, log levels) and reopens",
+    "export files; SIGTERM/SIGINT stop it; SIGUSR1 writes its caches to a file.",
+    "Environment: NLMON_USE_LIBNL=true|false selects the backend; NLMON_LIBNL_PATH names the libnl library.",
+    "Exit status: 0 ok, 1 runtime failure (--test-mode: a check failed; --status: no daemon), 2 usage or configuration error.");
   return lines.join("\n");
 }

@@ -4,6 +4,7 @@
  * be compared with diff.
  */
 import { BackendError } from "../backend/host.ts";
+import { NamespaceError } from "../backend/netns.ts";
 import type { Backend } from "../backend/types.ts";
 import type { NlMsgHeader } from "../codec/nlmsg.ts";
 import { BasicContext } from "../decode/context.ts";
@@ -181,6 +182,11 @@ export interface DumpScope {
 }
 
 export async function runDumpEvents(backend: Backend, out: (s: string | Uint8Array) => Promise<unknown>, warn: (s: string) => void, scope: DumpScope = {}): Promise<number> {
+  // a snapshot is of one namespace: the one named (netlink.namespace, where the backend makes its
+  // dump sockets) or nlmon's own, never a mixture that no single `ip` command would show
+  if (backend.follows === "all") {
+    throw new NamespaceError("--dump-events takes one namespace, and netlink.namespaces: all names every one: give it with --namespace NAME (or netlink.namespace)");
+  }
   const S = LineSorter.prototype;
   oneShot(put, putIPv4, putAscii, walkMessages, decodeDump, S.commit, S.reserve, S.output, ...SORT_HOT);
   const sorter = new LineSorter(TYPE_ORDER.length);

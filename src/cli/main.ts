@@ -10,14 +10,15 @@ import { log } from "../log.ts";
 import { parseArgs, UsageError, usage } from "./args.ts";
 import { StdoutClosed, writeStdout } from "./stdout.ts";
 import { ExportConfigError } from "../export/types.ts";
-import { withReluctantJit } from "../ffi/footprint.ts";
+import type { NlmonConfig } from "../config/types.ts";
+import type { ConfigInForce } from "../control/status.ts";
 // each mode's modules load when it runs: a one-shot --dump-events or --version starts in a
 // fraction of the time the monitor's pipeline, exports and caches take to load
 
 export const VERSION = pkg.version;
 
 /** errors of the modes' modules (loaded late, so known by name) that are the config's problem */
-const CONFIG_PROBLEMS = new Set(["GenlResolveError", "NothingToMonitor"]);
+const CONFIG_PROBLEMS = new Set(["GenlResolveError", "NothingToMonitor", "NamespaceError"]);
 
 async function writeOut(s: string | Uint8Array) {
   await Bun.write(Bun.stdout, s);
@@ -58,11 +59,23 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   let cfg;
+  /** the file the daemon runs on, with the hash --status reports */
+  let inForce: ConfigInForce | undefined;
+  // the command line over the file, at start and again on every reload
+  const override = (c: NlmonConfig) => {
+    if (args.namespace !== undefined) c.netlink.namespace = args.namespace;
+  };
   try {
     // the default needs no YAML parser; a file is parsed (and its problems located) by load.ts
     const path = args.config;
-    cfg = path === undefined ? defaultConfig() : await withReluctantJit(async () => (await import("../config/load.ts")).loadConfig({ path }));
-    log.configure(cfg.logging.level, cfg.logging.modules);
+    if (path === undefined) {
+      cfg = defaultConfig();
+    } else {
+      inForce = await (await import("../control/config-file.ts")).readConfigFile(path);
+      cfg = inForce.cfg;
+    }
+    override(cfg);
+    log.configure(cfg.logging);
   } catch (e) {
     if (e instanceof ConfigError) {
       process.stderr.write(`nlmon: config error:\n${e.message}\n`);
@@ -70,11 +83,19 @@ export async function main(argv: string[]): Promise<number> {
     }
     throw e;
   }
+  if (args.status) {
+    return await (await import("./status.ts")).runStatus({ cfg, json: args.json, out: writeOut, err: (m) => void process.stderr.write(m) });
+  }
   if (args.replay !== undefined) return await (await import("./replay.ts")).runReplay(cfg, args.replay, log);
   if (args.benchmark) return await (await import("../bench/index.ts")).runBenchmark(args, cfg, log);
+  // one choice for every mode, so --test-mode checks the backend a start would run
+  const chooseBackend = (warn: (m: string) => void) => selectBackend({ useLibnl: cfg.netlink.use_libnl, libnlLibrary: cfg.netlink.libnl.library || undefined, fallback: cfg.netlink.libnl.fallback, namespace: cfg.netlink.namespace || undefined, namespaces: cfg.netlink.namespaces }, warn);
+  if (args.testMode) {
+    return await (await import("./test-mode.ts")).runTestMode({ cfg, configPath: args.config ?? "", backend: chooseBackend, out: writeOut });
+  }
   let backend;
   try {
-    backend = selectBackend({ useLibnl: cfg.netlink.use_libnl, libnlLibrary: cfg.netlink.libnl.library || undefined, fallback: cfg.netlink.libnl.fallback }, (m) => log.warn("netlink", m));
+    backend = chooseBackend((m) => log.warn("netlink", m));
   } catch (e) {
     if (e instanceof BackendUnavailable) {
       process.stderr.write(`nlmon: ${e.message}\n`);
@@ -95,7 +116,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     const { runDumpCache, runMonitor } = await import("./run.ts");
     if (args.dumpCache) return await runDumpCache(cfg, backend, log, async (b) => writeStdout(b));
-    return await runMonitor(cfg, backend, log);
+    return await runMonitor(cfg, backend, log, { version: VERSION, config: inForce ?? { cfg, path: "", sha256: "", loadedAt: Date.now() }, override });
   } catch (e) {
     await backend.stop().catch(() => {});
     // `nlmon --dump-events | head`: the reader has what it wanted

@@ -12,7 +12,6 @@ import { Names } from "../decode/names.ts";
 import {
   CaptureFormatError, LINKTYPE_LINUX_SLL, newCaptureStats, readCapture, type CaptureStats, type MalformedRecord,
 } from "../export/pcap-read.ts";
-import { parseFilter } from "../filter/expr.ts";
 import type { Log } from "../log.ts";
 import { nlmonMetrics, type NlmonMetrics } from "../metrics/registry.ts";
 import { Pipeline } from "../pipeline/pipeline.ts";
@@ -141,8 +140,9 @@ export async function runReplay(cfg: NlmonConfig, file: string, log: Log): Promi
   let readerGone = false;
   const exporters = await buildExporters(cfg, metrics, log.as("export", "warn"), () => { readerGone = true; });
   const pipeline = new Pipeline({
-    names: new Names(), metrics, filter: cfg.filter ? parseFilter(cfg.filter) : undefined, exporters, log: log.as("decode", "warn"),
+    names: new Names(), metrics, exporters, log: log.as("decode", "warn"),
   });
+  pipeline.applyFilters(cfg, log);
   markSnapshots(pipeline);
   for (const ex of exporters) await ex.start();
   const bad = reportMalformed(file, log, metrics);

@@ -1,11 +1,12 @@
 import { fs } from "../node-lazy.ts";
 import type { ErrorObject, ValidateFunction } from "ajv";
-import { FilterError, parseFilter } from "../filter/expr.ts";
+import { checkFilterSettings } from "../filter/config.ts";
 import { offsetInSource } from "../filter/source.ts";
 import { closest } from "../filter/near.ts";
 // compiled from schema.json by scripts/gen-validator.ts: no ajv compiler at run time
 import { validate as generatedValidator } from "./validate.gen.js";
 import { exportDirProblem } from "./paths.ts";
+import { missingNamespace, namespacePath, namespaceSpecProblem } from "../backend/netns-path.ts";
 import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Scalar, type YAMLError } from "yaml";
 import defaultYaml from "../../config/nlmon.yaml" with { type: "text" };
 import schema from "./schema.json";
@@ -329,6 +330,13 @@ function describeError(e: ErrorObject, doc: Document, data: unknown): Problem | 
   if (e.keyword === "propertyNames") return undefined;
   if (e.propertyName !== undefined) {
     const at = [...segs, e.propertyName];
+    // a key from a fixed list (logging.modules): name the list, or the entry it was meant to be
+    if (e.keyword === "enum") {
+      const allowed = (params.allowedValues as unknown[]).map(String);
+      const near = closest(e.propertyName, allowed);
+      const hint = near !== undefined ? `; did you mean '${near}'?` : ` (allowed: ${allowed.join(", ")})`;
+      return { offset: locate(doc, at, "key"), text: `${displayPath(at)}: unknown name${hint}` };
+    }
     return { offset: locate(doc, at, "key"), text: `${displayPath(at)}: invalid name (${e.message ?? "bad name"})` };
   }
   switch (e.keyword) {
@@ -529,19 +537,14 @@ function crossChecks(cfg: NlmonConfig, doc: Document, src: string): Problem[] {
   const { json, pcap, syslog } = cfg.export;
   const nl = cfg.netlink;
 
-  // The filter is compiled again where events flow; here a mistake in it gets a place in the file,
-  // at the very character the message's column names when the file spells the filter out.
-  if (cfg.filter) {
-    try {
-      parseFilter(cfg.filter);
-    } catch (e) {
-      if (!(e instanceof FilterError)) throw e;
-      const start = locate(doc, ["filter"], "value");
-      const node = doc.get("filter", true);
-      const end = isScalar(node) && node.range ? node.range[1] : start;
-      const inner = offsetInSource(src.slice(start, end), cfg.filter, e.column);
-      out.push({ offset: inner === undefined ? start : start + inner, text: e.message });
-    }
+  // Filters are compiled again where events flow; here a mistake in one gets a place in the file,
+  // at the very character the message's column names when the file spells the expression out.
+  for (const p of checkFilterSettings(cfg)) {
+    const start = locate(doc, p.at, "value");
+    const node = doc.getIn(p.at, true);
+    const end = isScalar(node) && node.range ? node.range[1] : start;
+    const inner = p.column === undefined ? undefined : offsetInSource(src.slice(start, end), p.value, p.column);
+    out.push({ offset: inner === undefined ? start : start + inner, text: `${displayPath(p.at)}: ${p.detail}` });
   }
 
   // a family written twice (once as a name, once with groups) would be joined by both rules
@@ -549,6 +552,23 @@ function crossChecks(cfg: NlmonConfig, doc: Document, src: string): Problem[] {
     const first = nl.generic_families.indexOf(f);
     if (first !== i) at(["netlink", "generic_families", i], `'${f}' is already listed (item ${first + 1}); write it once`);
   });
+
+  // a namespace that is not there is said at its line; one that cannot be entered is said at start
+  if (nl.namespace !== "") {
+    const bad = namespaceSpecProblem(nl.namespace);
+    if (bad) at(["netlink", "namespace"], bad);
+    else if (statErrno(namespacePath(nl.namespace)) === "ENOENT") at(["netlink", "namespace"], missingNamespace(nl.namespace));
+    if (nl.namespaces === "all") at(["netlink", "namespaces"], "netlink.namespace already names one namespace; set one of the two");
+  }
+  // what rests on dumps sees one namespace, and the caches hold one namespace's objects (each
+  // numbers its devices from 1): with several, only notifications are followed
+  if (nl.namespaces === "all") {
+    const one = "follows notifications only: what rests on dumps sees one namespace";
+    if (nl.caching.enabled) at(["netlink", "namespaces"], `all ${one}; set netlink.caching.enabled: false (the caches hold one namespace's objects)`);
+    if (nl.protocols.sock_diag) at(["netlink", "namespaces"], `all ${one}; sockets are compared by dumps: set netlink.protocols.sock_diag: false`);
+    if (nl.protocols.netfilter && nl.netfilter.dump_on_start) at(["netlink", "namespaces"], `all ${one}; set netlink.netfilter.dump_on_start: false`);
+    if (nl.protocols.netfilter && nl.netfilter.enable_accounting) at(["netlink", "namespaces"], "all: netlink.netfilter.enable_accounting sets sysctls of one namespace; set them in each namespace instead");
+  }
 
   if (!nl.protocols.route && !nl.protocols.generic && !nl.protocols.sock_diag && !nl.protocols.netfilter) {
     at(["netlink", "protocols"], "at least one protocol must be enabled");
@@ -617,6 +637,15 @@ function yamlMessage(e: YAMLError): string {
     }
   }
   return e.message;
+}
+
+function statErrno(path: string): string | undefined {
+  try {
+    fs().statSync(path);
+    return undefined;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code;
+  }
 }
 
 function readReason(e: unknown): string {

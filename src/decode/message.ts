@@ -17,8 +17,9 @@ const NLMSG_NAMES = NAMES.nlmsg_type as Record<number, string>;
 /** by protocol; a Map so the fuzzer's tests can plant a decoder of their own */
 export const FAMILIES = new Map<number, FamilyDecoder>(FAMILY_LIST.map((f) => [f.protocol, f]));
 
+/** events nlmon makes itself (alerts) carry protocol -1: no netlink protocol is 0 or above it */
 export function protocolName(p: number): string {
-  return PROTO_NAMES[p] ?? `NETLINK_${p}`;
+  return PROTO_NAMES[p] ?? (p < 0 ? "nlmon" : `NETLINK_${p}`);
 }
 
 export interface DecodeOptions {

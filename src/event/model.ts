@@ -14,7 +14,7 @@ export type { ConntrackBody, ConntrackExpectBody, NftBody, SocketBody };
 export type EventType =
   | "link" | "addr" | "route" | "neigh" | "rule" | "nexthop" | "netconf"
   | "prefix" | "nsid" | "genl" | "nl80211" | "taskstats" | "conntrack" | "conntrack_exp" | "nftables" | "diag"
-  | "error" | "unknown";
+  | "error" | "unknown" | "alert";
 
 export interface LinkBody {
   ifindex: number;
@@ -403,6 +403,32 @@ export interface Nl80211Body {
   vendor?: VendorInfoModel;
 }
 
+/**
+ * An alert rule's notification (src/alerts/), put into the stream beside what the kernel reports.
+ * No netlink message carried it: its netlink block says protocol -1, "nlmon", msg_type_name
+ * "NLMON_ALERT" (docs/ALERT_SYSTEM.md).
+ */
+export interface AlertBody {
+  /** the rule's name */
+  name: string;
+  state: "firing" | "resolved";
+  severity: "info" | "warning" | "critical";
+  /** the rule's group_by path and this group's value there ("" for an event without it) */
+  group_by?: string;
+  group?: string;
+  /** matching events in the window when it fired (counted up to the threshold) */
+  count: number;
+  threshold: number;
+  window_s: number;
+  /** when the alert became active */
+  since: string;
+  /** matching events since it became active */
+  matches: number;
+  /** firings suppressed (min_interval_s) since the previous notification */
+  suppressed: number;
+  summary: string;
+}
+
 /** The guide's `netlink` block. Optional ids (seq, pid) are absent in deterministic dumps. */
 export interface NetlinkInfo {
   protocol: number;
@@ -434,6 +460,7 @@ export interface NetlinkInfo {
   nftables?: NftBody;
   /** a socket (NETLINK_SOCK_DIAG), named as the guide's `struct nlmon_diag_info diag` */
   diag?: SocketBody;
+  alert?: AlertBody;
   raw?: string;
 }
 
@@ -458,6 +485,11 @@ export interface NlEvent {
   derived?: true;
   /** what the decoder could not make sense of; the event still carries what it could */
   decode_error?: string;
+  /**
+   * netlink.namespaces: all — the named namespace the notification came from: its name under
+   * /run/netns and its inode (a name can be reused by a later namespace; the inode tells them apart)
+   */
+  namespace?: { name: string; inode: number };
 }
 
 /** An event on its way through the pipeline: the serialisable part plus what exports need beside it. */

@@ -50,6 +50,10 @@ export function severityOf(ev: NlEvent): number {
   const own = (ev as { severity?: unknown }).severity;
   if (typeof own === "number" && Number.isInteger(own) && own >= 0 && own <= 7) return own;
   if (ev.type === "error") return Severity.warning;
+  if (ev.type === "alert") {
+    const a = ev.netlink.alert;
+    return a?.severity === "critical" ? Severity.crit : a?.severity === "warning" ? Severity.warning : Severity.info;
+  }
   const name = ev.netlink?.msg_type_name ?? "";
   if (ev.type === "link") {
     const l = ev.netlink.link;

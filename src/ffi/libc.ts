@@ -15,6 +15,11 @@ export interface Libc {
   readv(fd: number, buf: Uint8Array): number;
   writev(fd: number, buf: Uint8Array): number;
   poll(fds: Uint8Array, nfds: number, timeout: number): number;
+  /** open(2) without a mode: nlmon only opens existing files */
+  open(path: string, flags: number): number;
+  setns(fd: number, nstype: number): number;
+  inotifyInit(flags: number): number;
+  inotifyAddWatch(fd: number, path: string, mask: number): number;
   close(fd: number): number;
   free(p: unknown): void;
   strerror(errno: number): string;
@@ -48,6 +53,10 @@ export function libc(): Libc {
     writev: lib.func("intptr_t writev(int, const nlmon_iovec *, int)"),
     poll: lib.func("int poll(_Inout_ void *, unsigned long, int)"),
     close: lib.func("int close(int)"),
+    open: lib.func("int open(const char *, int, ...)"),
+    setns: lib.func("int setns(int, int)"),
+    inotifyInit: lib.func("int inotify_init1(int)"),
+    inotifyAddWatch: lib.func("int inotify_add_watch(int, const char *, uint32_t)"),
     free: lib.func("void free(void *)"),
     strerror: lib.func("const char *strerror(int)"),
   };
@@ -62,6 +71,10 @@ export function libc(): Libc {
     writev: (fd, b) => Number(f.writev(fd, [{ base: b, len: b.length }], 1)),
     poll: (fds, n, t) => f.poll(fds, n, t),
     close: (fd) => f.close(fd),
+    open: (p, fl) => f.open(p, fl),
+    setns: (fd, t) => f.setns(fd, t),
+    inotifyInit: (fl) => f.inotifyInit(fl),
+    inotifyAddWatch: (fd, p, m) => f.inotifyAddWatch(fd, p, m),
     free: (p) => f.free(p),
     strerror: (e) => f.strerror(e) as string,
     errno: () => k.errno(),

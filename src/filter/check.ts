@@ -2,7 +2,7 @@
  * What makes a comparison able to match: a field some event has, and a value of the kind that
  * field holds. Anything else would silently match nothing, so it is reported where it is written.
  */
-import * as K from "../uapi/linux.gen.ts";
+import { constant, constantNames } from "./constants.ts";
 import { childFields, fieldPaths, type FieldType, lookupField } from "./fields.ts";
 import { closest } from "./near.ts";
 
@@ -13,12 +13,21 @@ export class Problem {
   constructor(readonly what: string, readonly at = 0, readonly hint = "") {}
 }
 
-const CONSTS = K as unknown as Record<string, unknown>;
-const CONST_NAMES = Object.keys(CONSTS).filter((k) => typeof CONSTS[k] === "number");
-
 /** RTPROT_BGP, NETLINK_ROUTE: upper case with an underscore, as every kernel constant is written */
 const CONSTANT_SHAPE = /^[A-Z][A-Z0-9]*(_[A-Z0-9]+)+$/;
 const NUMBER = /^-?(\d+(\.\d+)?|0x[0-9a-f]+)$/i;
+
+/** a NUMBER token's value; Number() alone reads "-0x10" as NaN */
+export function toNumber(tok: string): number {
+  const neg = tok.startsWith("-");
+  const body = neg ? tok.slice(1) : tok;
+  const n = /^0x/i.test(body) ? parseInt(body.slice(2), 16) : Number(body);
+  return neg ? -n : n;
+}
+
+export function isNumber(tok: string): boolean {
+  return NUMBER.test(tok);
+}
 
 export function checkField(path: string): { segs: string[]; type: FieldType } {
   const segs = path.split(".");
@@ -56,23 +65,26 @@ function list(names: string[], max = 12): string {
  * The value a comparison with `field` uses for token `tok`: a number, a constant's number, true or
  * false, or text. `quoted` tokens are always text (but may still be numeric text).
  */
-export function checkValue(tok: string, quoted: boolean, path: string, field: FieldType, op: string): Value {
-  if (op === "=~") return tok;
+export function checkValue(tok: string, quoted: boolean, path: string, field: FieldType): Value {
   if (!quoted) {
     if (NUMBER.test(tok)) {
-      if (field.number || field.string || (field.boolean && (tok === "0" || tok === "1"))) return Number(tok);
+      if (field.number || field.string || (field.boolean && (tok === "0" || tok === "1"))) return toNumber(tok);
       throw mismatch(tok, path, field);
     }
     if (field.boolean && (tok === "true" || tok === "false")) return tok === "true";
-    if (CONSTANT_SHAPE.test(tok) && field.number && !field.string && !field.literals.includes(tok)) {
-      if (typeof CONSTS[tok] === "number") return CONSTS[tok] as number;
-      throw new Problem(`unknown constant '${tok}'`, 0, constantHint(tok));
+    if (field.number) {
+      // -EACCES: errno values are negative where the kernel reports them (NLMSG_ERROR)
+      const neg = tok.startsWith("-");
+      const name = neg ? tok.slice(1) : tok;
+      const v = constant(name);
+      if (v !== undefined) return neg ? -v : v;
+      if (CONSTANT_SHAPE.test(name) && !field.string && !field.literals.includes(tok)) {
+        throw new Problem(`unknown constant '${name}'`, neg ? 1 : 0, constantHint(name));
+      }
     }
-    // a number field that may also hold text (u64s beyond 2^53) still takes constants
-    if (field.number && typeof CONSTS[tok] === "number") return CONSTS[tok] as number;
   }
   if (field.string || field.literals.includes(tok)) return tok;
-  if (field.number && NUMBER.test(tok)) return Number(tok);
+  if (field.number && NUMBER.test(tok)) return toNumber(tok);
   if (field.boolean && (tok === "true" || tok === "false")) return tok === "true";
   throw mismatch(tok, path, field);
 }
@@ -90,8 +102,9 @@ function mismatch(tok: string, path: string, field: FieldType): Problem {
 
 function constantHint(tok: string): string {
   const prefix = tok.slice(0, tok.indexOf("_") + 1);
-  const family = CONST_NAMES.filter((n) => n.startsWith(prefix));
-  const near = closest(tok, family) ?? closest(tok, CONST_NAMES);
+  const names = [...constantNames()];
+  const family = names.filter((n) => n.startsWith(prefix));
+  const near = closest(tok, family) ?? closest(tok, names);
   if (near) return `; did you mean '${near}'?`;
   if (family.length > 0 && family.length <= 24) return `; ${prefix}* constants: ${family.join(", ")}`;
   return "; not in the kernel headers nlmon was built with";

@@ -123,6 +123,11 @@ export function nlmonMetrics(reg = new Registry()) {
     filterDropped: reg.counter("nlmon_filter_dropped_total", "Events dropped by filters"),
     exportErrors: reg.counter("nlmon_export_errors_total", "Export failures (write errors, unreachable collectors, malformed datagrams); queue drops are in nlmon_export_dropped_total", ["export"]),
     exportDropped: reg.counter("nlmon_export_dropped_total", "Events dropped because an export's queue was full", ["export"]),
+    hookRuns: reg.counter("nlmon_hook_runs_total", "Hook runs by result: ok, failed, timeout (its process group killed), dropped_busy (max_concurrent reached), dropped_rate (rate_limit reached)", ["hook", "result"]),
+    alertsActive: reg.gauge("nlmon_alerts_active", "Active alerts (groups at or over the threshold, not yet resolved) per rule", ["alert", "severity"]),
+    alertNotifications: reg.counter("nlmon_alert_notifications_total", "Alert notifications by state: firing and resolved ran the actions, suppressed did not (min_interval_s)", ["alert", "state"]),
+    alertActionFailures: reg.counter("nlmon_alert_action_failures_total", "Alert actions that failed for good (after a webhook's retries), or were dropped because too many were in flight", ["alert", "action"]),
+    alertGroupsDropped: reg.counter("nlmon_alert_groups_dropped_total", "Matching events not counted because their rule already tracks the most groups it may", ["alert"]),
     latency: reg.histogram("nlmon_event_latency_seconds", "Time from kernel receive to export hand-over",
       [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5]),
     /**

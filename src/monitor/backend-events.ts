@@ -63,6 +63,10 @@ export class BackendEvents {
         break;
       case "reconnected":
         break;
+      case "namespace":
+        if (ev.change === "failed") log.warn("netlink", ev.message);
+        else log.info("netlink", ev.message);
+        break;
     }
   };
 }

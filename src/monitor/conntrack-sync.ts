@@ -82,6 +82,14 @@ export class ConntrackSync {
 
   /** `netfilter.enable_accounting`: counters and start/stop times in every event from now on */
   enableAccounting(): void {
+    // the sysctls are per namespace, and /proc/sys/net shows the one the reading thread is in:
+    // the monitored namespace's (netlink.namespace) are set from inside it
+    const b = this.d.backend;
+    if (b.inNamespace) b.inNamespace(() => this.setSysctls());
+    else this.setSysctls();
+  }
+
+  private setSysctls(): void {
     for (const path of SYSCTLS) {
       const name = path.slice("/proc/sys/".length).replaceAll("/", ".");
       try {

@@ -10,7 +10,7 @@
  *   cache-observer.ts  the caches kept from events; silent kernel changes noticed (link-up.ts)
  *   monitor-metrics.ts route change series, cache and route gauges
  */
-import type { Backend } from "../backend/types.ts";
+import type { Backend, BackendEvent, BackendOptions } from "../backend/types.ts";
 import { Caches } from "../cache/caches.ts";
 import type { CacheKind } from "../cache/keys.ts";
 import type { NlmonConfig } from "../config/types.ts";
@@ -19,7 +19,6 @@ import { Names } from "../decode/names.ts";
 import type { NlEvent, PipelineEvent } from "../event/model.ts";
 import type { Exporter } from "../export/types.ts";
 import type { GenlFamily } from "../families/genl/index.ts";
-import { parseFilter } from "../filter/expr.ts";
 import type { Log } from "../log.ts";
 import { type NlmonMetrics, nlmonMetrics } from "../metrics/registry.ts";
 import { Pipeline } from "../pipeline/pipeline.ts";
@@ -88,9 +87,9 @@ export class Monitor {
     const stopped = () => this.stopped;
     this.metrics = o.metrics ?? nlmonMetrics();
     this.pipeline = new Pipeline({
-      names: new Names(), metrics: this.metrics, filter: cfg.filter ? parseFilter(cfg.filter) : undefined,
-      exporters: o.exporters ?? [], log: log.as("decode", "warn"),
+      names: new Names(), metrics: this.metrics, exporters: o.exporters ?? [], log: log.as("decode", "warn"),
     });
+    this.pipeline.applyFilters(cfg, log);
     this.caches = new Caches(cacheKinds(cfg), this.pipeline.ctx);
     const caches = this.caches;
     const afterStartup = o.handBackMemory
@@ -129,7 +128,7 @@ export class Monitor {
       barrier: () => backend.sync(),
     });
     const reconnect = new Reconnect({
-      backend, log, opened: () => this.session.opened, listener: (ev) => this.events.listener(ev),
+      backend, log, opened: () => this.session.opened, listener: this.onBackend,
       repair: async () => {
         await this.session.registerListeners();
         return this.sync.resync("resync");
@@ -163,7 +162,7 @@ export class Monitor {
     });
     this.session = new Session({
       cfg, backend, log, metrics: this.metrics, overrunReports: this.overrunReports, cached: caches.kinds(), pull,
-      listener: this.events.listener,
+      listener: this.onBackend,
     });
     this.sync = new StateSync({
       stateProtocol: cfg.netlink.protocols.route, pull, backend, caches, pipeline: this.pipeline, batches: this.batches,
@@ -199,6 +198,33 @@ export class Monitor {
 
   get genlFamilies(): GenlFamily[] {
     return this.session.genlFamilies;
+  }
+
+  /** for --status: per protocol, the receive time (ns since the epoch) of the newest datagram */
+  readonly lastReceived = new Map<number, bigint>();
+
+  /** what the backend reports, the newest receive time per protocol noted on the way (once per batch) */
+  private readonly onBackend = (ev: BackendEvent): void => {
+    if (ev.kind === "batch") {
+      const st = ev.batch.stamps;
+      if (st.length) this.lastReceived.set(ev.batch.protocol, st[st.length - 1]!);
+    }
+    this.events.listener(ev);
+  };
+
+  /** for --status: each open monitoring socket's options (its groups grow as generic families appear) */
+  get openSockets(): readonly BackendOptions[] {
+    return this.session.opened;
+  }
+
+  /** for --status: enabled protocols whose sockets could not be opened */
+  get failedProtocols(): readonly string[] {
+    return this.session.failed;
+  }
+
+  /** for --status: configured generic netlink families the kernel does not have (yet) */
+  get genlMissing(): string[] {
+    return [...(this.session.genlWatch?.missing ?? [])];
   }
 
   async start(): Promise<void> {

@@ -91,11 +91,20 @@ export class Session {
     return { protocol, groups, rcvbuf: n.buffer_size.receive, sndbuf: n.buffer_size.send, maxMessageSize: n.limits.max_message_size };
   }
 
+  /**
+   * netlink.namespaces: all — each namespace followed is primed with its devices (links), so its
+   * events name them by its own ifindexes, not another namespace's
+   */
+  private followPrime(): Pick<BackendOptions, "prime"> {
+    if (this.d.cfg.netlink.namespaces !== "all") return {};
+    return { prime: STATE_FAMILY.dumpRequests().filter((r) => r.type === "link").map((r) => r.request) };
+  }
+
   /** The sockets of every protocol the config enables. */
   async open(): Promise<void> {
     const { cfg, log, backend } = this.d;
     const opts: BackendOptions[] = [];
-    if (cfg.netlink.protocols.route) opts.push(this.socketOptions(STATE_FAMILY.protocol, rtnlGroups(cfg).groups));
+    if (cfg.netlink.protocols.route) opts.push({ ...this.socketOptions(STATE_FAMILY.protocol, rtnlGroups(cfg).groups), ...this.followPrime() });
     if (cfg.netlink.protocols.generic) opts.push(await this.genericOptions(cfg.netlink.generic_families));
     // opened one by one after the others: joining netfilter's groups needs CAP_NET_ADMIN, and a
     // monitor without it keeps the protocols that work

@@ -8,12 +8,18 @@ import { nowNs } from "../clock.ts";
 import { BasicContext, type DecodeErrorKind } from "../decode/context.ts";
 import { decodeMessage, FAMILIES, protocolName } from "../decode/message.ts";
 import type { Names } from "../decode/names.ts";
-import type { DatagramBatch } from "../backend/types.ts";
+import type { DatagramBatch, NamespaceTag } from "../backend/types.ts";
+import { decodeDump } from "../decode/dump.ts";
 import type { EventType, NlEvent, PipelineEvent } from "../event/model.ts";
 import { serialise } from "../event/line.ts";
 import type { Exporter } from "../export/types.ts";
 import type { NlmonMetrics } from "../metrics/registry.ts";
 import { LinePath } from "./line-path.ts";
+import type { NlmonConfig } from "../config/types.ts";
+import { buildFilterPlan, NO_FILTERS, routesEvents, withGlobal, type FilterPlan } from "../filter/plan.ts";
+import type { Predicate } from "../filter/expr.ts";
+import { log as defaultLog, type Log } from "../log.ts";
+import { NLMSG_HDRLEN } from "../codec/nlmsg.ts";
 
 export type EventListener = (pe: PipelineEvent) => void;
 /**
@@ -47,11 +53,57 @@ export class Pipeline {
   private lastErrCounts: Record<DecodeErrorKind, number>;
   decodedMessages = 0;
 
+  // ---- filters (src/filter/plan.ts); `filters` undefined when nothing changes where events go
+  private allFilters: FilterPlan = NO_FILTERS;
+  private filters: FilterPlan | undefined;
+  /** per export (as this.exporters), the index of its predicate in filters.tests; -1 = every event */
+  private exportSlot: number[] = [];
+  /** per export: takes raw messages of the events that pass it, not every datagram (pcap with a filter) */
+  private rawPerEvent: boolean[] = [];
+  private anyRawPerEvent = false;
+  /** exports that take every datagram as received */
+  private rawDirect: Exporter[] = [];
+  /** each predicate's result for the event at hand: one evaluation per distinct filter per event */
+  private results: boolean[] = [];
+  private filterLog: Log = defaultLog;
+
   constructor(private readonly o: PipelineOptions) {
     this.ctx = new BasicContext(o.names);
     this.exporters = o.exporters ?? [];
     this.lastErrCounts = { ...this.ctx.counts };
     this.decodeOpts = { deterministic: o.deterministic };
+    this.setPlan(o.filter ? withGlobal(NO_FILTERS, o.filter) : NO_FILTERS);
+  }
+
+  /**
+   * (Re)builds every filter from a config: the global `filter`, each export's own, and the named
+   * filters' actions (drop, log, alert). A reload calls it again, and so must whatever changes
+   * `exporters`: exports are matched to their filters by name, here. `log` gets action log's lines.
+   */
+  applyFilters(cfg: NlmonConfig, log?: Log): void {
+    if (log) this.filterLog = log;
+    this.setPlan(buildFilterPlan(cfg));
+  }
+
+  /** Replaces the global filter alone (undefined: none); exports with filters of their own keep them. */
+  setFilter(f: Predicate | undefined): void {
+    this.setPlan(withGlobal(this.allFilters, f));
+  }
+
+  /** the named filters with action alert, by name, for the alert rules */
+  alertFilters(): ReadonlyMap<string, Predicate> {
+    return this.allFilters.alert;
+  }
+
+  private setPlan(p: FilterPlan) {
+    this.allFilters = p;
+    this.filters = routesEvents(p) ? p : undefined;
+    this.exportSlot = this.exporters.map((ex) => p.exports.get(ex.name) ?? p.global);
+    // a capture with a filter (or drop filters) holds the messages of the events that pass, not every datagram
+    this.rawPerEvent = this.exporters.map((ex, k) => ex.pushRaw !== undefined && (this.exportSlot[k]! >= 0 || p.drop.length > 0));
+    this.anyRawPerEvent = this.rawPerEvent.includes(true);
+    this.rawDirect = this.exporters.filter((ex, k) => ex.pushRaw !== undefined && !this.rawPerEvent[k]);
+    this.results = p.tests.map(() => false);
     this.planLines();
   }
 
@@ -69,7 +121,7 @@ export class Pipeline {
   /** whether events may go out as lines written from their messages, with no object made */
   private planLines() {
     this.needsEvent.clear();
-    const ok = !this.o.filter && this.listeners.length === 0 && this.exporters.length > 0 &&
+    const ok = !this.filters && this.listeners.length === 0 && this.exporters.length > 0 &&
       this.exporters.every((ex) => ex.pushBlock !== undefined);
     this.linePath?.flush();
     this.linePath = ok ? new LinePath(this.ctx, this.exporters, this.o.deterministic === true) : undefined;
@@ -103,6 +155,7 @@ export class Pipeline {
 
   /** Every message of a batch, in order. */
   ingestBatch(b: DatagramBatch): void {
+    if (b.namespace && !this.batchNs) return this.ingestNamespaced(b, b.namespace);
     const dv = new DataView(b.data.buffer, b.data.byteOffset, b.data.byteLength);
     const recvMono = b.sentMono;
     this.wallBase = Number(nowNs()) - performance.now() * 1e6;
@@ -112,7 +165,7 @@ export class Pipeline {
         const start = b.offsets[i]!;
         const end = b.offsets[i + 1]!;
         const ts = b.stamps[i]!;
-        for (const ex of this.exporters) ex.pushRaw?.(b.protocol, ts, b.data.subarray(start, end));
+        for (const ex of this.rawDirect) ex.pushRaw!(b.protocol, ts, b.data.subarray(start, end));
         this.ingestDatagram(b.protocol, dv, start, end, ts, recvMono);
       }
     } finally {
@@ -121,6 +174,52 @@ export class Pipeline {
       // the batch is done: nothing here keeps its buffer alive
       this.viewOf = undefined;
       this.view = undefined;
+    }
+  }
+
+  /** netlink.namespaces: all — per namespace followed, its decode context and that context's error counts so far */
+  private readonly spaces = new Map<string, { ctx: BasicContext; errs: Record<DecodeErrorKind, number> }>();
+  /** the namespace of the batch being decoded, which its events carry */
+  private batchNs: NamespaceTag | undefined;
+
+  /**
+   * A batch from one of several namespaces. Each numbers its devices from 1, so each is decoded
+   * with a context of its own, begun afresh by the namespace's prime batch (its links) and dropped
+   * when it is gone; its events say where they came from. The line path, whose lines carry no
+   * namespace, stands aside for it.
+   */
+  private ingestNamespaced(b: DatagramBatch, ns: NamespaceTag): void {
+    const key = `${ns.name}\0${ns.inode}`;
+    if (b.gone) {
+      this.spaces.delete(key);
+      return;
+    }
+    let sp = this.spaces.get(key);
+    if (!sp || b.prime) {
+      const ctx = new BasicContext(this.o.names);
+      this.spaces.set(key, (sp = { ctx, errs: { ...ctx.counts } }));
+    }
+    if (b.prime) {
+      const datagrams: Uint8Array[] = [];
+      for (let i = 0; i + 1 < b.offsets.length; i++) datagrams.push(b.data.subarray(b.offsets[i]!, b.offsets[i + 1]!));
+      decodeDump(datagrams, sp.ctx, b.protocol, { sink: () => {} });
+      return;
+    }
+    const self = this as unknown as { ctx: BasicContext; linePath: LinePath | undefined; lastErrCounts: Record<DecodeErrorKind, number> };
+    const saved = { ctx: self.ctx, linePath: self.linePath, errs: self.lastErrCounts };
+    self.linePath?.flush();
+    self.ctx = sp.ctx;
+    self.linePath = undefined;
+    self.lastErrCounts = sp.errs;
+    this.batchNs = ns;
+    try {
+      this.ingestBatch(b);
+    } finally {
+      sp.errs = self.lastErrCounts;
+      self.ctx = saved.ctx;
+      self.linePath = saved.linePath;
+      self.lastErrCounts = saved.errs;
+      this.batchNs = undefined;
     }
   }
 
@@ -171,6 +270,7 @@ export class Pipeline {
       const ev = decodeMessage(this.protocol, hdr, dv2, bodyOff, mEnd, p.ctx, p.decodeOpts);
       p.countMessage(this.protocol, hdr.type, ev);
       if (!ev) return;
+      if (p.batchNs) ev.namespace = p.batchNs;
       p.emit({ event: ev, tsNs: this.tsNs, recvMono: this.recvMono }, false, this.bytes, bodyOff, mEnd);
     },
     framingError(kind: FramingError, off: number) {
@@ -194,8 +294,8 @@ export class Pipeline {
     const errorsBefore = this.ctx.total;
     const exportedBefore = this.exported;
     const v = this.visitor;
-    if (this.observers.length || this.linePath) this.viewFor(dv);
-    v.bytes = this.observers.length ? this.view : undefined;
+    if (this.observers.length || this.linePath || this.anyRawPerEvent) this.viewFor(dv);
+    v.bytes = this.observers.length || this.anyRawPerEvent ? this.view : undefined;
     v.protocol = protocol;
     v.tsNs = tsNs;
     v.recvMono = recvMono;
@@ -262,8 +362,8 @@ export class Pipeline {
       ev.timestamp = this.iso;
     }
     for (const l of this.observers) l(pe, b, off, end);
-    if (this.o.filter && !this.o.filter(ev)) {
-      this.o.metrics.filterDropped.inc();
+    if (this.filters) {
+      this.emitFiltered(pe, this.filters, latency, b, off, end);
       return;
     }
     this.countEvent(ev.protocol, ev.type);
@@ -273,6 +373,51 @@ export class Pipeline {
       this.linePath?.flush();
       const line = serialise(ev);
       for (const ex of this.exporters) ex.push(pe, line);
+      this.exported++;
+      if (latency) this.o.metrics.latency.observe(Number(nowNs() - pe.tsNs) / 1e9);
+    }
+  }
+
+  /**
+   * emit()'s second half when filters decide where the event goes. API listeners see what the
+   * global filter passes; an export sees what its own filter passes, or the global one when it
+   * has none. Counted as dropped: what a drop filter matched, and what reached no one.
+   */
+  private emitFiltered(pe: PipelineEvent, p: FilterPlan, latency: boolean, b?: Uint8Array, off?: number, end?: number): void {
+    const ev = pe.event;
+    for (let k = 0; k < p.drop.length; k++) {
+      if (p.drop[k]!.test(ev)) {
+        this.o.metrics.filterDropped.inc();
+        return;
+      }
+    }
+    if (p.log.length && this.filterLog.enabled("info", "filter")) {
+      for (const l of p.log) if (l.test(ev)) this.filterLog.info("filter", `${l.name}: ${serialise(ev)}`);
+    }
+    const r = this.results;
+    for (let k = 0; k < p.tests.length; k++) r[k] = p.tests[k]!(ev);
+    const kept = p.global < 0 || r[p.global]!;
+    const slots = this.exportSlot;
+    let taken = kept;
+    for (let k = 0; !taken && k < slots.length; k++) taken = slots[k]! < 0 || r[slots[k]!]!;
+    if (!taken) {
+      this.o.metrics.filterDropped.inc();
+      return;
+    }
+    this.countEvent(ev.protocol, ev.type);
+    if (kept) for (const l of this.listeners) l(pe);
+    let line: string | undefined;
+    let sent = false;
+    for (let k = 0; k < slots.length; k++) {
+      const s = slots[k]!;
+      if (s >= 0 && !r[s]) continue;
+      sent = true;
+      const ex = this.exporters[k]!;
+      if (!this.rawPerEvent[k]) ex.push(pe, (line ??= serialise(ev)));
+      // the message's own bytes: events made by nlmon (no message) have nothing to capture
+      else if (b !== undefined && off !== undefined && end !== undefined) ex.pushRaw!(ev.protocol, pe.tsNs, b.subarray(off - NLMSG_HDRLEN, end));
+    }
+    if (sent) {
       this.exported++;
       if (latency) this.o.metrics.latency.observe(Number(nowNs() - pe.tsNs) / 1e9);
     }

@@ -22,6 +22,9 @@
 //   <asm-generic/errno.h>
 //   <linux/if_packet.h>
 //   <linux/mman.h>
+//   <sched.h>
+//   <fcntl.h>
+//   <sys/inotify.h>
 // (compiled together with <errno.h>, <stddef.h>, <stdio.h>, <sys/uio.h>).
 // Values were printed by a C program compiled for x86_64-linux-gnu.
 // Regenerate with: node_modules/.bin/bun scripts/gen-uapi.ts
@@ -1012,6 +1015,25 @@ export const PACKET_OUTGOING = 4;
 
 // ---- mman (<linux/mman.h>) ----
 export const MADV_PAGEOUT = 21;
+
+// ---- netns (<sched.h>, <fcntl.h>) ----
+export const O_RDONLY = 0;
+export const O_DIRECTORY = 65536;
+export const O_CLOEXEC = 524288;
+export const CLONE_NEWNET = 1073741824;
+
+// ---- inotify (<sys/inotify.h>) ----
+export const IN_MOVED_FROM = 64;
+export const IN_MOVED_TO = 128;
+export const IN_CREATE = 256;
+export const IN_DELETE = 512;
+export const IN_DELETE_SELF = 1024;
+export const IN_MOVE_SELF = 2048;
+export const IN_NONBLOCK = 2048;
+export const IN_Q_OVERFLOW = 16384;
+export const IN_IGNORED = 32768;
+export const IN_CLOEXEC = 524288;
+export const IN_ONLYDIR = 16777216;
 
 export type UapiGroup =
   | "netlink_protocol"
@@ -2174,6 +2196,7 @@ export const SIZEOF = {
   msghdr: 56,
   mmsghdr: 64,
   pollfd: 8,
+  inotify_event: 16,
 } as const;
 
 /** offsetof(struct X, field), keyed "X.field". */
@@ -2291,4 +2314,9 @@ export const OFFSETOF = {
   "pollfd.fd": 0,
   "pollfd.events": 4,
   "pollfd.revents": 6,
+  "inotify_event.wd": 0,
+  "inotify_event.mask": 4,
+  "inotify_event.cookie": 8,
+  "inotify_event.len": 12,
+  "inotify_event.name": 16,
 } as const;

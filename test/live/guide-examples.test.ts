@@ -33,6 +33,7 @@ const EXPECTED_WARNINGS = [
   /genl: Failed to resolve family 'nl80211': .* nlmon keeps running/, // no Wi-Fi here
   /netlink: protocols\.(sock_diag|netfilter): not decoded by this version; ignored/,
   /genl: netlink\.generic_families is set but protocols\.generic is off/, // the guide's own troubleshooting step 2
+  /control: control socket \/run\/nlmon\/nlmon\.sock: another nlmon is running/, // the examples run six at a time
 ];
 
 const MOUNT = 'mount -t tmpfs nlmon-guide-test /var/log && mkdir -m 0750 /var/log/nlmon && exec "$0" --config "$1"';

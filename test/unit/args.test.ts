@@ -83,11 +83,25 @@ describe("parseArgs", () => {
     }
   });
 
-  test("modes exclude each other; --compare and --json need --benchmark", () => {
-    expect(usageErrorOf(["--dump-events", "--replay", "x"])).toBe(
-      "--dump-events, --dump-cache, --benchmark and --replay are separate modes: choose one",
-    );
-    expect(usageErrorOf(["--json"])).toBe("--compare and --json go with --benchmark");
+  test("modes exclude each other; --compare needs --benchmark, --json --benchmark or --status", () => {
+    const modes = "--dump-events, --dump-cache, --benchmark, --replay, --test-mode and --status are separate modes: choose one";
+    expect(usageErrorOf(["--dump-events", "--replay", "x"])).toBe(modes);
+    expect(usageErrorOf(["--test-mode", "--status"])).toBe(modes);
+    expect(usageErrorOf(["--status", "--dump-cache"])).toBe(modes);
+    expect(usageErrorOf(["--json"])).toBe("--json goes with --benchmark or --status");
+    expect(usageErrorOf(["--test-mode", "--json"])).toBe("--json goes with --benchmark or --status");
+    expect(usageErrorOf(["--compare"])).toBe("--compare goes with --benchmark");
     expect(parseArgs(["--benchmark", "--compare", "--json"])).toMatchObject({ benchmark: true, compare: true, json: true });
+    expect(parseArgs(["--status", "--json"])).toMatchObject({ status: true, json: true });
+  });
+
+  test("--test-mode, --status and --namespace", () => {
+    expect(parseArgs(["--config", "a.yaml", "--test-mode"])).toMatchObject({ config: "a.yaml", testMode: true });
+    expect(parseArgs(["--status"])).toMatchObject({ status: true, json: false });
+    expect(parseArgs(["--namespace", "blue"]).namespace).toBe("blue");
+    expect(parseArgs(["--namespace=/var/run/netns/red", "--test-mode"])).toMatchObject({ namespace: "/var/run/netns/red", testMode: true });
+    expect(usageErrorOf(["--namespace"])).toBe("option '--namespace' needs a value (NAME)");
+    expect(usageErrorOf(["--status", "--namespace", "blue"])).toBe("--namespace does not go with --status: the daemon's namespace is set where it runs");
+    expect(usageErrorOf(["--test-mod"])).toBe("unknown option '--test-mod'; did you mean '--test-mode'?");
   });
 });

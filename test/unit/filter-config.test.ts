@@ -66,3 +66,57 @@ describe("offsetInSource", () => {
     expect(offsetInSource("${F}", "x == 1", 0)).toBeUndefined();
   });
 });
+
+describe("every setting in the filter language is checked, each at its place", () => {
+  const text = [
+    "filters:",
+    "  bgp: { expr: 'netlink.route.protocol == RTPROT_BGP' }",
+    "  typo: { expr: 'netlink.route.protcol == 1', action: drop }",
+    "export:",
+    "  json: { filter: bgpp }",
+    "  syslog: { filter: 'netlink.route.dst in 10.1.0.0/8' }",
+    "  pcap: { filter: bgp }",
+    "hooks:",
+    "  - name: h",
+    "    when: type == rout",
+    "    command: [x]",
+    "alerts:",
+    "  - name: a",
+    "    when: 'type == link and netlink.link.flags contains UP'",
+    "    group_by: netlink.link.ifnam",
+    "  - name: b",
+    "    when: 'netlink.link.operstate =~ \"(\"'",
+    "    group_by: netlink.link",
+    "",
+  ].join("\n");
+  const msg = errorOf(text);
+  const lines = msg.split("\n");
+
+  test("one message per mistake, in file order; what is right is not mentioned", () => {
+    expect(lines.map((l) => l.replace(/^f\.yaml:\d+:\d+: /, "").replace(/: .*/, ""))).toEqual([
+      "filters.typo.expr", "export.json.filter", "export.syslog.filter", "hooks[0].when", "alerts[0].group_by", "alerts[1].when", "alerts[1].group_by",
+    ]);
+  });
+  const line = (path: string) => lines.find((l) => l.includes(` ${path}: `))!;
+  test("a named filter's expression, at the misspelt part", () => {
+    expect(line("filters.typo.expr")).toMatch(/unknown field 'netlink\.route\.protcol' at column 15 .*did you mean 'protocol'\?$/);
+    expect(at(text, line("filters.typo.expr"))).toStartWith("protcol == 1'");
+  });
+  test("an export's filter that is neither a named filter nor an expression says both", () => {
+    expect(line("export.json.filter")).toBe("f.yaml:5:19: export.json.filter: 'bgpp' is neither a named filter (did you mean 'bgp'?) nor an expression (a test needs an operator: FIELD == VALUE)");
+    expect(at(text, line("export.syslog.filter"))).toStartWith("10.1.0.0/8'");
+    expect(line("export.syslog.filter")).toContain("'10.1.0.0/8' has bits set beyond its /8: the prefix is 10.0.0.0/8");
+  });
+  test("hooks' and alerts' conditions, and group_by, which must name a field holding a value", () => {
+    expect(at(text, line("hooks[0].when"))).toBe("rout");
+    expect(line("hooks[0].when")).toContain("did you mean 'route'?");
+    expect(at(text, line("alerts[0].group_by"))).toStartWith("ifnam");
+    expect(line("alerts[0].group_by")).toMatch(/unknown field 'netlink\.link\.ifnam'; did you mean 'ifname'\?$/);
+    expect(line("alerts[1].when")).toMatch(/bad regular expression/);
+    expect(line("alerts[1].group_by")).toMatch(/'netlink\.link' holds fields, not a value; compare one of its fields: ifindex, ifname/);
+  });
+  test("a named filter may stand for the global filter; an empty export filter is the global one", () => {
+    const cfg = loadConfig({ path: "f.yaml", env: {}, text: "filter: bgp\nfilters:\n  bgp: { expr: 'type == route' }\nexport:\n  json: { filter: '' }\n" });
+    expect(cfg.filter).toBe("bgp");
+  });
+});
