@@ -72,7 +72,7 @@ function ago(iso: string | null): string {
 function describe(o: object): string {
   const rec = o as Record<string, unknown>;
   const name = typeof rec.name === "string" ? rec.name : "";
-  const rest = Object.entries(rec).filter(([k]) => k !== "name").map(([k, v]) => `${k} ${typeof v === "object" && v !== null ? JSON.stringify(v) : String(v)}`);
+  const rest = Object.entries(rec).filter(([k, v]) => k !== "name" && v !== "" && v !== undefined).map(([k, v]) => `${k} ${typeof v === "object" && v !== null ? JSON.stringify(v) : String(v)}`);
   return `${name ? name + ": " : ""}${rest.join(", ")}`;
 }
 

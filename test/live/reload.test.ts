@@ -248,6 +248,40 @@ describe("SIGHUP reload", () => {
     expect(inB.length).toBeGreaterThan(0);
   }, 60_000);
 
+  test("hooks come with a reload, run, show in --status, and the next reload replaces them", async () => {
+    const ns = freshNs("rlh");
+    const sock = join(dir, "hooks.sock");
+    const cfg = join(dir, "hooks.yaml");
+    const marks = join(dir, "hook-marks");
+    const hook = (name: string, table: number) =>
+      `hooks:\n  - { name: ${name}, when: "type == route && netlink.route.table == ${table}", shell: "echo ${name} >> ${marks}" }\n`;
+    // none at start: the first reload brings hooks to a daemon that had none
+    writeFileSync(cfg, `control: { socket: ${sock} }\n`);
+    const mon = startNlmon({ ns, args: ["--config", cfg] });
+    children.push(mon);
+    await started(mon);
+    ip(ns, "route", "add", "10.55.0.0/24", "dev", "lo", "table", "55");
+    expect(statusOf(cfg).automation.hooks).toEqual([]);
+    writeFileSync(cfg, `control: { socket: ${sock} }\n${hook("first", 55)}`);
+    expect(mon.err.lines[await hup(mon)]).toContain("1 hooks");
+    for (let i = 1; i <= 3; i++) ip(ns, "route", "add", `10.55.${i}.0/24`, "dev", "lo", "table", "55");
+    const runsOf = (name: string) => {
+      const h = statusOf(cfg).automation.hooks.find((x) => (x as { name?: string }).name === name) as { runs?: { ok?: number } } | undefined;
+      return h?.runs?.ok;
+    };
+    for (let i = 0; i < 100 && runsOf("first") !== 3; i++) await sleep(50);
+    expect(runsOf("first")).toBe(3);
+    writeFileSync(cfg, `control: { socket: ${sock} }\n${hook("second", 56)}`);
+    expect(mon.err.lines[await hup(mon)]).toContain("1 hooks");
+    for (let i = 1; i <= 2; i++) ip(ns, "route", "add", `10.56.${i}.0/24`, "dev", "lo", "table", "56");
+    ip(ns, "route", "add", "10.55.9.0/24", "dev", "lo", "table", "55");
+    for (let i = 0; i < 100 && runsOf("second") !== 2; i++) await sleep(50);
+    expect(runsOf("second")).toBe(2);
+    expect(statusOf(cfg).automation.hooks.map((h) => (h as { name: string }).name)).toEqual(["second"]);
+    expect(await mon.stop()).toBe(0);
+    expect(readFileSync(marks, "utf8").split("\n").filter(Boolean)).toEqual(["first", "first", "first", "second", "second"]);
+  }, 30_000);
+
   test("on the embedded default, SIGHUP still reopens export files and says there is no file to re-read", async () => {
     const ns = freshNs("rld");
     const mon = startNlmon({ ns });
