@@ -99,10 +99,10 @@ export class Reloader {
     const { log, path } = this.d;
     this.d.exports.reopen();
     if (!path) {
-      log.info("config", "SIGHUP: export files reopened; no --config file to re-read (the embedded default is in force)");
+      log.info("config", "SIGHUP: reopening export files; no --config file to re-read (the embedded default is in force)");
       return;
     }
-    log.info("config", `SIGHUP: export files reopened; re-reading ${path}`);
+    log.info("config", `SIGHUP: reopening export files and re-reading ${path}`);
     let next: ConfigInForce;
     try {
       next = await readConfigFile(path);

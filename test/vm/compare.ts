@@ -179,10 +179,27 @@ function align(label: string, iw: IwEvent[], events: NlEvent[]): Alignment {
   const a: Alignment = { compared: 0, matched: 0, lost: 0, extra: 0, fieldDiffs: 0, reordered: 0, maxSkewMs: 0 };
   const cmdOf = (x: IwEvent) => x.cmd ?? String(x.cmd_number);
   const nlCmd = (e: NlEvent) => e.netlink.nl80211!.cmd_name ?? String(e.netlink.nl80211!.cmd);
+  /**
+   * Two notifications sent from two CPUs at once may reach two sockets in either order: an event
+   * of iw's found among nlmon's next few, within 100 ms, with the same facts, is the same one
+   * delivered out of turn (moved into place and counted as reordered, not lost, extra or differing).
+   */
+  const outOfTurn = (i: number, j: number): boolean => {
+    const k = nl.slice(j + 1, j + 4).findIndex((e) => nlCmd(e) === cmdOf(iw[i]!) && differences(iw[i]!, e.netlink.nl80211!, ifnames).length === 0
+      && Math.abs(Date.parse(e.timestamp!) / 1000 - iw[i]!.ts) < 0.1);
+    if (k < 0) return false;
+    const [moved] = nl.splice(j + 1 + k, 1);
+    nl.splice(j, 0, moved!);
+    a.reordered++;
+    return true;
+  };
   let i = 0;
   let j = 0;
   while (i < iw.length || j < nl.length) {
     if (i < iw.length && j < nl.length && cmdOf(iw[i]!) === nlCmd(nl[j]!)) {
+      // the same command from two interfaces at once (an AP and its station deleting each
+      // other) may reach the two sockets in either order: the matching one a step later is that
+      if (differences(iw[i]!, nl[j]!.netlink.nl80211!, ifnames).length && outOfTurn(i, j)) continue;
       a.compared++;
       const d = differences(iw[i]!, nl[j]!.netlink.nl80211!, ifnames);
       if (d.length) {
@@ -200,19 +217,7 @@ function align(label: string, iw: IwEvent[], events: NlEvent[]): Alignment {
       j++;
       continue;
     }
-    // two notifications sent from two CPUs at once may reach two sockets in either order: an
-    // event of iw's found among nlmon's next few, within 100 ms, with the same facts, is the same
-    // one delivered out of turn (counted as reordered, not lost or extra)
-    if (i < iw.length) {
-      const k = nl.slice(j + 1, j + 4).findIndex((e) => nlCmd(e) === cmdOf(iw[i]!) && differences(iw[i]!, e.netlink.nl80211!, ifnames).length === 0
-        && Math.abs(Date.parse(e.timestamp!) / 1000 - iw[i]!.ts) < 0.1);
-      if (k >= 0) {
-        const [moved] = nl.splice(j + 1 + k, 1);
-        nl.splice(j, 0, moved!);
-        a.reordered++;
-        continue;
-      }
-    }
+    if (i < iw.length && outOfTurn(i, j)) continue;
     // which side skipped: the nearest resynchronisation wins
     const nextInNl = i < iw.length ? nl.slice(j, j + 8).findIndex((e) => nlCmd(e) === cmdOf(iw[i]!)) : -1;
     const nextInIw = j < nl.length ? iw.slice(i, i + 8).findIndex((x) => cmdOf(x) === nlCmd(nl[j]!)) : -1;
