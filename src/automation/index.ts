@@ -7,7 +7,7 @@
  * HTTP requests, the alert events put back into the stream) runs after the event has gone on.
  */
 import { nowNs } from "../clock.ts";
-import type { NlmonConfig } from "../config/types.ts";
+import type { AlertConfig, NlmonConfig } from "../config/types.ts";
 import { serialise } from "../event/line.ts";
 import type { NlEvent } from "../event/model.ts";
 import { ExportConfigError } from "../export/types.ts";
@@ -40,8 +40,8 @@ export class AutomationConfigError extends ExportConfigError {
 }
 
 /** Every problem with the config's hooks and alerts, each "hooks[2] (name): ..."; empty when they can run. */
-export function checkAutomation(cfg: Pick<NlmonConfig, "hooks" | "alerts">): string[] {
-  return [...compileHooks(cfg.hooks).problems, ...compileAlerts(cfg.alerts).problems];
+export function checkAutomation(cfg: Pick<NlmonConfig, "hooks" | "alerts" | "filters">): string[] {
+  return [...compileHooks(cfg.hooks).problems, ...compileAlerts(alertRules(cfg)).problems];
 }
 
 export interface AutomationOptions {
@@ -51,9 +51,27 @@ export interface AutomationOptions {
   backoffMs?: number;
 }
 
+/**
+ * The alert rules: those written as rules, then one per named filter with `action: alert`, which
+ * raises an alert named after the filter on each event it matches (a rule with a threshold of one,
+ * logged, resolved after five minutes without a match; thresholds and other actions are a rule's).
+ */
+export function alertRules(cfg: Pick<NlmonConfig, "alerts" | "filters">): AlertConfig[] {
+  const fromFilters = Object.entries(cfg.filters ?? {}).filter(([, f]) => f.action === "alert").map(([name, f]): AlertConfig => ({
+    name, when: f.expr, threshold: 1, window_s: 60, group_by: "", severity: "warning", resolve_after_s: 300, min_interval_s: 60,
+    actions: [{ type: "log", timeout_ms: 5000, retries: 3 }],
+  }));
+  return [...cfg.alerts, ...fromFilters];
+}
+
+/** whether the daemon has anything for this module to do */
+export function wantsAutomation(c: Pick<NlmonConfig, "hooks" | "alerts" | "filters">): boolean {
+  return (c.hooks?.length ?? 0) > 0 || alertRules(c).length > 0;
+}
+
 function compile(cfg: NlmonConfig) {
   const h = compileHooks(cfg.hooks);
-  const a = compileAlerts(cfg.alerts);
+  const a = compileAlerts(alertRules(cfg));
   const problems = [...h.problems, ...a.problems];
   if (problems.length) throw new AutomationConfigError(problems);
   return { hooks: h.hooks, rules: a.rules };

@@ -121,8 +121,9 @@ export async function runMonitor(cfg: NlmonConfig, backend: WorkerBackend, log: 
   return await done;
 }
 
+/** hooks, alert rules, or named filters with `action: alert` (automation/index.ts: loaded only then) */
 function wantsAutomation(c: NlmonConfig): boolean {
-  return (c.hooks?.length ?? 0) > 0 || (c.alerts?.length ?? 0) > 0;
+  return (c.hooks?.length ?? 0) > 0 || (c.alerts?.length ?? 0) > 0 || Object.values(c.filters ?? {}).some((f) => f.action === "alert");
 }
 
 /** --dump-cache: fill the caches the config enables and print them as --dump-events does. */

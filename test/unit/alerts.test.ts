@@ -132,6 +132,25 @@ alerts:
     hook.stop();
   });
 
+  test("a named filter with action: alert raises the alert named after it on each match", async () => {
+    const cfg = config(`
+filters:
+  ecmp: { expr: 'netlink.route.dst in 10.0.0.0/8', action: alert }
+`);
+    const { p, emit, metrics, seen } = pipeline();
+    const { log, lines } = memLog();
+    const a = startAutomation(cfg, p, log, metrics);
+    emit(routeEvent("new", "192.168.0.0/16"));
+    await Bun.sleep(20);
+    expect(alertsIn(seen)).toHaveLength(0);
+    emit(routeEvent("new", "10.1.0.0/16"));
+    const got = await until(() => alertsIn(seen), (x) => x.length >= 1, 2000);
+    expect(got[0]!.name).toBe("ecmp");
+    expect(got[0]!.state).toBe("firing");
+    expect(lines.some((l) => l.includes("ecmp"))).toBe(true);
+    await a.stop();
+  });
+
   test("a resolved alert counts afresh", async () => {
     const cfg = config(`
 alerts:
