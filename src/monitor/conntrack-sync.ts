@@ -10,8 +10,8 @@
  *
  * The cache keeps each entry as its message's bytes (a latin1 string: one byte a character, no
  * object per entry), decoded only when a repair compares or re-emits it. Measured with 50,000
- * entries (RssAnon over the same monitor without the cache): the decoded events cost 57 MiB, the
- * bytes 13 MiB (about 270 bytes an entry).
+ * entries (scripts/measure-conntrack-cache, RssAnon against the same monitor without the cache):
+ * the decoded events cost 57 MB, the bytes about 10 MB (some 210 bytes an entry).
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import type { Backend } from "../backend/types.ts";
