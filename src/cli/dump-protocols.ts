@@ -6,26 +6,19 @@
  * on an idle machine; what is compared is which objects there are.
  */
 import type { Backend } from "../backend/types.ts";
-import { walkMessages } from "../codec/nlmsg.ts";
 import type { SockDiagConfig } from "../config/types.ts";
 import { BasicContext } from "../decode/context.ts";
-import { decodeMessage } from "../decode/message.ts";
+import { decodeDump } from "../decode/dump.ts";
 import { Names } from "../decode/names.ts";
 import type { NlEvent } from "../event/model.ts";
 import { familyOf } from "../families/index.ts";
 import { NETLINK_NETFILTER, NETLINK_SOCK_DIAG } from "../uapi/linux.gen.ts";
 
+/** each decoded event of a dump; what the kernel refused and what could not be decoded, said */
 function decodeAll(protocol: number, datagrams: Uint8Array[], ctx: BasicContext, warn: (s: string) => void, each: (ev: NlEvent) => void, subject?: string) {
-  for (const d of datagrams) {
-    const dv = new DataView(d.buffer, d.byteOffset, d.byteLength);
-    walkMessages(dv, 0, d.byteLength, {
-      message: (hdr, mdv, off, end) => {
-        const ev = decodeMessage(protocol, hdr, mdv, off, end, ctx, { deterministic: true, subject });
-        if (ev) each(ev);
-      },
-      framingError: (kind, off) => warn(`dump of protocol ${protocol}: ${kind} at byte ${off}`),
-    });
-  }
+  const snap = decodeDump(datagrams, ctx, protocol, { sink: each, subject });
+  for (const r of snap.refused) warn(`dump refused by the kernel: ${r}`);
+  if (snap.decodeErrors) warn(`${snap.decodeErrors} decode errors in the dump of protocol ${protocol} (events carry decode_error)`);
 }
 
 /** the ruleset, then the conntrack table */
@@ -41,9 +34,7 @@ export async function netfilterSnapshot(backend: Backend, warn: (s: string) => v
       continue;
     }
     const lines: string[] = [];
-    decodeAll(NETLINK_NETFILTER, datagrams, ctx, warn, (ev) => {
-      if (ev.type !== "error") lines.push(JSON.stringify(ev));
-    });
+    decodeAll(NETLINK_NETFILTER, datagrams, ctx, warn, (ev) => lines.push(JSON.stringify(ev)));
     out.push(...lines.sort());
   }
   return out;

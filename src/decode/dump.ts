@@ -26,6 +26,10 @@ export interface DecodeDumpOptions {
   sink?: (ev: NlEvent) => void;
   /** offered each message before it is decoded (a fast line writer); true: taken, not decoded */
   take?: (hdr: NlMsgHeader, u: Uint8Array, dv: DataView, off: number, end: number) => boolean;
+  /** what the request asked for, where its replies do not say it (DecodeOptions.subject) */
+  subject?: string;
+  /** keep seq and pid: the events go out live (derived from the dump), not into --dump-events */
+  live?: boolean;
 }
 
 /** Decode dump replies in request order (a family asks first for what later objects refer to). */
@@ -36,6 +40,7 @@ export function decodeDump(datagrams: Uint8Array[], ctx: BasicContext, protocol:
   const refused: string[] = [];
   const undecoded = new Map<number, Uint8Array[]>((o.keep ?? []).map((t) => [t, []]));
   const scratch: NlMsgHeader = { len: 0, type: 0, flags: 0, seq: 0, pid: 0 };
+  const opts = { deterministic: !o.live, subject: o.subject };
   const before = Object.values(ctx.counts).reduce((a, b) => a + b, 0) - ctx.counts.unknown_attr;
   for (const d of datagrams) {
     const dv = new DataView(d.buffer, d.byteOffset, d.byteLength);
@@ -50,7 +55,7 @@ export function decodeDump(datagrams: Uint8Array[], ctx: BasicContext, protocol:
           raw.push(d.subarray(off, end));
           return;
         }
-        const ev = decodeMessage(protocol, hdr, dv2, off, end, ctx, { deterministic: true });
+        const ev = decodeMessage(protocol, hdr, dv2, off, end, ctx, opts);
         if (!ev) return;
         if (ev.type === "error") {
           const e = ev.netlink.error;

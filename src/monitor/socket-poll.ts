@@ -11,9 +11,8 @@
  * close, never two.
  */
 import type { Backend } from "../backend/types.ts";
-import { walkMessages } from "../codec/nlmsg.ts";
 import type { NlmonConfig } from "../config/types.ts";
-import { decodeMessage } from "../decode/message.ts";
+import { decodeDump } from "../decode/dump.ts";
 import type { NlEvent, PipelineEvent, SocketBody } from "../event/model.ts";
 import type { BasicContext } from "../decode/context.ts";
 import type { Log } from "../log.ts";
@@ -139,17 +138,16 @@ export class SocketPoll {
   }
 
   private decodeInto(d: Uint8Array, protocol: string | undefined, into: Map<string, NlEvent>) {
-    const dv = new DataView(d.buffer, d.byteOffset, d.byteLength);
-    walkMessages(dv, 0, d.byteLength, {
-      message: (hdr, mdv, off, end) => {
-        // a dump's replies do not say their protocol: the request did
-        const ev = decodeMessage(NETLINK_SOCK_DIAG, hdr, mdv, off, end, this.d.ctx, { subject: protocol });
-        const b = ev?.netlink.diag;
-        if (!ev || !b) return;
-        into.set(socketIdentity(b), ev);
+    // a dump's replies do not say their protocol: the request did
+    const snap = decodeDump([d], this.d.ctx, NETLINK_SOCK_DIAG, {
+      subject: protocol, live: true,
+      sink: (ev) => {
+        const b = ev.netlink.diag;
+        if (b) into.set(socketIdentity(b), ev);
       },
-      framingError: (kind, off) => this.d.log.warn("sock_diag", `socket dump: ${kind} at byte ${off}; the rest of the datagram is skipped`),
     });
+    for (const r of snap.refused) this.d.log.warn("sock_diag", `socket dump refused by the kernel: ${r}`);
+    if (snap.decodeErrors) this.d.log.warn("sock_diag", `socket dump: ${snap.decodeErrors} decode errors (events carry decode_error)`);
   }
 }
 
