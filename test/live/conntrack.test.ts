@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { rmSync } from "node:fs";
 import { BACKENDS, delNs, ensureBinary, ensureLibnl, ensureTool, ip, Lines, must, nsName, parseEvents, sleep, startNlmon, tempDir, writeConfig } from "./lib.ts";
-import { eventRecord, parseConntrackLine, show } from "./conntrack-tool.ts";
+import { type CtRecord, eventRecord, parseConntrackLine, show } from "./conntrack-tool.ts";
 
 const dir = tempDir("conntrack");
 const made: string[] = [];
@@ -44,6 +44,17 @@ function conntrackEvents(ns: string) {
   return { proc, out: new Lines(proc.stdout) };
 }
 
+/** SERVER in a namespace, once it has said it is bound */
+async function startServer(ns: string, host: string, tcp: number, udp: number) {
+  const proc = Bun.spawn(["ip", "netns", "exec", ns, "python3", "-c", SERVER(host, tcp, udp)], { stdout: "pipe", stderr: "ignore" });
+  const out = new Lines(proc.stdout);
+  if ((await out.waitLine((l) => l === "ready", 20_000)) < 0) {
+    proc.kill();
+    throw new Error(`test server in ${ns} did not start`);
+  }
+  return proc;
+}
+
 /** a TCP server answering each connection and a UDP echo, until killed */
 const SERVER = (host: string, tcp: number, udp: number) => [
   "import socket, threading",
@@ -53,6 +64,7 @@ const SERVER = (host: string, tcp: number, udp: number) => [
   "    while True:",
   "        c, _ = t.accept(); c.recv(16); c.sendall(b'ok'); c.close()",
   "threading.Thread(target=tcp, daemon=True).start()",
+  "print('ready', flush=True)",
   "while True:",
   "    d, a = u.recvfrom(16); u.sendto(b'ok', a)",
 ].join("\n");
@@ -81,13 +93,31 @@ const PINGS = (host: string, n: number) => [
 
 interface Window { ns: string; act: () => Promise<void> }
 
+const MARK_PORT = 7999;
+
+/**
+ * Neither nlmon's "receive buffer" line nor a started `conntrack -E` proves the groups are joined
+ * by the time the window opens (a loaded machine can take longer than any fixed sleep): datagrams
+ * to a closed port until both have printed one of them. The marks' entries are left out of both
+ * lists afterwards.
+ */
+async function bothListening(ns: string, ours: Lines, tool: Lines): Promise<void> {
+  const end = Date.now() + 20_000;
+  while (Date.now() < end) {
+    must(["ip", "netns", "exec", ns, "bash", "-c", `echo mark > /dev/udp/127.0.0.1/${MARK_PORT}`]);
+    await sleep(200);
+    if (ours.find((l) => l.includes(`"dport":${MARK_PORT}`)) >= 0 && tool.find((l) => l.includes(`dport=${MARK_PORT}`)) >= 0) return;
+  }
+  throw new Error("nlmon and conntrack -E did not both see a marker flow within 20 s");
+}
+
 /** nlmon and conntrack -E over the same window; returns both as records */
 async function observe(b: (typeof BACKENDS)[number], w: Window) {
   const mon = startNlmon({ ns: w.ns, args: ["--config", CFG], env: b.env });
   const ct = conntrackEvents(w.ns);
   try {
     expect(await mon.err.waitLine((l) => l.includes("receive buffer"), 15_000)).toBeGreaterThanOrEqual(0);
-    await sleep(300);
+    await bothListening(w.ns, mon.out, ct.out);
     await w.act();
     await sleep(1000);
     must(["ip", "netns", "exec", w.ns, "conntrack", "-F"]);
@@ -98,10 +128,18 @@ async function observe(b: (typeof BACKENDS)[number], w: Window) {
     await ct.proc.exited;
     await ct.out.done;
   }
-  const tool = ct.out.lines.map(parseConntrackLine).filter((r) => r !== undefined);
-  const events = parseEvents(mon.out.lines).filter((e) => e.type === "conntrack");
+  const tool = ct.out.lines.map(parseConntrackLine).filter((r) => r !== undefined && !r.orig.includes(`dport=${MARK_PORT}`)) as CtRecord[];
+  const events = parseEvents(mon.out.lines).filter((e) => e.type === "conntrack" && e.netlink.conntrack!.original?.dport !== MARK_PORT);
   const ours = events.map(eventRecord).filter((r) => r !== undefined);
   return { tool, ours, events, stderr: mon.err.lines };
+}
+
+/** nlmon's records equal the tool's, in order; both lists are printed when they differ */
+function expectSame(r: { ours: CtRecord[]; tool: CtRecord[] }) {
+  const ours = r.ours.map(show);
+  const tool = r.tool.map(show);
+  if (JSON.stringify(ours) !== JSON.stringify(tool)) console.error(`nlmon:\n  ${ours.join("\n  ")}\nconntrack -E:\n  ${tool.join("\n  ")}`);
+  expect(ours).toEqual(tool);
 }
 
 describe("conntrack events equal conntrack -E's", () => {
@@ -111,9 +149,8 @@ describe("conntrack events equal conntrack -E's", () => {
       nft(ns, "add", "table", "inet", "track");
       nft(ns, "add", "chain", "inet", "track", "out", "{ type filter hook output priority 0; }");
       nft(ns, "add", "rule", "inet", "track", "out", "ct", "state", "new", "counter");
-      const srv = Bun.spawn(["ip", "netns", "exec", ns, "python3", "-c", SERVER("127.0.0.1", 7001, 7002)], { stdout: "ignore", stderr: "ignore" });
+      const srv = await startServer(ns, "127.0.0.1", 7001, 7002);
       try {
-        await sleep(300);
         const r = await observe(b, {
           ns,
           act: async () => {
@@ -128,7 +165,7 @@ describe("conntrack events equal conntrack -E's", () => {
         expect(r.tool.filter((x) => x.event === "destroy").length).toBeGreaterThanOrEqual(23);
         // one event per line of the tool's, in its order: nothing lost, nothing twice (the kernel
         // may send two identical updates; the tool prints both, so the counts must agree)
-        expect(r.ours.map(show)).toEqual(r.tool.map(show));
+        expectSame(r);
         expect(r.events.length).toBe(r.tool.length);
       } finally {
         srv.kill();
@@ -148,9 +185,8 @@ describe("conntrack events equal conntrack -E's", () => {
       nft(s, "add", "chain", "ip", "nat", "pre", "{ type nat hook prerouting priority -100; }");
       nft(s, "add", "rule", "ip", "nat", "pre", "tcp", "dport", "7100", "dnat", "to", ":7101");
       nft(s, "add", "rule", "ip", "nat", "pre", "udp", "dport", "7200", "dnat", "to", ":7201");
-      const srv = Bun.spawn(["ip", "netns", "exec", s, "python3", "-c", SERVER("10.77.0.2", 7101, 7201)], { stdout: "ignore", stderr: "ignore" });
+      const srv = await startServer(s, "10.77.0.2", 7101, 7201);
       try {
-        await sleep(300);
         const r = await observe(b, {
           ns: s,
           act: async () => {
@@ -160,7 +196,7 @@ describe("conntrack events equal conntrack -E's", () => {
         const nat = r.tool.filter((x) => x.event === "new" && x.orig.includes("dport=7100"));
         expect(nat.length).toBe(5);
         for (const x of nat) expect(x.reply).toContain("sport=7101");
-        expect(r.ours.map(show)).toEqual(r.tool.map(show));
+        expectSame(r);
         // the translation is in the status too
         const natted = r.events.filter((e) => e.netlink.conntrack!.original?.dport === 7100);
         expect(natted.length).toBeGreaterThan(0);
