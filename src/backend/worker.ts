@@ -572,6 +572,8 @@ self.onmessage = (e: MessageEvent<ToWorker>) => {
     shrinkHeap();
   } else if (m.cmd === "stop") {
     running = false;
+    // what the kernel queued before the stop happened before it: read it out, don't drop it
+    for (const s of sockets) if (!s.dead && !drain(s, loopParams.batchBytes)) break;
     flushAll();
     for (const s of sockets) {
       if (!s.dead) s.sock.close();

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { curlNs, parseExposition, sumOf } from "./collectors.ts";
-import { BACKENDS, BIN, delNs, ensureBinary, ensureLibnl, ensureTool, ip, must, nsName, sleep, tempDir, writeConfig } from "./lib.ts";
+import { BACKENDS, BIN, delNs, ensureBinary, ensureLibnl, ensureTool, ip, Lines, must, nsName, sleep, tempDir, writeConfig } from "./lib.ts";
 
 const ns = nsName("stdout");
 let dir = "";
@@ -130,13 +130,19 @@ describe("stdout's reader goes away", () => {
 });
 
 test("pcap to standard output starts with its file header: tshark reads the stream", async () => {
-  const cfg = writeConfig(dir, "pcap-stdout.yaml", 'export:\n  json: { enabled: false }\n  pcap: { enabled: true, file: "-" }\n');
+  // the JSON file says when the route change has been through the pipeline, the pcap's too
+  const seen = join(dir, "pcap-stdout.json");
+  const cfg = writeConfig(dir, "pcap-stdout.yaml", `export:\n  json: { enabled: true, file: ${seen} }\n  pcap: { enabled: true, file: "-" }\n`);
   const out = join(dir, "stream.pcap");
-  const mon = Bun.spawn(["bash", "-c", `exec ip netns exec ${ns} ${BIN} --config ${cfg} > ${out}`], { stdin: "ignore", stdout: "ignore", stderr: "ignore" });
+  const mon = Bun.spawn(["bash", "-c", `exec ip netns exec ${ns} ${BIN} --config ${cfg} > ${out}`], { stdin: "ignore", stdout: "ignore", stderr: "pipe" });
+  const err = new Lines(mon.stderr);
   try {
-    await sleep(1500);
+    expect(await err.waitLine((l) => l.includes("receive buffer"), 15_000)).toBeGreaterThanOrEqual(0);
     change();
-    await sleep(1000);
+    const dst = `"dst":"192.0.2.${routes & 255}/32"`;
+    const end = Date.now() + 15_000;
+    while (!(existsSync(seen) && readFileSync(seen, "utf8").includes(dst)) && Date.now() < end) await sleep(50);
+    expect(readFileSync(seen, "utf8")).toContain(dst);
   } finally {
     mon.kill("SIGTERM");
     await mon.exited;

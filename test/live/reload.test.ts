@@ -5,7 +5,7 @@
  * each one looked for in what nlmon printed.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { StatusReport } from "../../src/control/protocol.ts";
 import type { NlEvent } from "../../src/event/model.ts";
@@ -60,6 +60,16 @@ function statusOf(cfg: string): StatusReport {
   return JSON.parse(r.out) as StatusReport;
 }
 
+/** whether the file comes to contain the text within 15 s */
+async function fileHas(file: string, text: string): Promise<boolean> {
+  const end = Date.now() + 15_000;
+  for (;;) {
+    if (existsSync(file) && readFileSync(file, "utf8").includes(text)) return true;
+    if (Date.now() > end) return false;
+    await sleep(50);
+  }
+}
+
 const routesIn = (lines: string[], table: number) =>
   parseEvents(lines).filter((e) => e.type === "route" && e.netlink.route?.table === table && e.netlink.msg_type_name === "RTM_NEWROUTE");
 
@@ -87,20 +97,29 @@ describe("SIGHUP reload", () => {
 
       const N = 2000;
       const dsts = Array.from({ length: N }, (_, i) => `172.30.${i >> 8}.${i & 255}/32`);
-      // twenty batches of a hundred with a pause between, so the reloads land amid the churn
+      // twenty batches of a hundred with a pause between, so the reloads land amid the churn: the
+      // first reload once the first route is out, the last batch only after the last reload
+      let reloadsDone!: () => void;
+      const reloaded = new Promise<void>((r) => (reloadsDone = r));
       const churn = (async () => {
         for (let k = 0; k < 20; k++) {
+          if (k === 19) await reloaded;
           await ipBatchAsync(ns, dsts.slice(k * 100, (k + 1) * 100).map((d) => `route add ${d} dev lo table 60`));
           await sleep(15);
         }
       })();
       const sent: number[] = [];
-      for (const v of variants.slice(1)) {
-        await sleep(60);
-        writeFileSync(cfg, v);
-        sent.push(Date.now());
-        const at = await hup(mon);
-        expect(mon.err.lines[at]).toContain("config: reloaded");
+      try {
+        expect(await mon.out.waitLine((l) => l.includes(`"dst":"${dsts[0]}"`), 15_000)).toBeGreaterThanOrEqual(0);
+        for (const v of variants.slice(1)) {
+          await sleep(60);
+          writeFileSync(cfg, v);
+          sent.push(Date.now());
+          const at = await hup(mon);
+          expect(mon.err.lines[at]).toContain("config: reloaded");
+        }
+      } finally {
+        reloadsDone();
       }
       await churn;
       await syncMark(ns, [{ lines: mon.out, match: nlmonMark }], 30_000);
@@ -228,18 +247,26 @@ describe("SIGHUP reload", () => {
     // the file changes during churn: what went to a.json and what goes to b.json make every route once
     const N = 600;
     const dsts = Array.from({ length: N }, (_, i) => `172.29.${i >> 8}.${i & 255}/32`);
+    // the reload amid the churn: the last batches wait for it, so both files get routes
+    let reloadDone!: () => void;
+    const reloaded = new Promise<void>((r) => (reloadDone = r));
     const churn = (async () => {
       for (let k = 0; k < 6; k++) {
+        if (k === 4) await reloaded;
         await ipBatchAsync(ns, dsts.slice(k * 100, (k + 1) * 100).map((d) => `route add ${d} dev lo table 80`));
         await sleep(20);
       }
     })();
-    await sleep(40);
-    writeFileSync(cfg, `${base}export:\n  json: { file: ${bfile} }\n`);
-    const at = await hup(mon);
-    expect(mon.err.lines[at]).toContain("exports: replaced json");
+    try {
+      await sleep(40);
+      writeFileSync(cfg, `${base}export:\n  json: { file: ${bfile} }\n`);
+      const at = await hup(mon);
+      expect(mon.err.lines[at]).toContain("exports: replaced json");
+    } finally {
+      reloadDone();
+    }
     await churn;
-    await sleep(500);
+    expect(await fileHas(bfile, `"${dsts[N - 1]}"`)).toBe(true);
     expect(await mon.stop()).toBe(0);
     const lines = (f: string) => readFileSync(f, "utf8").split("\n").filter(Boolean);
     const inA = routesIn(lines(a), 80).map((e) => e.netlink.route!.dst);
@@ -303,12 +330,12 @@ describe("SIGHUP reload", () => {
     children.push(mon);
     await started(mon);
     ip(ns, "route", "add", "10.90.1.0/24", "dev", "lo");
-    await sleep(300);
+    expect(await fileHas(f, '"10.90.1.0/24"')).toBe(true);
     renameSync(f, `${f}.1`);
     const at = await hup(mon);
     expect(mon.err.lines[at]).toContain("is unchanged");
     ip(ns, "route", "add", "10.90.2.0/24", "dev", "lo");
-    await sleep(300);
+    expect(await fileHas(f, '"10.90.2.0/24"')).toBe(true);
     expect(await mon.stop()).toBe(0);
     expect(readFileSync(`${f}.1`, "utf8")).toContain('"10.90.1.0/24"');
     expect(readFileSync(f, "utf8")).toContain('"10.90.2.0/24"');
