@@ -94,21 +94,23 @@ const PINGS = (host: string, n: number) => [
 interface Window { ns: string; act: () => Promise<void> }
 
 const MARK_PORT = 7999;
+const END_MARK_PORT = 7998;
+const isMark = (dport: number | undefined) => dport === MARK_PORT || dport === END_MARK_PORT;
 
 /**
  * Neither nlmon's "receive buffer" line nor a started `conntrack -E` proves the groups are joined
- * by the time the window opens (a loaded machine can take longer than any fixed sleep): datagrams
- * to a closed port until both have printed one of them. The marks' entries are left out of both
- * lists afterwards.
+ * by the time the window opens, nor does a fixed sleep prove both have printed everything when it
+ * closes (a loaded machine can take longer than any sleep): datagrams to a closed port until both
+ * have printed one of them. The marks' entries are left out of both lists afterwards.
  */
-async function bothListening(ns: string, ours: Lines, tool: Lines): Promise<void> {
+async function bothListening(ns: string, ours: Lines, tool: Lines, port: number): Promise<void> {
   const end = Date.now() + 20_000;
   while (Date.now() < end) {
-    must(["ip", "netns", "exec", ns, "bash", "-c", `echo mark > /dev/udp/127.0.0.1/${MARK_PORT}`]);
+    must(["ip", "netns", "exec", ns, "bash", "-c", `echo mark > /dev/udp/127.0.0.1/${port}`]);
     await sleep(200);
-    if (ours.find((l) => l.includes(`"dport":${MARK_PORT}`)) >= 0 && tool.find((l) => l.includes(`dport=${MARK_PORT}`)) >= 0) return;
+    if (ours.find((l) => l.includes(`"dport":${port}`)) >= 0 && tool.find((l) => l.includes(`dport=${port} `)) >= 0) return;
   }
-  throw new Error("nlmon and conntrack -E did not both see a marker flow within 20 s");
+  throw new Error(`nlmon and conntrack -E did not both see a marker flow to port ${port} within 20 s`);
 }
 
 /** nlmon and conntrack -E over the same window; returns both as records */
@@ -117,19 +119,20 @@ async function observe(b: (typeof BACKENDS)[number], w: Window) {
   const ct = conntrackEvents(w.ns);
   try {
     expect(await mon.err.waitLine((l) => l.includes("receive buffer"), 15_000)).toBeGreaterThanOrEqual(0);
-    await bothListening(w.ns, mon.out, ct.out);
+    await bothListening(w.ns, mon.out, ct.out, MARK_PORT);
     await w.act();
     await sleep(1000);
     must(["ip", "netns", "exec", w.ns, "conntrack", "-F"]);
-    await sleep(1500);
+    // a mark after the flush: once both have printed it, both have printed everything before
+    await bothListening(w.ns, mon.out, ct.out, END_MARK_PORT);
   } finally {
     await mon.stop();
     ct.proc.kill("SIGTERM");
     await ct.proc.exited;
     await ct.out.done;
   }
-  const tool = ct.out.lines.map(parseConntrackLine).filter((r) => r !== undefined && !r.orig.includes(`dport=${MARK_PORT}`)) as CtRecord[];
-  const events = parseEvents(mon.out.lines).filter((e) => e.type === "conntrack" && e.netlink.conntrack!.original?.dport !== MARK_PORT);
+  const tool = ct.out.lines.map(parseConntrackLine).filter((r) => r !== undefined && !isMark(Number(/dport=(\d+)/.exec(r.orig)?.[1]))) as CtRecord[];
+  const events = parseEvents(mon.out.lines).filter((e) => e.type === "conntrack" && !isMark(e.netlink.conntrack!.original?.dport));
   const ours = events.map(eventRecord).filter((r) => r !== undefined);
   return { tool, ours, events, stderr: mon.err.lines };
 }

@@ -5,7 +5,7 @@
  * netlink protocol it was received on. Both backends.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { readFileSync, rmSync } from "node:fs";
+import { existsSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { BACKENDS, delNs, ensureBinary, ensureLibnl, ensureTool, ip, must, nsName, runNlmon, sleep, startNlmon, tempDir, writeConfig } from "./lib.ts";
 
@@ -52,7 +52,12 @@ describe("netfilter and sock_diag through the exports", () => {
         must(["ip", "netns", "exec", ns, "python3", "-c", TRAFFIC]);
         nft("add", "table", "ip", "x");
         nft("delete", "table", "ip", "x");
-        await sleep(800);
+        // until the file holds each kind, the table's deletion (the last change made) included
+        const has = () => {
+          const t = existsSync(json) ? readFileSync(json, "utf8") : "";
+          return t.includes('"type":"conntrack"') && t.includes('"type":"diag"') && /"type":"nftables".*"delete"/.test(t);
+        };
+        for (const end = Date.now() + 15_000; !has() && Date.now() < end;) await sleep(50);
       } finally {
         expect(await mon.stop()).toBe(0);
       }

@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { BACKENDS, delNs, ensureBinary, ensureLibnl, ensureTool, ipBatchAsync, makeNs, nlmonMark, nsName, run, sleep, startNlmon, syncMark, tempDir } from "./lib.ts";
+import { BACKENDS, delNs, ensureBinary, ensureLibnl, ensureTool, ipBatchAsync, makeNs, nlmonMark, nsName, run, startNlmon, syncMark, tempDir } from "./lib.ts";
 
 const dir = tempDir("overrun");
 const made: string[] = [];
@@ -68,7 +68,8 @@ export:
           const at = await mon.err.waitLine((l) => l.includes("receive queue overrun on NETLINK_ROUTE"), 30_000);
           if (at < 0) throw new Error(`no overrun report within 30 s; nlmon's stderr:\n${mon.err.lines.join("\n")}`);
           report = mon.err.lines[at]!;
-          await sleep(2500);
+          // everything before a later mark route has been through nlmon: the burst's live events too
+          await syncMark(ns, [{ lines: mon.out, match: nlmonMark }], 30_000);
           const reports = mon.err.lines.filter((l) => l.includes("receive queue overrun"));
           const enobufs = Number(/ENOBUFS #(\d+)/.exec(report)![1]);
           const dropped = Number(/the kernel dropped (\d+) notifications/.exec(report)![1]);

@@ -52,7 +52,11 @@ async function answering(cfg: string): Promise<StatusReport> {
 }
 
 /** one raw exchange on the control socket: what comes back, and whether the daemon closed it */
-async function exchange(path: string, data: Uint8Array | string, o: { waitMs?: number; end?: boolean } = {}) {
+/**
+ * Write to the control socket and collect the answer: until `lines` whole lines came (1 unless
+ * told), or with `untilClose` until the daemon hangs up, at most waitMs (5 s unless told).
+ */
+async function exchange(path: string, data: Uint8Array | string, o: { waitMs?: number; end?: boolean; lines?: number; untilClose?: boolean } = {}) {
   let got = "";
   let closedByPeer = false;
   let ended = false;
@@ -69,8 +73,8 @@ async function exchange(path: string, data: Uint8Array | string, o: { waitMs?: n
     s.end();
     return { got: "", closedByPeer: false };
   }
-  // until the daemon hangs up, or the wait is over
-  for (const end = Date.now() + (o.waitMs ?? 300); Date.now() < end && !closedByPeer;) await sleep(20);
+  const answered = () => !o.untilClose && got.split("\n").length - 1 >= (o.lines ?? 1);
+  for (const end = Date.now() + (o.waitMs ?? 5000); Date.now() < end && !closedByPeer && !answered();) await sleep(20);
   const closed = closedByPeer;
   ended = true;
   s.end();
@@ -184,13 +188,13 @@ describe("--status", () => {
     expect(err(await exchange(sock, "\n")).error).toContain("empty request");
     expect(err(await exchange(sock, new Uint8Array([0, 255, 254, 10]))).error).toContain("not JSON");
     // two requests in one write: two answers, in order, and the connection stays open for more
-    const two = await exchange(sock, '{"cmd":"ping"}\n{"cmd":"status"}\n');
+    const two = await exchange(sock, '{"cmd":"ping"}\n{"cmd":"status"}\n', { lines: 2 });
     expect(two.closedByPeer).toBe(false);
     const [a, b] = two.got.trim().split("\n").map((l) => JSON.parse(l) as { ok: boolean; pong?: boolean; status?: StatusReport });
     expect(a).toEqual({ ok: true, pong: true });
     expect(b!.status!.pid).toBe(mon.proc.pid);
     // a line too long: one error, then the daemon hangs up
-    const huge = await exchange(sock, "x".repeat(1 << 20), { waitMs: 500 });
+    const huge = await exchange(sock, "x".repeat(1 << 20), { untilClose: true });
     expect(err(huge).error).toBe("request longer than 4096 bytes");
     expect(huge.closedByPeer).toBe(true);
     // half a line and gone; many at once, gone without a word
@@ -207,12 +211,14 @@ describe("--status", () => {
     // ...sixteen idle clients hold every slot: the next is told so and let go
     const idle = await Promise.all(Array.from({ length: 16 }, () => Bun.connect({ unix: sock, socket: { data() {} } })));
     await sleep(200);
-    const refused = await exchange(sock, '{"cmd":"ping"}\n', { waitMs: 1000 });
+    const refused = await exchange(sock, '{"cmd":"ping"}\n', { untilClose: true });
     expect(err(refused).error).toBe("too many control connections; try again");
     expect(refused.closedByPeer).toBe(true);
     for (const c of idle) c.end();
-    await sleep(200);
-    expect(err(await exchange(sock, '{"cmd":"ping"}\n'))).toEqual({ ok: true, pong: true } as never);
+    // the slots come free as the daemon sees each hang-up: a ping is answered within 5 s
+    let pong = await exchange(sock, '{"cmd":"ping"}\n');
+    for (const end = Date.now() + 5000; Date.now() < end && pong.closedByPeer; await sleep(50)) pong = await exchange(sock, '{"cmd":"ping"}\n');
+    expect(err(pong)).toEqual({ ok: true, pong: true } as never);
     // a request without its newline, then the client shuts its side (`printf ... | socat`): still answered
     let halfGot = "";
     const half = await Bun.connect({ unix: sock, allowHalfOpen: true, socket: { data(_s, d) { halfGot += d.toString(); } } });
@@ -226,7 +232,7 @@ describe("--status", () => {
     // the daemon lets every one of them go
     await settled();
     // half a line left hanging: answered with an error once the idle time is up, then closed
-    const hang = await exchange(sock, '{"cmd":"sta', { waitMs: 15_000 });
+    const hang = await exchange(sock, '{"cmd":"sta', { waitMs: 15_000, untilClose: true });
     expect(err(hang).error).toContain("incomplete request");
     expect(hang.closedByPeer).toBe(true);
 
