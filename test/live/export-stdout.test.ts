@@ -89,9 +89,10 @@ describe("stdout's reader goes away", () => {
         const firstAt = Date.now();
         expect(JSON.parse(p.out()).type).toBe("route");
         // the next event's write finds the pipe closed
-        await changeUntil(() => p.rc() !== undefined, 10_000);
+        await changeUntil(() => p.rc() !== undefined, 20_000);
         expect(p.rc()).toBe("0");
-        expect(Date.now() - firstAt).toBeLessThan(5000);
+        // on the next write, not after some retry period
+        expect(Date.now() - firstAt).toBeLessThan(15_000);
         expect(p.err()).not.toContain("EPIPE");
         expect(p.err()).not.toContain("will retry");
         expect(p.err()).not.toContain("not delivered");

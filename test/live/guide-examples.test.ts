@@ -58,7 +58,7 @@ async function runExample(file: string, k: number) {
     const seen = (text: string) => text.split("\n").some((l) => l.includes(`"dst":"${dst}/32"`) && l.includes('"RTM_NEWROUTE"'));
     const where = file === "-" ? "stdout" : file;
     let ok = false;
-    for (const end = Date.now() + 5000; !ok && Date.now() < end; await sleep(100)) {
+    for (const end = Date.now() + 15_000; !ok && Date.now() < end; await sleep(100)) {
       ok = file === "-" ? seen(mon.out.lines.join("\n")) : existsSync(`/proc/${mon.proc.pid}/root${file}`) && seen(readFileSync(`/proc/${mon.proc.pid}/root${file}`, "utf8"));
     }
     if (cfg.netlink.protocols.route && !ok) problems.push(`no RTM_NEWROUTE for ${dst} on ${where}`);
