@@ -6,6 +6,7 @@
  */
 import type { Socket, UnixSocketListener } from "bun";
 import { fs, path as pathMod } from "../node-lazy.ts";
+import { lockPath } from "./path-lock.ts";
 import { COMMANDS, type Command, MAX_REQUEST_BYTES, type Reply } from "./protocol.ts";
 
 export type Handlers = Record<Command, () => Reply>;
@@ -46,9 +47,29 @@ export class ControlServer {
    * answers belongs to a running nlmon, which keeps it.
    */
   static async open(path: string, handlers: Handlers, log: ControlLog): Promise<ControlServer | undefined> {
+    const without = "this nlmon runs without a control socket (--status cannot reach it)";
+    const dirWhy = ControlServer.makeDir(path);
+    if (dirWhy) {
+      log.warn(`${dirWhy}; ${without}`);
+      return undefined;
+    }
+    // daemons starting at once take the path in turn (path-lock.ts)
+    const unlock = await lockPath(`${path}.lock`);
+    if (typeof unlock === "string") {
+      log.warn(`control socket ${path}: ${unlock}; ${without}`);
+      return undefined;
+    }
+    try {
+      return await ControlServer.take(path, handlers, log, without);
+    } finally {
+      unlock();
+    }
+  }
+
+  private static async take(path: string, handlers: Handlers, log: ControlLog, without: string): Promise<ControlServer | undefined> {
     const why = await ControlServer.clearWay(path);
     if (why) {
-      log.warn(`${why}; this nlmon runs without a control socket (--status cannot reach it)`);
+      log.warn(`${why}; ${without}`);
       return undefined;
     }
     const serve = new Served(handlers, log);
@@ -66,7 +87,7 @@ export class ControlServer {
     } catch (e) {
       // EADDRINUSE: another daemon bound it between the look above and now
       const why = (e as { code?: string }).code === "EADDRINUSE" ? "another nlmon is running and answers there" : `cannot listen: ${errText(e)}`;
-      log.warn(`control socket ${path}: ${why}; this nlmon runs without a control socket (--status cannot reach it)`);
+      log.warn(`control socket ${path}: ${why}; ${without}`);
       return undefined;
     } finally {
       process.umask(umask);
@@ -83,15 +104,21 @@ export class ControlServer {
     return srv;
   }
 
-  /** Why `path` cannot be ours, after removing a dead daemon's socket there; undefined: free. */
-  private static async clearWay(path: string): Promise<string | undefined> {
+  /** the default's /run/nlmon is made here; deeper missing directories are the config's mistake */
+  private static makeDir(path: string): string | undefined {
     const dir = pathMod().dirname(path);
     try {
-      // the default's /run/nlmon is made here; deeper missing directories are the config's mistake
       if (!fs().existsSync(dir)) fs().mkdirSync(dir, { mode: 0o755 });
     } catch (e) {
+      // another daemon made it first
+      if ((e as { code?: string }).code === "EEXIST") return undefined;
       return `control socket ${path}: cannot make directory ${dir}: ${errText(e)}`;
     }
+    return undefined;
+  }
+
+  /** Why `path` cannot be ours, after removing a dead daemon's socket there; undefined: free. */
+  private static async clearWay(path: string): Promise<string | undefined> {
     let st;
     try {
       st = fs().lstatSync(path);
@@ -106,7 +133,8 @@ export class ControlServer {
     try {
       fs().unlinkSync(path);
     } catch (e) {
-      return `control socket ${path}: a dead daemon's socket is there and cannot be removed: ${errText(e)}`;
+      // removed meanwhile by hand (the lock keeps other daemons out): free all the same
+      if ((e as { code?: string }).code !== "ENOENT") return `control socket ${path}: a dead daemon's socket is there and cannot be removed: ${errText(e)}`;
     }
     return undefined;
   }

@@ -285,6 +285,29 @@ describe("--status", () => {
     expect(existsSync(sock)).toBe(false);
   }, 60_000);
 
+  test("eight daemons started at once on a dead daemon's socket: one takes it, each other says so, none is left unreachable unawares", async () => {
+    const ns = freshNs("strace");
+    const sock = join(dir, "race.sock");
+    const cfg = writeConfig(dir, "race.yaml", `control: { socket: ${sock} }\n`);
+    const py = run(["python3", "-c", `import socket; s=socket.socket(socket.AF_UNIX); s.bind(${JSON.stringify(sock)})`]);
+    expect(py.code).toBe(0);
+    const mons = Array.from({ length: 8 }, () => startNlmon({ ns, args: ["--config", cfg] }));
+    children.push(...mons);
+    for (const m of mons) await started(m);
+    const owner = (await answering(cfg)).pid;
+    const warnedOf = async (m: Child) => (await m.err.waitLine((l) => l.includes(`control socket ${sock}`), 1000)) >= 0;
+    const warned = await Promise.all(mons.map(warnedOf));
+    // the one that answers said nothing; every other one said it runs without the socket, and why
+    expect(mons.filter((_, i) => !warned[i]).map((m) => m.proc.pid)).toEqual([owner]);
+    for (const m of mons.filter((_, i) => warned[i])) {
+      const line = m.err.lines.find((l) => l.includes(`control socket ${sock}`))!;
+      expect(line).toContain("another nlmon is running and answers there");
+      expect(line).toContain("runs without a control socket");
+    }
+    expect(existsSync(`${sock}.lock`)).toBe(false);
+    for (const m of mons) expect(await m.stop()).toBe(0);
+  }, 60_000);
+
   test("control.enabled: false: no socket, and --status says why it cannot reach one", async () => {
     const ns = freshNs("stoff");
     const sock = join(dir, "off.sock");
