@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { BACKENDS, delNs, ensureBinary, ensureLibnl, ensureTool, ipBatchAsync, makeNs, nlmonMark, nsName, run, startNlmon, syncMark, tempDir } from "./lib.ts";
+import { BACKENDS, delNs, ensureBinary, ensureLibnl, ensureTool, ipBatchAsync, makeNs, nlmonMark, nsName, run, sleep, startNlmon, syncMark, tempDir } from "./lib.ts";
 
 const dir = tempDir("overrun");
 const made: string[] = [];
@@ -70,29 +70,44 @@ export:
           report = mon.err.lines[at]!;
           // everything before a later mark route has been through nlmon: the burst's live events too
           await syncMark(ns, [{ lines: mon.out, match: nlmonMark }], 30_000);
+          // and every report of it is out: nothing new on stderr for three seconds (a burst closes
+          // after a quiet second and a word from the receive thread)
+          for (let n = -1; n !== mon.err.lines.length;) {
+            n = mon.err.lines.length;
+            await sleep(3000);
+          }
           const reports = mon.err.lines.filter((l) => l.includes("receive queue overrun"));
           const enobufs = Number(/ENOBUFS #(\d+)/.exec(report)![1]);
-          const dropped = Number(/the kernel dropped (\d+) notifications/.exec(report)![1]);
-          const captured = new Set(mon.out.lines
-            .filter((l) => l.includes('"RTM_NEWROUTE"') && l.includes('"protocol":201') && !l.includes('"resync":true'))
-            .map((l) => /"dst":"([^"]+)"/.exec(l)![1]));
+          const droppedEach = reports.map((l) => Number(/the kernel dropped (\d+) notifications/.exec(l)![1]));
+          const dropped = droppedEach.reduce((a, x) => a + x, 0);
+          const routeLines = mon.out.lines.filter((l) => l.includes('"RTM_NEWROUTE"') && l.includes('"protocol":201'));
+          const dstOf = (l: string) => /"dst":"([^"]+)"/.exec(l)![1]!;
+          const captured = new Set(routeLines.filter((l) => !l.includes('"resync":true')).map(dstOf));
+          const resynced = routeLines.filter((l) => l.includes('"resync":true')).map(dstOf);
           const m = lost(ns);
-          console.log(`${b.name}, route_cache ${routeCache}: ${captured.size}/${N} routes reported live, ${enobufs} ENOBUFS, ${reports.length} report(s); metric ${JSON.stringify(m)}\n  ${report}`);
-          // one line for the burst, however many ENOBUFS it raised (usually dozens)
+          console.log(`${b.name}, route_cache ${routeCache}: ${captured.size}/${N} routes reported live, ${resynced.length} re-emitted, ${enobufs} ENOBUFS, ${reports.length} report(s) (dropped ${droppedEach.join(" + ")}); metric ${JSON.stringify(m)}\n  ${reports.join("\n  ")}`);
+          // one line for the burst, however many ENOBUFS it raised (usually dozens); a receive
+          // thread starved for over a second by a loaded machine sees two bursts, and says so
           expect(enobufs).toBeGreaterThanOrEqual(1);
-          expect(reports).toHaveLength(1);
+          expect(reports.length).toBeGreaterThanOrEqual(1);
+          expect(reports.length).toBeLessThanOrEqual(2);
           expect(m.recovered + m.unrecovered).toBe(dropped);
           // the burst held only route notifications: what the kernel dropped is what nlmon never reported live
           expect(dropped).toBe(N - captured.size);
           expect(report).toContain("above 4096 bytes");
           if (!routeCache) {
             expect(m).toEqual({ recovered: 0, unrecovered: N - captured.size });
-            expect(report).toContain(`Lost for good: ${N - captured.size} notifications (route,`);
+            expect(resynced).toEqual([]);
+            expect(report).toContain(`Lost for good: ${droppedEach[0]} notifications (route,`);
             expect(report).toContain("netlink.caching.route_cache: true would have repaired the routes");
           } else {
-            // every dropped route came back from a re-dump, drops after the last ENOBUFS included
+            // every dropped route came back from a re-dump, drops after the last ENOBUFS included,
+            // and only those: each route once, live or re-emitted
             expect(m).toEqual({ recovered: dropped, unrecovered: 0 });
-            expect(report).toContain(`Re-dumped link, addr, route: ${dropped} missed changes were re-emitted`);
+            expect(new Set(resynced).size).toBe(resynced.length);
+            expect(resynced.filter((d) => captured.has(d))).toEqual([]);
+            expect(captured.size + resynced.length).toBe(N);
+            expect(report).toContain(`Re-dumped link, addr, route: ${droppedEach[0]} missed changes were re-emitted`);
             expect(report).toContain("Nothing is lost for good");
           }
         } finally {
