@@ -5,34 +5,14 @@
  * in the same order (event, protocol, both tuples, TCP state, id). A second case crosses a veth
  * pair into a namespace that DNATs, so the reply tuple differs from the original.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { rmSync } from "node:fs";
-import { BACKENDS, delNs, ensureBinary, ensureLibnl, ensureTool, ip, Lines, must, nsName, parseEvents, sleep, startNlmon, tempDir, writeConfig } from "./lib.ts";
+import { describe, expect, test } from "bun:test";
+import { BACKENDS, ip, Lines, liveFile, must, parseEvents, sleep, startNlmon, writeConfig } from "./lib.ts";
 import { type CtRecord, eventRecord, parseConntrackLine, show } from "./conntrack-tool.ts";
 
-const dir = tempDir("conntrack");
-const made: string[] = [];
-beforeAll(() => {
-  ensureBinary();
-  ensureLibnl();
-  ensureTool("conntrack", "conntrack");
-  ensureTool("nft", "nftables");
-  ensureTool("python3", "python3");
-}, 600_000);
-afterAll(() => {
-  for (const ns of made) delNs(ns);
-  rmSync(dir, { recursive: true, force: true });
-});
+const { dir, freshNs } = liveFile("conntrack", [["conntrack", "conntrack"], ["nft", "nftables"], ["python3", "python3"]]);
 
 const CFG = writeConfig(dir, "ct.yaml", "netlink:\n  protocols: { route: false, netfilter: true }\n  netfilter: { nftables: false }\n");
 
-function newNs(tag: string): string {
-  const ns = nsName(tag);
-  made.push(ns);
-  must(["ip", "netns", "add", ns]);
-  ip(ns, "link", "set", "lo", "up");
-  return ns;
-}
 
 function nft(ns: string, ...cmd: string[]) {
   must(["ip", "netns", "exec", ns, "nft", ...cmd]);
@@ -148,7 +128,7 @@ function expectSame(r: { ours: CtRecord[]; tool: CtRecord[] }) {
 describe("conntrack events equal conntrack -E's", () => {
   for (const b of BACKENDS) {
     test(`${b.name}: TCP and UDP flows and pings on loopback, then a flush`, async () => {
-      const ns = newNs(`ct${b.name}`);
+      const ns = freshNs(`ct${b.name}`);
       nft(ns, "add", "table", "inet", "track");
       nft(ns, "add", "chain", "inet", "track", "out", "{ type filter hook output priority 0; }");
       nft(ns, "add", "rule", "inet", "track", "out", "ct", "state", "new", "counter");
@@ -177,8 +157,8 @@ describe("conntrack events equal conntrack -E's", () => {
     }, 60_000);
 
     test(`${b.name}: NAT across a veth pair: the reply tuple is the translated one`, async () => {
-      const a = newNs(`cna${b.name}`);
-      const s = newNs(`cns${b.name}`);
+      const a = freshNs(`cna${b.name}`);
+      const s = freshNs(`cns${b.name}`);
       must(["ip", "link", "add", "ctv0", "netns", a, "type", "veth", "peer", "name", "ctv1", "netns", s]);
       ip(a, "addr", "add", "10.77.0.1/24", "dev", "ctv0");
       ip(s, "addr", "add", "10.77.0.2/24", "dev", "ctv1");

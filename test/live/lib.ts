@@ -3,6 +3,7 @@
  * against real iproute2. Every namespace a test makes is named "nlmlive-..." and removed by the
  * test itself (afterAll / finally); nothing here touches the host's own interfaces or routes.
  */
+import { afterAll, beforeAll } from "bun:test";
 import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -391,3 +392,38 @@ export const BACKENDS = [
   { name: "libnl", env: { NLMON_USE_LIBNL: "true" } },
   { name: "legacy", env: { NLMON_USE_LIBNL: "false" } },
 ] as const;
+
+/**
+ * A live test file's set-up: the binary built, libnl and the given tools installed before its
+ * tests; its temp dir, the namespaces made with freshNs and the daemons pushed to children
+ * removed after them.
+ */
+export function liveFile(tag: string, tools: [bin: string, pkg: string][] = []) {
+  const dir = tempDir(tag);
+  const made: string[] = [];
+  const children: Child[] = [];
+  beforeAll(() => {
+    ensureBinary();
+    ensureLibnl();
+    for (const [bin, pkg] of tools) ensureTool(bin, pkg);
+  }, 600_000);
+  afterAll(async () => {
+    for (const c of children) await c.stop();
+    for (const ns of made) delNs(ns);
+    rmSync(dir, { recursive: true, force: true });
+  });
+  /** a namespace with lo up, deleted after the file's tests */
+  const freshNs = (nsTag: string): string => {
+    const ns = nsName(nsTag);
+    made.push(ns);
+    must(["ip", "netns", "add", ns]);
+    ip(ns, "link", "set", "lo", "up");
+    return ns;
+  };
+  return { dir, children, freshNs };
+}
+
+/** until nlmon says which receive buffer it got: its sockets are open */
+export async function started(mon: Child): Promise<void> {
+  if ((await mon.err.waitLine((l) => l.includes("receive buffer"), 15_000)) < 0) throw new Error(`nlmon did not start: ${mon.err.lines.join(" / ")}`);
+}

@@ -5,30 +5,17 @@
  * with `setpriv --bounding-set=-net_admin`, so nothing else about the run changes. sock_diag's
  * destroy groups need no privilege (the kernel allows them to anyone): they open in the same run.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { rmSync } from "node:fs";
-import { BACKENDS, BIN, delNs, ensureBinary, ensureLibnl, ensureTool, ip, must, nsName, parseEvents, sleep, startNlmon, tempDir, writeConfig } from "./lib.ts";
+import { describe, expect, test } from "bun:test";
+import { BACKENDS, BIN, ip, liveFile, parseEvents, sleep, startNlmon, writeConfig } from "./lib.ts";
 
-const dir = tempDir("nfcaps");
-const made: string[] = [];
-beforeAll(() => {
-  ensureBinary();
-  ensureLibnl();
-  ensureTool("setpriv", "util-linux");
-}, 600_000);
-afterAll(() => {
-  for (const ns of made) delNs(ns);
-  rmSync(dir, { recursive: true, force: true });
-});
+const { dir, freshNs } = liveFile("nfcaps", [["setpriv", "util-linux"]]);
 
 const CFG = writeConfig(dir, "caps.yaml", "netlink:\n  protocols: { route: true, netfilter: true, sock_diag: true }\n");
 
 describe("netfilter without CAP_NET_ADMIN", () => {
   for (const b of BACKENDS) {
     test(`${b.name}: the refusal names the capability and how to grant it; route and sock_diag run on`, async () => {
-      const ns = nsName(`cap${b.name}`);
-      made.push(ns);
-      must(["ip", "netns", "add", ns]);
+      const ns = freshNs(`cap${b.name}`);
       const mon = startNlmon({ ns, bin: "setpriv", args: ["--bounding-set=-net_admin", BIN, "--config", CFG], env: b.env });
       try {
         expect(await mon.err.waitLine((l) => l.includes("NETLINK_ROUTE") && l.includes("receive buffer"), 15_000)).toBeGreaterThanOrEqual(0);

@@ -19,34 +19,17 @@
  * (name)": nlmon's gen events must be those lines, their pids the nft processes this test ran, and
  * every other event's res_id the low 16 bits of its transaction's generation.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { rmSync, writeFileSync } from "node:fs";
+import { describe, expect, test } from "bun:test";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { NlEvent } from "../../src/event/model.ts";
 import type { NftBody, NftExpr } from "../../src/event/nft-model.ts";
-import { BACKENDS, delNs, ensureBinary, ensureLibnl, ensureTool, ip, Lines, must, nsName, parseEvents, sleep, startNlmon, tempDir, writeConfig } from "./lib.ts";
+import { BACKENDS, Lines, liveFile, must, parseEvents, sleep, startNlmon, writeConfig } from "./lib.ts";
 
-const dir = tempDir("nftables");
-const made: string[] = [];
-beforeAll(() => {
-  ensureBinary();
-  ensureLibnl();
-  ensureTool("nft", "nftables");
-}, 600_000);
-afterAll(() => {
-  for (const ns of made) delNs(ns);
-  rmSync(dir, { recursive: true, force: true });
-});
+const { dir, freshNs } = liveFile("nftables", [["nft", "nftables"]]);
 
 const CFG = writeConfig(dir, "nft.yaml", "netlink:\n  protocols: { route: false, netfilter: true }\n  netfilter: { conntrack: false }\n");
 
-function newNs(tag: string): string {
-  const ns = nsName(tag);
-  made.push(ns);
-  must(["ip", "netns", "add", ns]);
-  ip(ns, "link", "set", "lo", "up");
-  return ns;
-}
 
 /** run `nft ARGS` in the namespace (ip netns exec execs nft itself: the pid is nft's); returns pid and stdout */
 function nft(ns: string, ...args: string[]): { pid: number; out: string } {
@@ -329,7 +312,7 @@ const GEN_LINE = /^# new generation (\d+) by process (\d+) \((.*)\)$/;
 describe("nftables events equal nft monitor's", () => {
   for (const b of BACKENDS) {
     test(`${b.name}: tables, chains, rules, sets and elements added and deleted`, async () => {
-      const ns = newNs(`nft${b.name}`);
+      const ns = freshNs(`nft${b.name}`);
       const mon = startNlmon({ ns, args: ["--config", CFG], env: b.env });
       const nj = spawnLines(["ip", "netns", "exec", ns, "stdbuf", "-oL", "nft", "-j", "monitor"]);
       const nt = spawnLines(["ip", "netns", "exec", ns, "stdbuf", "-oL", "nft", "monitor"]);

@@ -4,40 +4,18 @@
  * in the log and the old one stays in force. Checked against routes the test adds in a namespace,
  * each one looked for in what nlmon printed.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { describe, expect, test } from "bun:test";
+import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { StatusReport } from "../../src/control/protocol.ts";
 import type { NlEvent } from "../../src/event/model.ts";
 import {
-  BACKENDS, type Child, delNs, ensureBinary, ensureLibnl, ip, ipBatchAsync, must, nlmonMark, nsName, parseEvents, runNlmon, sleep,
-  startNlmon, syncMark, tempDir,
+  BACKENDS, type Child, ip, ipBatchAsync, liveFile, nlmonMark, parseEvents, runNlmon, sleep, started, startNlmon, syncMark,
 } from "./lib.ts";
 
-const dir = tempDir("reload");
-const made: string[] = [];
-const children: Child[] = [];
-beforeAll(() => {
-  ensureBinary();
-  ensureLibnl();
-}, 600_000);
-afterAll(async () => {
-  for (const c of children) await c.stop();
-  for (const ns of made) delNs(ns);
-  rmSync(dir, { recursive: true, force: true });
-});
+const { dir, freshNs, children } = liveFile("reload");
 
-function freshNs(tag: string): string {
-  const ns = nsName(tag);
-  made.push(ns);
-  must(["ip", "netns", "add", ns]);
-  ip(ns, "link", "set", "lo", "up");
-  return ns;
-}
 
-async function started(mon: Child) {
-  if ((await mon.err.waitLine((l) => l.includes("receive buffer"), 15_000)) < 0) throw new Error(`nlmon did not start: ${mon.err.lines.join(" / ")}`);
-}
 
 /** SIGHUP, and the index of the log line that says how the reload ended */
 async function hup(mon: Child, from = mon.err.lines.length): Promise<number> {

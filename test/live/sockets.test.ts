@@ -22,37 +22,18 @@
  * `states: [listen]` ss's `state listening`.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { rmSync } from "node:fs";
 import type { NlEvent } from "../../src/event/model.ts";
-import { BACKENDS, delNs, ensureBinary, ensureLibnl, ensureTool, ip, Lines, must, nsName, parseEvents, runNlmon, sleep, startNlmon, tempDir, writeConfig, type Child } from "./lib.ts";
+import { BACKENDS, type Child, Lines, liveFile, must, parseEvents, runNlmon, sleep, startNlmon, writeConfig } from "./lib.ts";
 import { diagEvents, diagRec, eventMs, parseSsLine, showSock, type SockRec } from "./ss-tool.ts";
 
 const INTERVAL_S = 1;
 const N_TCP = 20;
 const N_UDP = 10;
 
-const dir = tempDir("sockets");
-const made: string[] = [];
-beforeAll(() => {
-  ensureBinary();
-  ensureLibnl();
-  ensureTool("ss", "iproute2");
-  ensureTool("python3", "python3");
-}, 600_000);
-afterAll(() => {
-  for (const ns of made) delNs(ns);
-  rmSync(dir, { recursive: true, force: true });
-});
+const { dir, freshNs } = liveFile("sockets", [["ss", "iproute2"], ["python3", "python3"]]);
 
 const CFG = writeConfig(dir, "sd.yaml", `netlink:\n  protocols: { route: false, sock_diag: true }\n  sock_diag: { interval: ${INTERVAL_S} }\n`);
 
-function newNs(tag: string): string {
-  const ns = nsName(tag);
-  made.push(ns);
-  must(["ip", "netns", "add", ns]);
-  ip(ns, "link", "set", "lo", "up");
-  return ns;
-}
 
 function ifindexer(ns: string): (dev: string) => number {
   const links = JSON.parse(must(["ip", "-n", ns, "-j", "link", "show"])) as { ifindex: number; ifname: string }[];
@@ -154,7 +135,7 @@ interface ChurnRun {
 }
 
 async function churn(b: (typeof BACKENDS)[number]): Promise<ChurnRun> {
-  const ns = newNs(`sk${b.name}`);
+  const ns = freshNs(`sk${b.name}`);
   const ifindexOf = ifindexer(ns);
   const mon: Child = startNlmon({ ns, args: ["--config", CFG], env: b.env });
   // iproute2 6.1's ss -E writes nothing to a pipe unless its stdout is unbuffered or line-buffered
@@ -360,7 +341,7 @@ describe("nlmon --dump-events' sockets equal ss -tuanie's", () => {
   let ns = "";
   let holder: ReturnType<typeof spawnDriver> | undefined;
   beforeAll(async () => {
-    ns = newNs("sklist");
+    ns = freshNs("sklist");
     holder = spawnDriver(["ip", "netns", "exec", ns, "python3", "-c", HOLD]);
     const i = await holder.out.waitLine((l) => l === "ready", 10_000);
     if (i < 0) throw new Error(`socket holder did not start: ${holder.err.lines.join(" / ")}`);

@@ -4,43 +4,19 @@
  * the links the kernel lists, the file's own sha256. Each daemon has a control socket of the
  * test's own (control.socket), so a daemon running elsewhere on the host changes nothing.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { describe, expect, test } from "bun:test";
+import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { StatusReport } from "../../src/control/protocol.ts";
-import {
-  type Child, delNs, ensureBinary, ensureLibnl, ip, ipBatch, must, nsName, run, runNlmon, sleep, startNlmon, tempDir, writeConfig,
-} from "./lib.ts";
+import { type Child, ip, ipBatch, liveFile, must, run, runNlmon, sleep, started, startNlmon, writeConfig } from "./lib.ts";
 
-const dir = tempDir("status");
-const made: string[] = [];
-const children: Child[] = [];
-beforeAll(() => {
-  ensureBinary();
-  ensureLibnl();
-}, 600_000);
-afterAll(async () => {
-  for (const c of children) await c.stop();
-  for (const ns of made) delNs(ns);
-  rmSync(dir, { recursive: true, force: true });
-});
+const { dir, freshNs, children } = liveFile("status");
 
-function freshNs(tag: string): string {
-  const ns = nsName(tag);
-  made.push(ns);
-  must(["ip", "netns", "add", ns]);
-  ip(ns, "link", "set", "lo", "up");
-  return ns;
-}
 
 function status(cfg: string, json = false) {
   return runNlmon({ args: ["--config", cfg, "--status", ...(json ? ["--json"] : [])] });
 }
 
-async function started(mon: Child) {
-  const i = await mon.err.waitLine((l) => l.includes("receive buffer"), 15_000);
-  if (i < 0) throw new Error(`nlmon did not start: ${mon.err.lines.join(" / ")}`);
-}
 
 /** wait until the daemon answers on its socket (it opens it once the sockets are open) */
 async function answering(cfg: string): Promise<StatusReport> {

@@ -4,30 +4,13 @@
  * (a generic family the kernel lacks, libnl missing, CAP_NET_ADMIN missing, an export target that
  * cannot be had); a config error is exit 2; and nothing is monitored meanwhile.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, readFileSync, rmSync } from "node:fs";
+import { describe, expect, test } from "bun:test";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { BACKENDS, BIN, delNs, ensureBinary, ensureLibnl, ensureTool, ip, must, nsName, run, runNlmon, tempDir, writeConfig } from "./lib.ts";
+import { BACKENDS, BIN, liveFile, run, runNlmon, writeConfig } from "./lib.ts";
 
-const dir = tempDir("testmode");
-const made: string[] = [];
-beforeAll(() => {
-  ensureBinary();
-  ensureLibnl();
-  ensureTool("setpriv", "util-linux");
-}, 600_000);
-afterAll(() => {
-  for (const ns of made) delNs(ns);
-  rmSync(dir, { recursive: true, force: true });
-});
+const { dir, freshNs } = liveFile("testmode", [["setpriv", "util-linux"]]);
 
-function freshNs(tag: string): string {
-  const ns = nsName(tag);
-  made.push(ns);
-  must(["ip", "netns", "add", ns]);
-  ip(ns, "link", "set", "lo", "up");
-  return ns;
-}
 
 interface Row { check: string; result: string; detail: string }
 
