@@ -5,10 +5,12 @@
  * families are resolved or refused by name.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { delNs, ensureBinary, ensureLibnl, ip, ipBatchAsync, type Mark, makeNs, nlmonMark, nsName, run, runNlmon, sleep, startNlmon, syncMark, type Child } from "./lib.ts";
+import {
+  type Child, delNs, ensureBinary, ensureLibnl, ip, ipBatchAsync, makeNs, type Mark, nlmonMark, nsName, run, runNlmon, sleep, startNlmon, syncMark, textOf, until,
+} from "./lib.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "nlmon-cache-"));
 const made: string[] = [];
@@ -152,14 +154,8 @@ describe("--dump-cache", () => {
 });
 
 /** the number of the file's lines that satisfy pred, once there are at least `min` or 30 s have passed */
-async function linesIn(file: string, pred: (l: string) => boolean, min: number): Promise<number> {
-  const end = Date.now() + 30_000;
-  for (;;) {
-    const n = existsSync(file) ? readFileSync(file, "utf8").split("\n").filter(pred).length : 0;
-    if (n >= min || Date.now() > end) return n;
-    await sleep(100);
-  }
-}
+const linesIn = (file: string, pred: (l: string) => boolean, min: number) =>
+  until(() => textOf(file).split("\n").filter(pred).length, (n) => n >= min, 30_000);
 
 describe("the two backends' live streams", () => {
   test("are identical but for timestamps", async () => {

@@ -8,6 +8,8 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { run, sleep } from "./lib.ts";
 
+export { until } from "./lib.ts";
+
 export interface Collector {
   proc: Bun.Subprocess<"ignore", "ignore", "pipe">;
   /** SIGKILL and wait; safe to call twice */
@@ -215,12 +217,3 @@ export function sumOf(samples: Sample[], name: string, match: Record<string, str
     .reduce((n, s) => n + s.value, 0);
 }
 
-/** poll until cond(value) holds or the time is up; returns the last value */
-export async function until<T>(get: () => T | Promise<T>, cond: (v: T) => boolean, timeoutMs: number, stepMs = 100): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await get();
-    if (cond(v) || Date.now() >= end) return v;
-    await sleep(stepMs);
-  }
-}

@@ -7,7 +7,9 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { curlNs, parseExposition, sumOf } from "./collectors.ts";
-import { BACKENDS, BIN, delNs, ensureBinary, ensureLibnl, ensureTool, ip, Lines, must, nsName, sleep, tempDir, writeConfig } from "./lib.ts";
+import {
+  BACKENDS, BIN, delNs, ensureBinary, ensureLibnl, ensureTool, ip, Lines, must, nsName, sleep, tempDir, textOf, until, writeConfig,
+} from "./lib.ts";
 
 const ns = nsName("stdout");
 let dir = "";
@@ -141,9 +143,7 @@ test("pcap to standard output starts with its file header: tshark reads the stre
     expect(await err.waitLine((l) => l.includes("receive buffer"), 15_000)).toBeGreaterThanOrEqual(0);
     change();
     const dst = `"dst":"192.0.2.${routes & 255}/32"`;
-    const end = Date.now() + 15_000;
-    while (!(existsSync(seen) && readFileSync(seen, "utf8").includes(dst)) && Date.now() < end) await sleep(50);
-    expect(readFileSync(seen, "utf8")).toContain(dst);
+    expect(await until(() => textOf(seen), (t) => t.includes(dst), 15_000, 50)).toContain(dst);
   } finally {
     mon.kill("SIGTERM");
     await mon.exited;

@@ -4,7 +4,7 @@
  * test itself (afterAll / finally); nothing here touches the host's own interfaces or routes.
  */
 import { afterAll, beforeAll } from "bun:test";
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { NlEvent } from "../../src/event/model.ts";
@@ -70,6 +70,19 @@ export async function ipBatchAsync(ns: string, lines: string[]): Promise<void> {
 }
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** poll until cond(value) holds or the time is up; returns the last value */
+export async function until<T>(get: () => T | Promise<T>, cond: (v: T) => boolean, timeoutMs: number, stepMs = 100): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await get();
+    if (cond(v) || Date.now() >= end) return v;
+    await sleep(stepMs);
+  }
+}
+
+/** a file's text, "" while it does not exist */
+export const textOf = (file: string): string => (existsSync(file) ? readFileSync(file, "utf8") : "");
 
 // ---------------------------------------------------------------------------------------------
 // prerequisites

@@ -5,9 +5,11 @@
  * netlink protocol it was received on. Both backends.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, readFileSync, rmSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { BACKENDS, delNs, ensureBinary, ensureLibnl, ensureTool, ip, must, nsName, runNlmon, sleep, startNlmon, tempDir, writeConfig } from "./lib.ts";
+import {
+  BACKENDS, delNs, ensureBinary, ensureLibnl, ensureTool, ip, must, nsName, runNlmon, startNlmon, tempDir, textOf, until, writeConfig,
+} from "./lib.ts";
 
 const dir = tempDir("nfexp");
 const made: string[] = [];
@@ -53,11 +55,7 @@ describe("netfilter and sock_diag through the exports", () => {
         nft("add", "table", "ip", "x");
         nft("delete", "table", "ip", "x");
         // until the file holds each kind, the table's deletion (the last change made) included
-        const has = () => {
-          const t = existsSync(json) ? readFileSync(json, "utf8") : "";
-          return t.includes('"type":"conntrack"') && t.includes('"type":"diag"') && /"type":"nftables".*"delete"/.test(t);
-        };
-        for (const end = Date.now() + 15_000; !has() && Date.now() < end;) await sleep(50);
+        await until(() => textOf(json), (t) => t.includes('"type":"conntrack"') && t.includes('"type":"diag"') && /"type":"nftables".*"delete"/.test(t), 15_000, 50);
       } finally {
         expect(await mon.stop()).toBe(0);
       }

@@ -3,11 +3,11 @@
  * stream: each new file opens with the links nlmon knows.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { NLM_F_MULTI } from "../../src/uapi/linux.gen.ts";
-import { delNs, ensureBinary, ip, makeNs, nsName, runNlmon, sleep, startNlmon } from "./lib.ts";
+import { delNs, ensureBinary, ip, makeNs, nsName, runNlmon, startNlmon, textOf, until } from "./lib.ts";
 
 const ns = nsName("pcaprot");
 const dir = mkdtempSync(join(tmpdir(), "nlmon-pcaprot-"));
@@ -28,9 +28,7 @@ test("replay of a rotated capture names devices as the live export did", async (
   expect(await mon.err.waitLine((l) => l.includes("receive buffer"), 15_000)).toBeGreaterThanOrEqual(0);
   for (let i = 1; i <= 60; i++) ip(ns, "route", "add", `10.200.${i}.0/24`, "via", "10.9.0.2", "dev", "v0", "table", "19");
   // the last route in the JSON file: all 60 have been through the pipeline, the pcap export's too
-  const end = Date.now() + 15_000;
-  const liveFile = join(dir, "live.json");
-  while (!(existsSync(liveFile) && readFileSync(liveFile, "utf8").includes('"dst":"10.200.60.0/24"')) && Date.now() < end) await sleep(50);
+  await until(() => textOf(join(dir, "live.json")), (t) => t.includes('"dst":"10.200.60.0/24"'), 15_000, 50);
   expect(await mon.stop()).toBe(0);
   const rotated = readdirSync(dir).filter((f) => /^c\.pcap\.\d+$/.test(f));
   expect(rotated.length).toBeGreaterThan(1);

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { delNs, ensureBinary, ensureLibnl, ensureTool, ip, makeNs, nsName, run, sleep, startNlmon } from "./lib.ts";
+import { delNs, ensureBinary, ensureLibnl, ensureTool, ip, makeNs, nsName, run, startNlmon, textOf, until } from "./lib.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "nlmon-reconnect-"));
 const made: string[] = [];
@@ -58,7 +58,7 @@ for (const libnl of ["false", "true"]) {
         expect(await mon.err.waitLine((l) => l.includes("resync:"), 10_000)).toBeGreaterThanOrEqual(0);
         // and after the reconnect, live again
         ip(ns, "route", "add", "10.78.0.0/24", "via", "10.9.0.2", "table", "13", "proto", "201");
-        for (const end = Date.now() + 15_000; Date.now() < end && !readFileSync(events, "utf8").includes('"10.78.0.0/24"');) await sleep(50);
+        await until(() => textOf(events), (t) => t.includes('"10.78.0.0/24"'), 15_000, 50);
       } finally {
         expect(await mon.stop()).toBe(0);
       }

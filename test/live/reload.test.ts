@@ -5,12 +5,12 @@
  * each one looked for in what nlmon printed.
  */
 import { describe, expect, test } from "bun:test";
-import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { StatusReport } from "../../src/control/protocol.ts";
 import type { NlEvent } from "../../src/event/model.ts";
 import {
-  BACKENDS, type Child, ip, ipBatchAsync, liveFile, nlmonMark, parseEvents, runNlmon, sleep, started, startNlmon, syncMark,
+  BACKENDS, type Child, ip, ipBatchAsync, liveFile, nlmonMark, parseEvents, runNlmon, sleep, started, startNlmon, syncMark, textOf, until,
 } from "./lib.ts";
 
 const { dir, freshNs, children } = liveFile("reload");
@@ -39,14 +39,7 @@ function statusOf(cfg: string): StatusReport {
 }
 
 /** whether the file comes to contain the text within 15 s */
-async function fileHas(file: string, text: string): Promise<boolean> {
-  const end = Date.now() + 15_000;
-  for (;;) {
-    if (existsSync(file) && readFileSync(file, "utf8").includes(text)) return true;
-    if (Date.now() > end) return false;
-    await sleep(50);
-  }
-}
+const fileHas = async (file: string, text: string) => (await until(() => textOf(file), (t) => t.includes(text), 15_000, 50)).includes(text);
 
 const routesIn = (lines: string[], table: number) =>
   parseEvents(lines).filter((e) => e.type === "route" && e.netlink.route?.table === table && e.netlink.msg_type_name === "RTM_NEWROUTE");
